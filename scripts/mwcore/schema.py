@@ -1,0 +1,259 @@
+"""Schema snapshot and diff, read from SQLite itself.
+
+A snapshot holds what `sqlite_master` and the table/index/foreign-key PRAGMAs
+say about every user object (golang-migrate's own table and SQLite's
+internal `sqlite_*` tables excluded). Two snapshots are equal when the
+schemas are the same; stored SQL is compared in canonical form
+(`sqltext.normalize_sql`) so spacing and quoting do not count, real
+differences do. `diff` explains the differences in readable lines.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from .sqltext import normalize_sql
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    notnull: bool
+    default: Optional[str]
+    pk: int  # position in the primary key, 0 when not part of it
+    hidden: int = 0  # 2/3: generated column (VIRTUAL/STORED)
+
+    def describe(self) -> str:
+        parts = [self.type or "(no type)"]
+        if self.notnull:
+            parts.append("NOT NULL")
+        if self.default is not None:
+            parts.append(f"DEFAULT {self.default}")
+        if self.pk:
+            parts.append("PRIMARY KEY" if self.pk == 1 else f"PRIMARY KEY part {self.pk}")
+        if self.hidden in (2, 3):
+            parts.append("GENERATED " + ("VIRTUAL" if self.hidden == 2 else "STORED"))
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: Tuple[str, ...]
+    table: str
+    to: Tuple[Optional[str], ...]
+    on_update: str
+    on_delete: str
+
+    def describe(self) -> str:
+        to = ", ".join(c or "(primary key)" for c in self.to)
+        text = f"({', '.join(self.columns)}) REFERENCES {self.table}({to})"
+        if self.on_delete != "NO ACTION":
+            text += f" ON DELETE {self.on_delete}"
+        if self.on_update != "NO ACTION":
+            text += f" ON UPDATE {self.on_update}"
+        return text
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    sql: str  # canonical form
+    columns: Tuple[Column, ...]
+    foreign_keys: Tuple[ForeignKey, ...]
+
+    def column(self, name: str) -> Optional[Column]:
+        lower = name.lower()
+        return next((c for c in self.columns if c.name.lower() == lower), None)
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    table: str
+    unique: bool
+    origin: str  # "c" CREATE INDEX, "u" UNIQUE constraint, "pk" PRIMARY KEY
+    partial: bool
+    columns: Tuple[Optional[str], ...]  # None = an expression
+    sql: Optional[str]  # canonical form; None for automatic indexes
+
+    def describe(self) -> str:
+        cols = ", ".join(c if c is not None else "(expression)" for c in self.columns)
+        kind = "UNIQUE INDEX" if self.unique else "INDEX"
+        text = f"{kind} on {self.table}({cols})"
+        return text + " WHERE ..." if self.partial else text
+
+
+@dataclass(frozen=True)
+class SchemaObject:
+    """A trigger or a view: compared by its canonical SQL."""
+
+    type: str
+    name: str
+    table: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    tables: Dict[str, Table] = field(default_factory=dict)
+    indexes: Dict[str, Index] = field(default_factory=dict)
+    triggers: Dict[str, SchemaObject] = field(default_factory=dict)
+    views: Dict[str, SchemaObject] = field(default_factory=dict)
+
+    def table(self, name: str) -> Optional[Table]:
+        return self.tables.get(name.lower())
+
+    def indexes_of(self, table: str) -> List[Index]:
+        lower = table.lower()
+        return [i for i in self.indexes.values() if i.table.lower() == lower]
+
+    def triggers_of(self, table: str) -> List[SchemaObject]:
+        lower = table.lower()
+        return [t for t in self.triggers.values() if t.table.lower() == lower]
+
+    def object_names(self) -> List[str]:
+        return sorted(set(self.tables) | set(self.indexes) | set(self.triggers) | set(self.views))
+
+
+def _is_internal(name: str, migrations_table: str) -> bool:
+    lower = name.lower()
+    return lower.startswith("sqlite_") or lower == migrations_table.lower()
+
+
+def snapshot(
+    conn: sqlite3.Connection,
+    *,
+    tables: Optional[Iterable[str]] = None,
+    migrations_table: str = "schema_migrations",
+) -> Snapshot:
+    """Read the schema. `tables` limits it to those tables and the indexes,
+    triggers and views attached to them (views by their own name)."""
+    wanted = None if tables is None else {t.lower() for t in tables}
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master").fetchall()
+    snap = Snapshot()
+    for obj_type, name, table_name, sql in rows:
+        if wanted is not None and table_name.lower() not in wanted:
+            continue
+        if _is_internal(table_name, migrations_table):
+            continue
+        if obj_type == "table":
+            snap.tables[name.lower()] = _read_table(conn, name, sql)
+        elif obj_type == "index":
+            snap.indexes[name.lower()] = _read_index(conn, name, table_name, sql)
+        elif obj_type in ("trigger", "view"):
+            target = snap.triggers if obj_type == "trigger" else snap.views
+            target[name.lower()] = SchemaObject(obj_type, name, table_name, normalize_sql(sql or ""))
+    return snap
+
+
+def _read_table(conn: sqlite3.Connection, name: str, sql: Optional[str]) -> Table:
+    try:
+        info = conn.execute("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?)", (name,)).fetchall()
+    except sqlite3.OperationalError:  # SQLite before 3.26 has no table_xinfo
+        info = [row + (0,) for row in conn.execute("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?)", (name,))]
+    columns = tuple(Column(n, t or "", bool(nn), d, pk, hidden) for n, t, nn, d, pk, hidden in info if hidden != 1)
+    groups: Dict[int, List[tuple]] = {}
+    for row in conn.execute("SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?)", (name,)):
+        groups.setdefault(row[0], []).append(row)
+    fks = []
+    for rows in groups.values():
+        rows.sort(key=lambda r: r[1])
+        fks.append(ForeignKey(tuple(r[3] for r in rows), rows[0][2], tuple(r[4] for r in rows), rows[0][5], rows[0][6]))
+    fks.sort(key=lambda fk: (fk.columns, fk.table.lower()))
+    return Table(name, normalize_sql(sql or ""), columns, tuple(fks))
+
+
+def _read_index(conn: sqlite3.Connection, name: str, table: str, sql: Optional[str]) -> Index:
+    unique, origin, partial = 0, "c", 0
+    for _seq, idx_name, idx_unique, idx_origin, idx_partial in conn.execute(
+        "SELECT seq, name, \"unique\", origin, partial FROM pragma_index_list(?)", (table,)
+    ):
+        if idx_name.lower() == name.lower():
+            unique, origin, partial = idx_unique, idx_origin, idx_partial
+            break
+    cols = tuple(
+        col for _seqno, _cid, col in conn.execute("SELECT seqno, cid, name FROM pragma_index_info(?) ORDER BY seqno", (name,))
+    )
+    return Index(name, table, bool(unique), origin, bool(partial), cols, normalize_sql(sql) if sql else None)
+
+
+# Diff ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One readable difference between two snapshots."""
+
+    kind: str  # "table", "column", "index", "foreign key", "trigger", "view"
+    name: str  # the object (for columns: table.column)
+    change: str  # "missing", "unexpected" or "changed"
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}: {self.change}" + (f": {self.detail}" if self.detail else "")
+
+
+def diff(expected: Snapshot, actual: Snapshot) -> List[Difference]:
+    """Differences that turn `expected` into `actual`, most important first.
+
+    "missing": in expected, not in actual; "unexpected": the reverse.
+    """
+    out: List[Difference] = []
+    for key in sorted(set(expected.tables) | set(actual.tables)):
+        out.extend(_diff_table(expected.tables.get(key), actual.tables.get(key)))
+    for kind, mine, theirs in (("index", expected.indexes, actual.indexes),):
+        for key in sorted(set(mine) | set(theirs)):
+            a, b = mine.get(key), theirs.get(key)
+            if a is None:
+                out.append(Difference(kind, b.name, "unexpected", b.describe()))
+            elif b is None:
+                out.append(Difference(kind, a.name, "missing", a.describe()))
+            elif a != b:
+                detail = f"{a.describe()} -> {b.describe()}" if a.describe() != b.describe() else f"{a.sql} -> {b.sql}"
+                out.append(Difference(kind, a.name, "changed", detail))
+    for kind, mine, theirs in (("trigger", expected.triggers, actual.triggers), ("view", expected.views, actual.views)):
+        for key in sorted(set(mine) | set(theirs)):
+            a, b = mine.get(key), theirs.get(key)
+            if a is None:
+                out.append(Difference(kind, b.name, "unexpected", f"on {b.table}"))
+            elif b is None:
+                out.append(Difference(kind, a.name, "missing", f"on {a.table}"))
+            elif a.sql != b.sql:
+                out.append(Difference(kind, a.name, "changed", f"{a.sql} -> {b.sql}"))
+    return out
+
+
+def _diff_table(a: Optional[Table], b: Optional[Table]) -> List[Difference]:
+    if a is None:
+        assert b is not None
+        return [Difference("table", b.name, "unexpected", f"{len(b.columns)} columns")]
+    if b is None:
+        return [Difference("table", a.name, "missing", f"{len(a.columns)} columns")]
+    out: List[Difference] = []
+    a_cols = {c.name.lower(): c for c in a.columns}
+    b_cols = {c.name.lower(): c for c in b.columns}
+    for col in a.columns:
+        other = b_cols.get(col.name.lower())
+        if other is None:
+            out.append(Difference("column", f"{a.name}.{col.name}", "missing", col.describe()))
+        elif other != col:
+            out.append(Difference("column", f"{a.name}.{col.name}", "changed", f"{col.describe()} -> {other.describe()}"))
+    for col in b.columns:
+        if col.name.lower() not in a_cols:
+            out.append(Difference("column", f"{a.name}.{col.name}", "unexpected", col.describe()))
+    order_a = [c.name.lower() for c in a.columns if c.name.lower() in b_cols]
+    order_b = [c.name.lower() for c in b.columns if c.name.lower() in a_cols]
+    if order_a != order_b:
+        out.append(Difference("table", a.name, "changed", f"column order ({', '.join(order_a)}) -> ({', '.join(order_b)})"))
+    for fk in a.foreign_keys:
+        if fk not in b.foreign_keys:
+            out.append(Difference("foreign key", a.name, "missing", fk.describe()))
+    for fk in b.foreign_keys:
+        if fk not in a.foreign_keys:
+            out.append(Difference("foreign key", a.name, "unexpected", fk.describe()))
+    if not out and a.sql != b.sql:
+        out.append(Difference("table", a.name, "changed", f"definition {a.sql!r} -> {b.sql!r}"))
+    return out

@@ -1,0 +1,105 @@
+"""Shared fixtures: paths, running the scripts, and real golang-migrate.
+
+`go_tools` builds, once per test session, the golang-migrate CLI (with the
+sqlite3 driver) and tests/goharness (golang-migrate as a library) from the
+versions pinned in tests/goharness/go.mod.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "scripts"
+EXAMPLES = ROOT / "examples"
+EXAMPLE_MIGRATIONS = EXAMPLES / "pkg" / "storage" / "sqlite" / "migrations"
+GOHARNESS = ROOT / "tests" / "goharness"
+
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+
+def run_cli(script: str, *args: str, cwd: Optional[Path] = None, env: Optional[Dict[str, str]] = None,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run scripts/<script> with this interpreter, as a user would."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / script), *args],
+        cwd=str(cwd) if cwd else None,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        errors="backslashreplace",
+        timeout=timeout,
+    )
+
+
+def run_json(script: str, *args: str, cwd: Optional[Path] = None) -> "tuple[int, dict]":
+    proc = run_cli(script, *args, "--json", cwd=cwd)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout.count("\n") == 1, f"--json must print one line, got: {proc.stdout!r} {proc.stderr!r}"
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def write_files(folder: Path, files: Dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@dataclass
+class GoTools:
+    migrate: Path  # the golang-migrate CLI, built with -tags sqlite3
+    harness: Path  # tests/goharness
+
+    def run_harness(self, folder: Path, db: Path, ops: Sequence[str], *, no_tx_wrap: bool = False,
+                    fk: bool = False) -> List[dict]:
+        cmd = [str(self.harness), "-dir", str(folder), "-db", str(db)]
+        if no_tx_wrap:
+            cmd.append("-no-tx-wrap")
+        if fk:
+            cmd.append("-fk")
+        proc = subprocess.run(cmd + list(ops), capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return [json.loads(line) for line in proc.stdout.splitlines()]
+
+    def parse_names(self, names: Sequence[str]) -> List[Optional[dict]]:
+        data = "".join(json.dumps(n) + "\n" for n in names)
+        proc = subprocess.run([str(self.harness), "-parse"], input=data, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return [json.loads(line) for line in proc.stdout.splitlines()]
+
+    def migrate_create(self, folder: Path, name: str, digits: int = 6) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(self.migrate), "create", "-seq", "-digits", str(digits), "-dir", str(folder), "-ext", "sql", name],
+            capture_output=True, text=True, timeout=120,
+        )
+
+
+@pytest.fixture(scope="session")
+def go_tools(tmp_path_factory: pytest.TempPathFactory) -> GoTools:
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("Go is not installed; .ci/run requires it")
+    out = tmp_path_factory.mktemp("gobin")
+    env = dict(os.environ, CGO_ENABLED="1")
+    builds = [
+        [go, "build", "-o", str(out / "goharness"), "."],
+        [go, "build", "-tags", "sqlite3", "-o", str(out / "migrate"), "github.com/golang-migrate/migrate/v4/cmd/migrate"],
+    ]
+    for cmd in builds:
+        proc = subprocess.run(cmd, cwd=GOHARNESS, env=env, capture_output=True, text=True, timeout=1800)
+        if proc.returncode != 0:
+            pytest.fail(f"building {cmd[-1]} failed:\n{proc.stderr}")
+    return GoTools(migrate=out / "migrate", harness=out / "goharness")
