@@ -75,13 +75,17 @@ def _pick(candidates: Dict[Path, str], start: Path, what: str) -> Optional[Detec
     paths = sorted(candidates)
     if len(paths) == 1:
         return Detection(paths[0], candidates[paths[0]])
-    sqlite_named = [p for p in paths if "sqlite" in str(p.relative_to(start) if _within(p, start) else p).lower()]
+    sqlite_named = _sqlite_named(paths, start)
     if len(sqlite_named) == 1:
         chosen = sqlite_named[0]
         others = tuple(p for p in paths if p != chosen)
         return Detection(chosen, candidates[chosen] + " (the only candidate named for SQLite)", others)
     listing = ", ".join(_rel(p, start) for p in paths)
     raise FolderError(f"found {len(paths)} {what}: {listing}; pass --dir to choose one.")
+
+
+def _sqlite_named(paths: List[Path], start: Path) -> List[Path]:
+    return [p for p in paths if "sqlite" in _rel(p, start).lower()]
 
 
 def _within(path: Path, start: Path) -> bool:
@@ -126,12 +130,17 @@ def detect_migrations_dir(start: Path, ext: str = "sql") -> Detection:
         raise FolderError(
             f"no migrations folder found under {start} (no //go:embed of *.{ext} and no *.up.{ext}/*.down.{ext} files); pass --dir."
         )
+    named = _sqlite_named(list(counts), start)
+    if len(counts) > 1 and len(named) == 1:
+        chosen = named[0]
+        reason = f"holds {counts[chosen]} migration files (the only candidate named for SQLite)"
+        return Detection(chosen, reason, tuple(sorted(p for p in counts if p != chosen)))
     best = max(counts.values())
-    top = {p: f"holds {n} migration files" for p, n in counts.items() if n == best}
-    others = tuple(sorted(p for p in counts if p not in top))
-    picked = _pick(top, start, f"folders with {best} migration files each")
-    assert picked is not None
-    return Detection(picked.path, picked.reason, picked.others + others)
+    top = sorted(p for p, n in counts.items() if n == best)
+    if len(top) > 1:
+        listing = ", ".join(_rel(p, start) for p in top)
+        raise FolderError(f"found {len(top)} folders with {best} migration files each: {listing}; pass --dir to choose one.")
+    return Detection(top[0], f"holds {best} migration files", tuple(sorted(p for p in counts if p != top[0])))
 
 
 # Facts from the Go source --------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
 from .errors import MigrationWriterError, UsageError
-from .folder import UINT64_MAX, MigrationFolder, go_sort_key, parse_name, printable
+from .folder import UINT64_MAX, MigrationFolder, parse_name, printable
 
 SEQ, TIMESTAMP = "seq", "timestamp"
 TIMESTAMP_LAYOUT = "%Y%m%d%H%M%S"  # Go layout 20060102150405, golang-migrate's default
@@ -73,7 +73,8 @@ def migrate_create_choice(folder: MigrationFolder, digits: int) -> Tuple[Optiona
     """What `migrate create -seq -digits N -ext EXT` would do here:
     (version, None) or (None, its error text). Mirrors internal/cli's
     nextSeqVersion: the last of the sorted `*.EXT` names, digits before '_'."""
-    names = sorted((n for n in folder.names if n.endswith("." + folder.ext)), key=go_sort_key)
+    suffix = "." + folder.ext
+    names = [n for n in folder.names if n.endswith(suffix)]  # folder.names is in Go's order
     if digits <= 0:
         return None, "Digits must be positive"
     value = 1

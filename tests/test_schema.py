@@ -1,0 +1,127 @@
+"""Schema snapshots compare what matters and explain the differences."""
+
+from __future__ import annotations
+
+import pytest
+
+from mwcore.rows import missing_rows, seed_rows
+from mwcore.schema import diff, snapshot
+from mwcore.sqlrun import connect, run_script, user_tables
+
+BASE = """
+CREATE TABLE parent(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE child(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  parent_id INTEGER REFERENCES parent(id) ON DELETE CASCADE,
+  note TEXT DEFAULT 'n',
+  CHECK (length(note) < 100)
+);
+CREATE INDEX child_parent ON child(parent_id);
+CREATE INDEX child_note ON child(note) WHERE note IS NOT NULL;
+CREATE TRIGGER child_touch AFTER UPDATE ON child BEGIN SELECT 1; END;
+CREATE VIEW child_names AS SELECT note FROM child;
+"""
+
+
+def schema_after(*scripts: str):
+    conn = connect()
+    for script in scripts:
+        result = run_script(conn, script)
+        assert result.ok, result.error
+    return snapshot(conn)
+
+
+def test_identical_schema_written_differently_compares_equal():
+    respelled = BASE.replace("CREATE TABLE parent(", 'CREATE TABLE "parent" (\n  ').replace("child_parent ON child", "[child_parent] ON `child`")
+    assert diff(schema_after(BASE), schema_after(respelled)) == []
+
+
+def test_a_rebuild_done_right_round_trips():
+    rebuild = """
+    CREATE TABLE child_new(
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      parent_id INTEGER REFERENCES parent(id) ON DELETE CASCADE,
+      note TEXT DEFAULT 'n',
+      CHECK (length(note) < 100)
+    );
+    INSERT INTO child_new(id, parent_id, note) SELECT id, parent_id, note FROM child;
+    DROP VIEW child_names;
+    DROP TABLE child;
+    ALTER TABLE child_new RENAME TO child;
+    CREATE INDEX child_parent ON child(parent_id);
+    CREATE INDEX child_note ON child(note) WHERE note IS NOT NULL;
+    CREATE TRIGGER child_touch AFTER UPDATE ON child BEGIN SELECT 1; END;
+    CREATE VIEW child_names AS SELECT note FROM child;
+    """
+    assert diff(schema_after(BASE), schema_after(BASE, rebuild)) == []
+
+
+@pytest.mark.parametrize("change,expected", [
+    ("DROP INDEX child_note;", "index child_note: missing: INDEX on child(note) WHERE ..."),
+    ("DROP TRIGGER child_touch;", "trigger child_touch: missing: on child"),
+    ("DROP VIEW child_names;", "view child_names: missing: on child_names"),
+    ("ALTER TABLE child ADD COLUMN extra INTEGER;", "column child.extra: unexpected: INTEGER"),
+    ("CREATE TABLE more(x);", "table more: unexpected: 1 columns"),
+    ("DROP VIEW child_names; ALTER TABLE child RENAME COLUMN note TO remark; CREATE VIEW child_names AS SELECT remark AS note FROM child;",
+     "column child.note: missing: TEXT DEFAULT 'n'"),
+])
+def test_differences_are_named(change, expected):
+    assert expected in [str(d) for d in diff(schema_after(BASE), schema_after(BASE, change))]
+
+
+def test_column_changes_show_before_and_after():
+    changed = BASE.replace("note TEXT DEFAULT 'n'", "note TEXT NOT NULL DEFAULT 'n'")
+    assert [str(d) for d in diff(schema_after(BASE), schema_after(changed))] == [
+        "column child.note: changed: TEXT DEFAULT 'n' -> TEXT NOT NULL DEFAULT 'n'"]
+
+
+def test_foreign_key_action_change_is_reported():
+    changed = BASE.replace("ON DELETE CASCADE", "ON DELETE SET NULL")
+    lines = [str(d) for d in diff(schema_after(BASE), schema_after(changed))]
+    assert "foreign key child: missing: (parent_id) REFERENCES parent(id) ON DELETE CASCADE" in lines
+
+
+def test_check_constraint_change_shows_in_the_definition():
+    changed = BASE.replace("length(note) < 100", "length(note) < 50")
+    (only,) = diff(schema_after(BASE), schema_after(changed))
+    assert only.kind == "table" and "50" in only.detail
+
+
+def test_bookkeeping_and_internal_tables_are_left_out():
+    snap = schema_after(BASE, "CREATE TABLE schema_migrations (version uint64,dirty bool); CREATE UNIQUE INDEX version_unique ON schema_migrations (version); INSERT INTO child(note) VALUES ('x');")
+    assert sorted(snap.tables) == ["child", "parent"]
+    assert "version_unique" not in snap.indexes
+
+
+def test_snapshot_can_be_limited_to_some_tables():
+    conn = connect()
+    run_script(conn, BASE)
+    snap = snapshot(conn, tables=["child"])
+    assert list(snap.tables) == ["child"] and "child_parent" in snap.indexes
+    assert "sqlite_autoindex_parent_1" not in snap.indexes
+
+
+def test_seeded_rows_fit_constraints_and_are_found_again():
+    conn = connect(foreign_keys=True)
+    run_script(conn, BASE)
+    report = seed_rows(conn, user_tables(conn))
+    assert set(report.inserted) == {"parent", "child"} and not report.skipped
+    assert all(missing_rows(conn, rows) == (0, []) for rows in report.inserted.values())
+    run_script(conn, "DELETE FROM parent WHERE id = (SELECT min(id) FROM parent);")
+    missing, _ = missing_rows(conn, report.inserted["child"])
+    assert missing >= 1  # the cascade removed the children of that parent
+
+
+def test_rows_are_generated_for_check_in_lists():
+    conn = connect()
+    run_script(conn, "CREATE TABLE job(state TEXT NOT NULL CHECK (state IN ('queued', 'done')), n INTEGER NOT NULL);")
+    report = seed_rows(conn, ["job"])
+    assert len(report.inserted["job"].rows) == 3
+    assert {row[0] for row in report.inserted["job"].rows} <= {"queued", "done"}
+
+
+def test_a_table_no_row_fits_is_skipped_with_sqlite_reason():
+    conn = connect()
+    run_script(conn, "CREATE TABLE never(x CHECK (0));")
+    report = seed_rows(conn, ["never"])
+    assert "CHECK constraint failed" in report.skipped["never"]
