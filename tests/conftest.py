@@ -17,6 +17,13 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import pytest
+from hypothesis import settings
+
+# Deterministic by default, so CI never goes red on a new random example; run
+# `pytest --hypothesis-profile=explore` to search wider with fresh randomness.
+settings.register_profile("default", derandomize=True, deadline=None)
+settings.register_profile("explore", max_examples=500, deadline=None)
+settings.load_profile("default")
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"

@@ -164,6 +164,14 @@ def test_no_tx_wrap_keeps_partial_work_like_golang_migrate(go_tools, tmp_path):
     assert results[-1]["version"] == 2
 
 
+def test_no_tx_wrap_file_left_inside_its_own_transaction_blocks_force(go_tools, tmp_path):
+    """A file that fails after its own BEGIN leaves the connection inside a
+    transaction: golang-migrate's next SetVersion (here: force) fails too."""
+    files = {"0_m.up.sql": "BEGIN;\nCREATE TABLE t0(x);\nCOMMIT;", "0_m.down.sql": "-- empty\n"}
+    results = compare(go_tools, tmp_path, files, ["up", "steps:-1", "up", "force:0", "up"], no_tx_wrap=True)
+    assert "transaction start failed" in results[3]["error"]
+
+
 def test_current_version_missing_from_the_folder(go_tools, tmp_path):
     files = {"1_a.up.sql": "CREATE TABLE a(x);", "2_b.up.sql": "CREATE TABLE b(x);"}
     folder = write_files(tmp_path / "migrations", files)

@@ -100,18 +100,38 @@ class GoMigrate:
             return NIL_VERSION, False
         return int(row[0]), bool(row[1])
 
-    def set_version(self, version: int, dirty: bool) -> None:
-        self.conn.execute("BEGIN")
-        self.conn.execute(f"DELETE FROM {self.table}")
+    def set_version(self, version: int, dirty: bool) -> Optional[str]:
+        """Write the version row as the driver does; returns its error text.
+
+        The driver's own failure paths are kept: a connection left inside a
+        transaction (an x-no-tx-wrap file that failed after its own BEGIN)
+        makes the next SetVersion fail at BEGIN, as it does in Go.
+        """
+        try:
+            self.conn.execute("BEGIN")
+        except sqlite3.Error as exc:
+            return f"transaction start failed: {exc}"
+        try:
+            self.conn.execute(f"DELETE FROM {self.table}")
+        except sqlite3.Error as exc:
+            return str(exc)  # the driver returns here without a rollback
         if version >= 0 or (version == NIL_VERSION and dirty):
-            self.conn.execute(f"INSERT INTO {self.table} (version, dirty) VALUES (?, ?)", (version, dirty))
-        self.conn.execute("COMMIT")
+            try:
+                self.conn.execute(f"INSERT INTO {self.table} (version, dirty) VALUES (?, ?)", (version, dirty))
+            except sqlite3.Error as exc:
+                self.conn.execute("ROLLBACK")
+                return str(exc)
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            return f"transaction commit failed: {exc}"
+        return None
 
     def force(self, version: int) -> RunOutcome:
         if version < NIL_VERSION:
             return RunOutcome(error="version must be >= -1", error_kind=INVALID_VERSION)
-        self.set_version(version, False)
-        return RunOutcome()
+        error = self.set_version(version, False)
+        return RunOutcome() if error is None else RunOutcome(error=error, error_kind=FAILED)
 
     # -- migrate.go ----------------------------------------------------------
     def up(self, limit: int = -1) -> RunOutcome:
@@ -207,7 +227,10 @@ class GoMigrate:
     def _run_step(self, outcome: RunOutcome, version: int, direction: str, target: int) -> bool:
         migration = self._by_version.get(version)
         migration_file = migration.file(direction) if migration else None
-        self.set_version(target, True)
+        error = self.set_version(target, True)
+        if error is not None:
+            self._fail(outcome, error, FAILED)
+            return False
         result = None
         if migration_file is not None:
             result = run_script(self.conn, self.text(migration_file), wrap=not self.no_tx_wrap)
@@ -216,7 +239,10 @@ class GoMigrate:
             where = f" (line {result.line})" if result.line else ""
             self._fail(outcome, f"migration {migration_file.name} failed{where}: {result.error}", FAILED)
             return False
-        self.set_version(target, False)
+        error = self.set_version(target, False)
+        if error is not None:
+            self._fail(outcome, error, FAILED)
+            return False
         return True
 
     def text(self, migration_file: MigrationFile) -> str:
