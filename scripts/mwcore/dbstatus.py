@@ -1,0 +1,203 @@
+"""What a real database says about the migrations folder, and how to recover
+a dirty one.
+
+The database is only read: it is copied into memory with SQLite's backup API
+first. A dirty row alone cannot tell a failed up of N (row N, schema still at
+the version before) from a failed down of the next version (row N, schema
+still at the next version), so the real schema is compared with the schemas
+the folder produces at each candidate version on a scratch database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from .folder import Migration, MigrationFolder
+from .gomigrate import NIL_VERSION, GoMigrate
+from .schema import Snapshot, diff, snapshot
+from .sqlrun import connect, copy_database, open_readonly
+from .errors import MigrationWriterError
+
+
+@dataclass
+class Recovery:
+    """How to get a dirty database going again."""
+
+    failed: str  # the file (or step) that failed, as far as the schema tells
+    state: str  # "rolled_back", "applied", "partial" or "unknown"
+    force_to: int  # the version to force (-1 = NilVersion)
+    explanation: str
+    present: List[str] = field(default_factory=list)  # partial: changes already in the database
+    absent: List[str] = field(default_factory=list)  # partial: changes not in the database
+
+
+@dataclass
+class DatabaseStatus:
+    path: Path
+    has_table: bool
+    version: int  # -1 = no version
+    dirty: bool
+    applied: List[Migration] = field(default_factory=list)
+    pending: List[Migration] = field(default_factory=list)
+    missing_current: bool = False  # the version row names a version with no file
+    recovery: Optional[Recovery] = None
+
+
+def read_version(conn: sqlite3.Connection, table: str) -> "tuple[bool, int, bool]":
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+    if not exists:
+        return False, NIL_VERSION, False
+    try:
+        row = conn.execute(f'SELECT version, dirty FROM "{table}" LIMIT 1').fetchone()
+    except sqlite3.Error as exc:
+        raise MigrationWriterError(f"cannot read the {table} table ({exc}).") from None
+    if row is None or row[0] is None:
+        return True, NIL_VERSION, False
+    return True, int(row[0]), bool(row[1])
+
+
+def database_status(folder: MigrationFolder, db_path: Path, *, table: str = "schema_migrations",
+                    no_tx_wrap: bool = False) -> DatabaseStatus:
+    """Read `db_path` (never writing it) and relate it to `folder`."""
+    source = open_readonly(db_path)
+    try:
+        conn = copy_database(source)
+    except sqlite3.OperationalError as exc:
+        raise MigrationWriterError(f"{db_path}: cannot be read ({exc}); is another program holding a lock on it?") from None
+    finally:
+        source.close()
+    has_table, version, dirty = read_version(conn, table)
+    status = DatabaseStatus(db_path, has_table, version, dirty)
+    status.missing_current = version >= 0 and folder.find(version) is None
+    if dirty:
+        status.recovery = _recover(folder, conn, version, table=table, no_tx_wrap=no_tx_wrap)
+    conn.close()
+    # A dirty row names the step that failed; what is applied is what its
+    # schema says (the version to force).
+    reached = status.recovery.force_to if status.recovery is not None else version
+    for migration in folder.migrations:
+        (status.applied if reached >= 0 and migration.version <= reached else status.pending).append(migration)
+    return status
+
+
+def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str) -> Dict[int, Snapshot]:
+    """Schema the folder produces at each requested version (-1 = empty),
+    from one scratch database migrated upwards once."""
+    wanted = sorted(set(versions))
+    out: Dict[int, Snapshot] = {}
+    scratch = connect()
+    runner = GoMigrate(scratch, folder, table=table)
+    if NIL_VERSION in wanted:
+        out[NIL_VERSION] = snapshot(scratch, migrations_table=table)
+    for version in [v for v in wanted if v != NIL_VERSION]:
+        while runner.version()[0] < version:
+            outcome = runner.up(1)
+            if not outcome.ok:
+                scratch.close()
+                return out  # the chain itself fails before this version
+        out[version] = snapshot(scratch, migrations_table=table)
+    scratch.close()
+    return out
+
+
+def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *, table: str,
+             no_tx_wrap: bool) -> Recovery:
+    actual = snapshot(conn, migrations_table=table)
+    versions = folder.versions
+    tx = ("each file runs without a transaction (x-no-tx-wrap), so a failed file may be partly applied"
+          if no_tx_wrap else "golang-migrate ran the file in a transaction, which was rolled back")
+    if version == NIL_VERSION:
+        first = versions[0] if versions else None
+        if first is None:
+            return Recovery("down of the first version", "unknown", NIL_VERSION,
+                            "the row is (-1, dirty) and the folder is empty.")
+        schemas = schemas_at(folder, [NIL_VERSION, first], table=table)
+        name = _file_name(folder.find(first), "down")
+        if schemas.get(first) is not None and not diff(schemas[first], actual):
+            return Recovery(name, "rolled_back", first,
+                            f"the down of version {first} failed; {tx}: the schema is still the one of version {first}.")
+        if not diff(schemas[NIL_VERSION], actual):
+            return Recovery(name, "applied", NIL_VERSION,
+                            f"the down of version {first} took effect (the schema is empty) but was not recorded.")
+        return _partial(name, first, NIL_VERSION, schemas, actual, tx)
+
+    if folder.find(version) is None:
+        return Recovery(f"version {version}", "unknown", version,
+                        f"version {version} has no file in this folder (another branch, or a deleted file); restore it first.")
+    index = versions.index(version)
+    previous = versions[index - 1] if index > 0 else NIL_VERSION
+    following = versions[index + 1] if index + 1 < len(versions) else None
+    candidates = [previous, version] + ([following] if following is not None else [])
+    schemas = schemas_at(folder, candidates, table=table)
+    up_name = _file_name(folder.find(version), "up")
+    matches = [v for v in candidates if v in schemas and not diff(schemas[v], actual)]
+    if previous in matches and following not in matches:
+        return Recovery(up_name, "rolled_back", previous,
+                        f"the up of version {version} failed; {tx}: the schema is still the one of "
+                        f"{'an empty database' if previous == NIL_VERSION else f'version {previous}'}.")
+    if following is not None and following in matches and previous not in matches:
+        down_name = _file_name(folder.find(following), "down")
+        return Recovery(down_name, "rolled_back", following,
+                        f"the down of version {following} failed; {tx}: the schema is still the one of version {following}.")
+    if version in matches and len(matches) == 1:
+        return Recovery(up_name, "applied", version,
+                        f"the schema is already the one of version {version} (the file ran, the clean flag was never written).")
+    if matches:
+        listed = ", ".join("empty" if v == NIL_VERSION else str(v) for v in matches)
+        return Recovery(up_name, "unknown", matches[0],
+                        f"the schema matches several versions ({listed}): their migrations change data only. "
+                        f"Check the rows, then force the version they match.")
+    return _partial(up_name, version, previous, schemas, actual, tx)
+
+
+def _partial(name: str, target: int, base: int, schemas: Dict[int, Snapshot], actual: Snapshot, tx: str) -> Recovery:
+    base_text = "-1 (no version)" if base == NIL_VERSION else str(base)
+    if base not in schemas:
+        return Recovery(name, "unknown", base, "the folder's own chain fails before this version on an empty database; fix that first.")
+    if target not in schemas:
+        # The file fails on an empty database too: its intended shape is
+        # unknown, but what the database holds beyond the base version is not.
+        present = [_phrase(d) for d in diff(schemas[base], actual)]
+        return Recovery(name, "partial", base,
+                        f"the schema matches no version and {name} fails on an empty database too ({tx}). Undo the "
+                        f"changes listed below by hand and force {base_text}, then fix the file.", present, [])
+    changes = diff(schemas[base], schemas[target])
+    present = [_phrase(d) for d in changes if not _still_differs(d, actual, schemas[target])]
+    absent = [_phrase(d) for d in changes if _still_differs(d, actual, schemas[target])]
+    explanation = (f"the schema matches no version: {name} is partly applied ({tx}). Either undo its changes by hand and "
+                   f"force {base_text}, or finish them by hand and force {target}.")
+    return Recovery(name, "partial", base, explanation, present, absent)
+
+
+def _phrase(change) -> str:
+    """A migration's change, said as what the migration does."""
+    verb = {"unexpected": "adds", "missing": "removes"}.get(change.change, "changes")
+    detail = f" ({change.detail})" if verb == "changes" and change.detail else ""
+    return f"{verb} {change.kind} {change.name}{detail}"
+
+
+def _still_differs(change, actual: Snapshot, target: Snapshot) -> bool:
+    """True when the database still lacks this change of the migration."""
+    kind, name = change.kind, change.name.lower()
+    if kind == "column":
+        table, _, column = name.partition(".")
+        want, have = target.table(table), actual.table(table)
+        want_col = want.column(column) if want else None
+        have_col = have.column(column) if have else None
+        return want_col != have_col
+    pools = {"table": ("tables",), "index": ("indexes",), "trigger": ("triggers",), "view": ("views",)}
+    for attr in pools.get(kind, ()):
+        return getattr(target, attr).get(name) != getattr(actual, attr).get(name)
+    return True
+
+
+def _file_name(migration: Optional[Migration], direction: str) -> str:
+    if migration is None:
+        return "(no file)"
+    chosen = migration.file(direction)
+    if chosen is None:
+        return f"version {migration.version_text} {direction} (no file: an empty migration)"
+    return chosen.name

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""What is applied, what is pending, how to recover a dirty database, and
+checksums that catch edited migrations."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mwcore import cli  # noqa: E402
+from mwcore import checksum  # noqa: E402
+from mwcore.errors import UsageError  # noqa: E402
+from mwcore.folder import MigrationFolder, printable, scan_folder  # noqa: E402
+from mwcore.gomigrate import NIL_VERSION  # noqa: E402
+
+EXAMPLES = """\
+  status.py                                   # versions in the folder, up/down present, checksum state
+  status.py --db app.db                       # applied and pending versions; recovery steps if dirty
+  status.py --db app.db --json
+  status.py --write-sum                       # record every file's SHA-256 in migrations.sum
+  status.py --check-sum                       # exit 1 if a summed migration was edited, removed or
+                                              # a new one was numbered below the summed ones
+
+The database is opened read-only and copied into memory; nothing is ever
+written to it and nothing is forced: the report prints the `migrate force`
+command and the Go call to run yourself. migrations.sum is ignored by
+golang-migrate (its name is not a migration name); commit it, regenerate it
+with --write-sum when you ADD a migration, and run --check-sum in CI."""
+
+SHOW_VERSIONS = 25
+
+
+def build_parser() -> cli.ArgumentParser:
+    parser = cli.make_parser(
+        "status.py",
+        "Status of a golang-migrate folder and, with --db, of a database: applied, pending, dirty "
+        "(with the exact recovery steps), and checksums of the migration files.",
+        EXAMPLES,
+    )
+    parser.add_argument("--db", metavar="PATH", help="SQLite database to inspect (opened read-only, never written)")
+    parser.add_argument("--table", metavar="NAME", help="migrations table (default: from the Go source, else schema_migrations)")
+    parser.add_argument("--no-tx-wrap", action="store_true", default=None,
+                        help="the project runs with x-no-tx-wrap=true (default: read from the Go source)")
+    sums = parser.add_mutually_exclusive_group()
+    sums.add_argument("--write-sum", action="store_true", help="write or extend migrations.sum in the folder")
+    sums.add_argument("--check-sum", action="store_true", help="only check the files against migrations.sum")
+    parser.add_argument("--dry-run", action="store_true", help="with --write-sum: report, write nothing")
+    parser.add_argument("--all", action="store_true", help=f"list every version (default: the last {SHOW_VERSIONS})")
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.dry_run and not args.write_sum:
+        raise UsageError("--dry-run only makes sense with --write-sum.")
+    if args.db and (args.write_sum or args.check_sum):
+        raise UsageError("--db cannot be combined with --write-sum/--check-sum; run them separately.")
+    directory, how = cli.resolve_dir(args.dir)
+    folder = scan_folder(directory)
+    if args.write_sum:
+        return _write_sum(args, folder)
+    sums = checksum.check(folder)
+    if args.check_sum:
+        return _check_sum(args, folder, sums)
+    db = None
+    facts = None
+    if args.db:
+        from mwcore.dbstatus import database_status
+        from mwcore.project import read_project_facts
+
+        facts = read_project_facts(directory)
+        table = args.table or facts.migrations_table
+        no_tx_wrap = facts.no_tx_wrap if args.no_tx_wrap is None else args.no_tx_wrap
+        db = database_status(folder, Path(args.db), table=table, no_tx_wrap=no_tx_wrap)
+    problems = _problems(folder, sums, db)
+    if args.json:
+        cli.emit_json(_payload(directory, how, folder, sums, db, problems))
+    else:
+        _print_text(args, directory, how, folder, sums, db, problems)
+    return cli.EXIT_PROBLEMS if problems else cli.EXIT_OK
+
+
+def _problems(folder: MigrationFolder, sums: checksum.SumCheck, db) -> List[str]:
+    problems = [f"version {d.version} has {len(d.names)} {d.direction} files ({', '.join(map(printable, d.names))}); "
+                "golang-migrate refuses to open the folder." for d in folder.duplicates]
+    problems += [f.message for f in sums.errors]
+    if db is not None:
+        if db.missing_current:
+            problems.append(f"the database is at version {db.version}, which has no file in this folder: golang-migrate "
+                            f"fails with 'no migration found for version {db.version}'. Restore the file (another branch?).")
+        if db.dirty:
+            problems.append(f"the database is dirty at version {db.version}.")
+    return problems
+
+
+def _force_commands(directory: Path, db_path: Path, version: int) -> List[str]:
+    url = "sqlite3://" + str(db_path)
+    return [
+        f"migrate -path {shlex.quote(str(directory))} -database {shlex.quote(url)} force {version}",
+        f"m.Force({version})",
+    ]
+
+
+def _payload(directory, how, folder, sums, db, problems) -> dict:
+    payload = {
+        "status": "problems" if problems else "ok",
+        "dir": str(directory),
+        "dir_source": how,
+        "versions": [
+            {"version": m.version_text, "name": printable(m.name), "up": m.up is not None, "down": m.down is not None,
+             "sum": _sum_state(sums, m)}
+            for m in folder.migrations
+        ],
+        "sum": {"present": sums.present, "findings": [{"kind": f.kind, "file": printable(f.name), "message": f.message}
+                                                      for f in sums.findings]},
+        "problems": problems,
+    }
+    if db is not None:
+        payload["database"] = {
+            "path": str(db.path),
+            "version": db.version,
+            "dirty": db.dirty,
+            "migrations_table": db.has_table,
+            "applied": [m.version_text for m in db.applied],
+            "pending": [m.version_text for m in db.pending],
+            "missing_current": db.missing_current,
+        }
+        if db.recovery is not None:
+            r = db.recovery
+            payload["database"]["recovery"] = {
+                "failed": printable(r.failed), "state": r.state, "force_to": r.force_to, "explanation": r.explanation,
+                "present": r.present, "absent": r.absent,
+                "commands": _force_commands(directory, db.path, r.force_to),
+            }
+    return payload
+
+
+def _sum_state(sums: checksum.SumCheck, migration) -> Optional[str]:
+    if not sums.present:
+        return None
+    states = [sums.states.get(f.name, "new") for f in migration.files]
+    bad = [s for s in states if s != "ok"]
+    return bad[0] if bad else "ok"
+
+
+def _print_text(args, directory, how, folder, sums, db, problems) -> None:
+    migrations = folder.migrations
+    span = f" ({migrations[0].version_text}..{migrations[-1].version_text})" if migrations else ""
+    sum_text = "no migrations.sum" if not sums.present else ("migrations.sum ok" if not sums.findings else
+                                                              f"migrations.sum: {len(sums.findings)} finding(s)")
+    print(f"{directory} ({how}): {len(migrations)} versions{span}; {sum_text}")
+    if db is None:
+        shown = migrations if args.all else migrations[-SHOW_VERSIONS:]
+        if len(shown) < len(migrations):
+            print(f"  ... {len(migrations) - len(shown)} earlier versions (--all lists them)")
+        for m in shown:
+            files = "up+down" if m.up and m.down else ("up only" if m.up else "down only")
+            state = _sum_state(sums, m)
+            print(f"  {m.version_text}  {printable(m.name)}  {files}" + (f"  sum:{state}" if state else ""))
+    else:
+        _print_database(directory, db)
+    for problem in problems:
+        if db is not None and db.dirty and problem.startswith("the database is dirty"):
+            continue  # the recovery block above says it in full
+        print(f"error: {problem}")
+    for finding in sums.findings:
+        if not finding.is_error:
+            print(f"note: {finding.message}")
+
+
+def _print_database(directory: Path, db) -> None:
+    where = printable(str(db.path))
+    if not db.has_table:
+        print(f"{where}: no schema_migrations table: golang-migrate has never run here "
+              f"({len(db.pending)} pending). If the app's tables exist already, it needs a baseline (force 1).")
+        return
+    version = "none" if db.version == NIL_VERSION else str(db.version)
+    state = "DIRTY" if db.dirty else "clean"
+    print(f"{where}: version {version}, {state}; {len(db.applied)} applied, {len(db.pending)} pending")
+    if db.pending and not db.dirty:
+        listed = ", ".join(f"{m.version_text}_{printable(m.name)}" for m in db.pending[:10])
+        more = f" and {len(db.pending) - 10} more" if len(db.pending) > 10 else ""
+        print(f"  pending: {listed}{more}")
+    r = db.recovery
+    if r is None:
+        return
+    print(f"  failed: {printable(r.failed)}")
+    print(f"  {r.explanation}")
+    for line in r.present:
+        print(f"  already in the database: {line}")
+    for line in r.absent:
+        print(f"  not in the database: {line}")
+    migrate_cmd, go_call = _force_commands(directory, db.path, r.force_to)
+    print("  fix the file, then mark the version the schema really has (this tool never forces):")
+    print(f"    {migrate_cmd}")
+    print(f"    (in Go: {go_call})")
+    again = "the down again (migrate ... down 1)" if r.failed.endswith(".down.sql") else "the migrations again (migrate ... up, or start the app)"
+    print(f"  then run {again}.")
+
+
+def _write_sum(args, folder: MigrationFolder) -> int:
+    path, entries, changed = checksum.write(folder, dry_run=args.dry_run)
+    verb = ("would write" if args.dry_run else "wrote") if changed else "unchanged:"
+    if args.json:
+        cli.emit_json({"status": "ok", "sum_file": str(path), "files": len(entries), "changed": changed,
+                       "dry_run": bool(args.dry_run)})
+    else:
+        print(f"{verb} {path} ({len(entries)} files)")
+    return cli.EXIT_OK
+
+
+def _check_sum(args, folder: MigrationFolder, sums: checksum.SumCheck) -> int:
+    path = folder.path / checksum.SUM_FILE
+    if not sums.present:
+        if args.json:
+            cli.emit_json({"status": "problems", "sum_file": str(path), "present": False, "findings": []})
+        else:
+            print(f"error: {path} does not exist; create it with --write-sum.")
+        return cli.EXIT_PROBLEMS
+    errors = sums.errors
+    if args.json:
+        cli.emit_json({"status": "problems" if errors else "ok", "sum_file": str(path), "present": True,
+                       "findings": [{"kind": f.kind, "file": printable(f.name), "message": f.message} for f in sums.findings]})
+    else:
+        if not sums.findings:
+            print(f"{path}: every migration file matches.")
+        for finding in sums.findings:
+            print(f"{'error' if finding.is_error else 'note'}: {finding.message}")
+    return cli.EXIT_PROBLEMS if errors else cli.EXIT_OK
+
+
+if __name__ == "__main__":
+    cli.run(main, build_parser())

@@ -1,0 +1,303 @@
+"""status.py: applied/pending, dirty-database recovery read from databases
+that real golang-migrate left dirty, and migrations.sum checksums."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mwcore import checksum
+from mwcore.folder import scan_folder
+
+from conftest import EXAMPLE_MIGRATIONS, run_cli, run_json, write_files
+
+CHAIN = {
+    "000001_a.up.sql": "CREATE TABLE a(id INTEGER PRIMARY KEY, x TEXT);",
+    "000001_a.down.sql": "DROP TABLE a;",
+    "000002_b.up.sql": "CREATE TABLE b(id INTEGER PRIMARY KEY);\nCREATE INDEX b_id ON b(id);",
+    "000002_b.down.sql": "DROP TABLE b;",
+    "000003_c.up.sql": "ALTER TABLE a ADD COLUMN c INTEGER;",
+    "000003_c.down.sql": "ALTER TABLE a DROP COLUMN c;",
+}
+
+
+def chain(tmp_path, **overrides) -> Path:
+    files = {**CHAIN, **{k.replace("__", "."): v for k, v in overrides.items()}}
+    return write_files(tmp_path / "migrations", {k: v for k, v in files.items() if v is not None})
+
+
+# Listing ------------------------------------------------------------------------
+
+
+def test_listing_shows_versions_and_missing_downs(tmp_path):
+    folder = chain(tmp_path, **{"000003_c__down__sql": None})
+    code, out = run_json("status.py", "--dir", str(folder))
+    assert code == 0
+    assert [(v["version"], v["up"], v["down"]) for v in out["versions"]] == [
+        ("000001", True, True), ("000002", True, True), ("000003", True, False)]
+    proc = run_cli("status.py", "--dir", str(folder))
+    assert "000003  c  up only" in proc.stdout
+
+
+def test_long_folders_list_the_last_versions_only(tmp_path):
+    files = {f"{v:06d}_m.up.sql": "SELECT 1;" for v in range(1, 61)}
+    folder = write_files(tmp_path / "m", files)
+    lines = run_cli("status.py", "--dir", str(folder)).stdout.splitlines()
+    assert "35 earlier versions" in lines[1] and len(lines) == 2 + 25
+    assert len(run_cli("status.py", "--dir", str(folder), "--all").stdout.splitlines()) == 61
+
+
+# Databases left by real golang-migrate ----------------------------------------------
+
+
+@pytest.mark.go
+def test_clean_database_lists_applied_and_pending(go_tools, tmp_path):
+    folder = chain(tmp_path)
+    db = tmp_path / "app.db"
+    go_tools.run_harness(folder, db, ["steps:2"])
+    code, out = run_json("status.py", "--dir", str(folder), "--db", str(db))
+    assert code == 0
+    assert (out["database"]["version"], out["database"]["dirty"]) == (2, False)
+    assert (out["database"]["applied"], out["database"]["pending"]) == (["000001", "000002"], ["000003"])
+
+
+# (case, overrides that make a step fail, golang-migrate ops, recovery state, force_to, failed file)
+DIRTY_CASES = [
+    ("failed up", {"000003_c__up__sql": "ALTER TABLE a ADD COLUMN c INTEGER;\nSELECT * FROM nope;"},
+     ["up"], "rolled_back", 2, "000003_c.up.sql"),
+    ("failed first up", {"000001_a__up__sql": "CREATE TABLE a(id INTEGER PRIMARY KEY);\nINSERT INTO nope VALUES (1);"},
+     ["up"], "rolled_back", -1, "000001_a.up.sql"),
+    ("failed down", {"000003_c__down__sql": "DROP TABLE nope;"},
+     ["up", "steps:-1"], "rolled_back", 3, "000003_c.down.sql"),
+    ("failed down of the first version", {"000001_a__down__sql": "DROP TABLE nope;"},
+     ["steps:1", "down"], "rolled_back", 1, "000001_a.down.sql"),
+]
+
+
+@pytest.mark.go
+@pytest.mark.parametrize("overrides,ops,state,force_to,failed", [c[1:] for c in DIRTY_CASES], ids=[c[0] for c in DIRTY_CASES])
+def test_dirty_database_gets_the_right_force(go_tools, tmp_path, overrides, ops, state, force_to, failed):
+    folder = chain(tmp_path, **overrides)
+    db = tmp_path / "app.db"
+    results = go_tools.run_harness(folder, db, ops)
+    assert results[-1]["dirty"], results
+    before = db.read_bytes()
+    code, out = run_json("status.py", "--dir", str(folder), "--db", str(db))
+    recovery = out["database"]["recovery"]
+    assert code == 1 and out["database"]["dirty"]
+    assert (recovery["state"], recovery["force_to"], recovery["failed"]) == (state, force_to, failed)
+    assert recovery["commands"][0].endswith(f"force {force_to}") and recovery["commands"][1] == f"m.Force({force_to})"
+    assert db.read_bytes() == before
+    # The advice works: forcing that version and running again with the fix succeeds.
+    for name, text in CHAIN.items():
+        (folder / name).write_text(text)
+    again = "up" if failed.endswith(".up.sql") else "down"
+    final = go_tools.run_harness(folder, db, [f"force:{force_to}", again])
+    assert [r["error"] for r in final] == [None, None]
+
+
+@pytest.mark.go
+def test_partly_applied_file_without_transaction(go_tools, tmp_path):
+    """A file that only fails on real rows, run without a transaction: the
+    report lists which of its changes landed and which did not."""
+    up = ("CREATE TABLE b(id INTEGER PRIMARY KEY);\n"
+          "INSERT INTO b(id) SELECT 1 FROM a WHERE x = 'dup';\n"
+          "CREATE INDEX b_id ON b(id);")
+    folder = chain(tmp_path, **{"000002_b__up__sql": up})
+    db = tmp_path / "app.db"
+    go_tools.run_harness(folder, db, ["steps:1"], no_tx_wrap=True)
+    with sqlite3.connect(str(db)) as conn:
+        conn.execute("INSERT INTO a(x) VALUES ('dup'), ('dup')")
+    assert go_tools.run_harness(folder, db, ["up"], no_tx_wrap=True)[0]["dirty"]
+    code, out = run_json("status.py", "--dir", str(folder), "--db", str(db), "--no-tx-wrap")
+    recovery = out["database"]["recovery"]
+    assert code == 1 and recovery["state"] == "partial"
+    assert recovery["present"] == ["adds table b"]
+    assert recovery["absent"] == ["adds index b_id"]
+    proc = run_cli("status.py", "--dir", str(folder), "--db", str(db), "--no-tx-wrap")
+    assert "partly applied" in proc.stdout and "force 1" in proc.stdout and "force 2" in proc.stdout
+
+
+@pytest.mark.go
+def test_partly_applied_file_that_fails_everywhere(go_tools, tmp_path):
+    folder = chain(tmp_path, **{"000002_b__up__sql": "CREATE TABLE b(id INTEGER PRIMARY KEY);\nSELECT * FROM nope;"})
+    db = tmp_path / "app.db"
+    go_tools.run_harness(folder, db, ["up"], no_tx_wrap=True)
+    code, out = run_json("status.py", "--dir", str(folder), "--db", str(db), "--no-tx-wrap")
+    recovery = out["database"]["recovery"]
+    assert (recovery["state"], recovery["force_to"], recovery["present"]) == ("partial", 1, ["adds table b"])
+
+
+@pytest.mark.go
+def test_database_ahead_of_the_folder(go_tools, tmp_path):
+    folder = chain(tmp_path)
+    db = tmp_path / "app.db"
+    go_tools.run_harness(folder, db, ["up"])
+    (folder / "000003_c.up.sql").unlink()
+    (folder / "000003_c.down.sql").unlink()
+    code, out = run_json("status.py", "--dir", str(folder), "--db", str(db))
+    assert code == 1 and out["database"]["missing_current"]
+    assert any("no migration found for version 3" in p for p in out["problems"])
+
+
+def test_database_without_migrations_table(tmp_path):
+    folder = chain(tmp_path)
+    db = tmp_path / "legacy.db"
+    sqlite3.connect(str(db)).execute("CREATE TABLE a(id INTEGER PRIMARY KEY, x TEXT)").connection.commit()
+    proc = run_cli("status.py", "--dir", str(folder), "--db", str(db))
+    assert proc.returncode == 0 and "golang-migrate has never run here" in proc.stdout and "baseline" in proc.stdout
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"this is not a database at all" * 40, "cannot be read as an SQLite database"),
+    (None, "no such database file"),
+])
+def test_bad_database_is_one_sentence_and_exit_2(tmp_path, content, message):
+    folder = chain(tmp_path)
+    db = tmp_path / "x.db"
+    if content is not None:
+        db.write_bytes(content)
+    proc = run_cli("status.py", "--dir", str(folder), "--db", str(db))
+    assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_locked_database_is_a_clear_error(tmp_path):
+    folder = chain(tmp_path)
+    db = tmp_path / "busy.db"
+    holder = sqlite3.connect(str(db), isolation_level=None)
+    holder.execute("CREATE TABLE a(x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO a VALUES (1)")
+    try:
+        proc = run_cli("status.py", "--dir", str(folder), "--db", str(db))
+    finally:
+        holder.execute("ROLLBACK")
+    assert proc.returncode == 2 and "lock" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# migrations.sum -------------------------------------------------------------
+
+
+def test_write_then_check_is_clean_and_golang_migrate_ignores_the_file(tmp_path):
+    folder = chain(tmp_path)
+    assert run_cli("status.py", "--dir", str(folder), "--write-sum").returncode == 0
+    assert (folder / "migrations.sum").exists()
+    proc = run_cli("status.py", "--dir", str(folder), "--check-sum")
+    assert proc.returncode == 0 and "every migration file matches" in proc.stdout
+    assert scan_folder(folder).near_misses == [] and "migrations.sum" in scan_folder(folder).names
+
+
+def test_write_sum_dry_run_writes_nothing(tmp_path):
+    folder = chain(tmp_path)
+    proc = run_cli("status.py", "--dir", str(folder), "--write-sum", "--dry-run")
+    assert proc.returncode == 0 and "would write" in proc.stdout and not (folder / "migrations.sum").exists()
+
+
+def test_check_without_sum_file_is_a_problem(tmp_path):
+    proc = run_cli("status.py", "--dir", str(chain(tmp_path)), "--check-sum")
+    assert proc.returncode == 1 and "--write-sum" in proc.stdout
+
+
+def _summed(tmp_path) -> Path:
+    folder = chain(tmp_path)
+    checksum.write(scan_folder(folder))
+    return folder
+
+
+def _edit(folder):
+    (folder / "000002_b.up.sql").write_text(CHAIN["000002_b.up.sql"] + "\n-- tweak\n")
+
+
+def _crlf(folder):
+    path = folder / "000002_b.up.sql"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+
+
+def _rename(folder):
+    (folder / "000002_b.up.sql").rename(folder / "000002_bee.up.sql")
+
+
+def _remove(folder):
+    (folder / "000003_c.down.sql").unlink()
+
+
+def _merge_below(folder):
+    (folder / "000002_b.up.sql").rename(folder / "000004_b.up.sql")
+    (folder / "000002_b.down.sql").rename(folder / "000004_b.down.sql")
+    write_files(folder, {"000002_other.up.sql": "CREATE TABLE o(x);", "000002_other.down.sql": "DROP TABLE o;"})
+
+
+def _tamper(folder):
+    path = folder / "migrations.sum"
+    path.write_text(path.read_text().replace("000002_b.up.sql", "000002_x.up.sql"))
+
+
+@pytest.mark.parametrize("change,kind", [
+    (_edit, "edited"), (_crlf, "edited"), (_rename, "renamed"), (_remove, "removed"),
+    (_merge_below, "out_of_order"), (_tamper, "tampered"),
+], ids=["byte edit", "CRLF", "rename", "removal", "out-of-order add", "hand-edited sum"])
+def test_check_sum_finds_each_kind_of_change(tmp_path, change, kind):
+    folder = _summed(tmp_path)
+    change(folder)
+    code, out = run_json("status.py", "--dir", str(folder), "--check-sum")
+    assert code == 1 and kind in [f["kind"] for f in out["findings"]]
+
+
+def test_crlf_conversion_is_named(tmp_path):
+    folder = _summed(tmp_path)
+    _crlf(folder)
+    assert "only its line endings changed" in run_cli("status.py", "--dir", str(folder), "--check-sum").stdout
+
+
+def test_adding_a_new_version_is_fine_and_write_sum_extends(tmp_path):
+    folder = _summed(tmp_path)
+    write_files(folder, {"000004_d.up.sql": "CREATE TABLE d(x);", "000004_d.down.sql": "DROP TABLE d;"})
+    proc = run_cli("status.py", "--dir", str(folder), "--check-sum")
+    assert proc.returncode == 0 and "not in migrations.sum yet" in proc.stdout
+    assert run_cli("status.py", "--dir", str(folder), "--write-sum").returncode == 0
+    assert "000004_d.down.sql" in (folder / "migrations.sum").read_text()
+
+
+def test_write_sum_refuses_to_bless_an_edit(tmp_path):
+    folder = _summed(tmp_path)
+    before = (folder / "migrations.sum").read_text()
+    _edit(folder)
+    proc = run_cli("status.py", "--dir", str(folder), "--write-sum")
+    assert proc.returncode == 2 and "delete migrations.sum" in proc.stderr
+    assert (folder / "migrations.sum").read_text() == before
+
+
+_names = [f"{v:06d}_m{v}.{d}.sql" for v in range(1, 6) for d in ("up", "down")]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    contents=st.lists(st.binary(max_size=40), min_size=len(_names), max_size=len(_names)),
+    victim=st.integers(0, len(_names) - 1),
+    new_bytes=st.binary(max_size=40),
+)
+def test_any_byte_change_of_any_file_is_detected(tmp_path_factory, contents, victim, new_bytes):
+    folder = tmp_path_factory.mktemp("sum")
+    for name, data in zip(_names, contents):
+        (folder / name).write_bytes(data)
+    checksum.write(scan_folder(folder))
+    assert checksum.check(scan_folder(folder)).errors == []
+    path = folder / _names[victim]
+    changed = new_bytes != path.read_bytes()
+    path.write_bytes(new_bytes)
+    found = [f.name for f in checksum.check(scan_folder(folder)).errors]
+    assert found == ([_names[victim]] if changed else [])
+
+
+def test_example_module_state_is_clean(tmp_path):
+    copy = tmp_path / "migrations"
+    shutil.copytree(EXAMPLE_MIGRATIONS, copy)
+    code, out = run_json("status.py", "--dir", str(copy))
+    assert code == 0 and len(out["versions"]) >= 4 and out["sum"]["present"] is False
+    assert os.listdir(copy) == os.listdir(EXAMPLE_MIGRATIONS)
