@@ -38,11 +38,13 @@ print("current: 1, next: 2")
 sys.exit(int(os.environ.get("MW_FAKE_EXIT", "0")))
 """
 
-# path -> (content, executable): what a skill install holds.
+# path -> (content, executable): what a skill install holds. Every real
+# script gets the stand-in, so the demo's steps all run against fakes.
 SKILL_FILES: Dict[str, Tuple[str, bool]] = {
     "SKILL.md": ("---\nname: migration-writer\n---\n# Writing migrations\n", False),
     "references/sqlite-alter-table.md": ("# ALTER TABLE in SQLite\n", False),
     "scripts/next_version.py": (FAKE_NEXT_VERSION, True),
+    **{f"scripts/{p.name}": (FAKE_NEXT_VERSION, True) for p in sorted((REPO / "scripts").glob("*.py"))},
     "scripts/mwcore/__init__.py": ('"""Shared core."""\n', False),
     "examples/go.mod": ("module example.com/demo\n\ngo 1.22\n", False),
     f"{MIGRATIONS}/000001_init.up.sql": ("CREATE TABLE note (id INTEGER PRIMARY KEY);\n", False),
@@ -440,6 +442,7 @@ def test_demo_runs_each_demo_command_on_a_temp_copy_of_the_installed_examples(se
     assert [call.split(" ", 1)[1] for call in calls] == [
         f"--dir {MIGRATIONS}",
         f"--dir {MIGRATIONS} --create add_demo_column --dry-run",
+        f"--dir {MIGRATIONS}",
     ]
     assert all(not call.startswith(str(setup.dest)) for call in calls)
     assert files_under(setup.dest) == expected_files(), "the installed copy is untouched"
