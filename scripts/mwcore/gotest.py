@@ -1,0 +1,770 @@
+"""Go test stubs for one migration: detect, render, merge.
+
+`plan_stub` finds the Go package of the migrations folder and its test file,
+replays the migration (`gofacts`) to learn what to assert, renders the four
+tests (FreshDatabase, UpgradeFromV<PREV>, PreservesUserModifications when
+the migration changes data, DownRestoresPrevious) with the helpers they need
+(`gotemplates`), and merges them into the test file: tests that exist are
+kept and reported, a helper is reused only when the file already holds the
+very same declaration, every other name clash gets a fresh name, missing
+imports are added, and gofmt (when installed) formats the result. Nothing is
+written here: `write_stub` does that, once, atomically.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+from .errors import FileReadError, MigrationWriterError, UsageError
+from .folder import MigrationFolder
+from .gofacts import Check, MigrationFacts, migration_facts
+from .golex import GoFile, default_package_name, normalize_decl, package_name, parse_file, rename_identifiers, used_qualifiers
+from .gotemplates import HELPERS, IMPORTS, with_dependencies
+from .project import ProjectFacts, find_module_root, read_project_facts
+
+MEDIAZ, PLAIN, AUTO = "mediaz", "plain", "auto"
+DEFAULT_TEST_FILE = "migrate_test.go"
+MAX_GO_BYTES = 4 * 1024 * 1024
+GO_KEYWORDS = {
+    "break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough", "for", "func",
+    "go", "goto", "if", "import", "interface", "map", "package", "range", "return", "select", "struct",
+    "switch", "type", "var",
+}
+REQUIRED_MODULES = (
+    "github.com/golang-migrate/migrate/v4",
+    "github.com/mattn/go-sqlite3",
+    "github.com/stretchr/testify",
+)
+
+_EMBED_VAR_RE = re.compile(
+    r"^[ \t]*//go:embed[ \t]+([^\n]+)\n(?:[ \t]*//[^\n]*\n)*[ \t]*var[ \t]+([^\W\d]\w*)[ \t]+(?:[^\W\d]\w*\.)?FS\b",
+    re.M,
+)
+_NEW_RE = re.compile(r"\bfunc\s+New\s*\(\s*\w+\s+context\.Context\s*,\s*\w+\s+string\s*\)\s*\(\s*[\w.*\[\]]+\s*,\s*error\s*\)")
+_VERSION_RE = re.compile(
+    r"\bfunc\s*\(\s*\w*\s*\*?\s*\w+\s*\)\s*GetMigrationVersion\s*\(\s*\)\s*"
+    r"\(\s*(?:\w+\s+)?uint\s*,\s*(?:\w+\s+)?bool\s*,\s*(?:\w+\s+)?error\s*\)"
+)
+
+
+# Go literals -------------------------------------------------------------------
+
+
+def go_string(text: str) -> str:
+    """A Go string literal for text: raw (`...`) when that is exact and
+    readable, else an interpreted literal with escapes."""
+    raw_ok = "`" not in text and "\r" not in text and all(
+        ch == "\n" or ch == "\t" or (ch.isprintable() and ch != "\ufeff" and not 0xD800 <= ord(ch) <= 0xDFFF) for ch in text
+    )
+    if raw_ok and ('"' in text or "\\" in text):
+        return "`" + text + "`"
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif 0xDC80 <= code <= 0xDCFF:  # an undecodable byte kept by surrogateescape
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\\uFFFD")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif not ch.isprintable() or ch == "\ufeff":
+            out.append(f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def go_value(value) -> str:
+    """A Go expression for a value read from SQLite (inside []any{...})."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        if text in ("inf", "-inf", "nan"):
+            return {"inf": "math.Inf(1)", "-inf": "math.Inf(-1)", "nan": "nil"}[text]
+        return text if any(c in text for c in ".e") else text + ".0"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        return "[]byte(" + go_string(data.decode("utf-8", "surrogateescape")) + ")"
+    return go_string(str(value))
+
+
+def _go_args(check: Check) -> str:
+    parts = ["t", "db"]
+    for arg in check.args:
+        if isinstance(arg, tuple) and check.helper in ("mwRequireRows", "mwRequireNoRows") and arg and isinstance(arg[0], tuple):
+            rows = "".join(f"\t\t{{{', '.join(go_value(v) for v in row)}}},\n" for row in arg)
+            parts.append("[][]any{\n" + rows + "\t}")
+        elif isinstance(arg, tuple):
+            parts.append("[]string{" + ", ".join(go_string(str(a)) for a in arg) + "}")
+        elif isinstance(arg, str):
+            parts.append(go_string(arg))
+        else:
+            parts.append(go_value(arg))
+    return ", ".join(parts)
+
+
+def _check_line(check: Check) -> str:
+    return f"\t{check.helper}({_go_args(check)})\n"
+
+
+def _comment(text: str) -> str:
+    """Text safe inside a // comment (no line breaks or control characters)."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+# The Go package -----------------------------------------------------------------
+
+
+@dataclass
+class GoPackage:
+    dir: Path
+    name: str  # the package clause the test file has (or will have)
+    test_file: Path
+    test_text: Optional[str]  # None: the file does not exist yet
+    crlf: bool
+    files: Dict[Path, GoFile]  # same-package files, the test file included
+    taken: Set[str]  # package-level names and every import name in those files
+    source_expr: str  # Go expression opening the migrations with iofs
+    source_note: str
+    mediaz: Optional[str]  # evidence that New(ctx, path) and GetMigrationVersion exist
+    module_root: Optional[Path]
+    missing_modules: List[str] = field(default_factory=list)
+
+
+def _read_go_file(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_GO_BYTES:
+            raise FileReadError(str(path), f"is larger than {MAX_GO_BYTES} bytes; not read.")
+        data = path.read_bytes()
+    except FileReadError:
+        raise
+    except IsADirectoryError:
+        raise FileReadError(str(path), "is a folder, not a file.") from None
+    except PermissionError:
+        raise FileReadError(str(path), "permission denied.") from None
+    except OSError as exc:
+        raise FileReadError(str(path), f"cannot read ({exc.strerror or exc}).") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileReadError(str(path), f"not valid UTF-8 (byte {exc.start}); Go source must be UTF-8.") from None
+
+
+def _embedding(pkg_dir: Path, migrations: Path, texts: Dict[Path, str]) -> Optional[Tuple[str, str, Path]]:
+    """(variable, path inside it, file) of a //go:embed FS that holds the folder."""
+    target = migrations.resolve()
+    for path, text in texts.items():
+        if "go:embed" not in text:
+            continue
+        for match in _EMBED_VAR_RE.finditer(text):
+            for pattern in re.findall(r'"((?:[^"\\]|\\.)*)"|`([^`]*)`|(\S+)', match.group(1)):
+                raw = next(p for p in pattern if p)
+                if raw.startswith("all:"):
+                    raw = raw[4:]
+                head, _, last = raw.rpartition("/")
+                inside = head if any(ch in last for ch in "*?[") else raw
+                if not inside:
+                    continue
+                if (pkg_dir / inside).resolve() == target:
+                    return match.group(2), inside, path
+    return None
+
+
+def detect_package(migrations: Path, test_file: Optional[Path], project: ProjectFacts) -> GoPackage:
+    """The Go package the tests go into and what it offers."""
+    if test_file is not None:
+        if not test_file.name.endswith("_test.go"):
+            raise UsageError(f"--test-file {test_file} must end in _test.go, or `go test` ignores it.")
+        if test_file.is_symlink():
+            raise UsageError(f"--test-file {test_file} is a symlink; give the real file.")
+        pkg_dir = test_file.parent
+        if not pkg_dir.is_dir():
+            raise UsageError(f"--test-file {test_file}: the folder {pkg_dir} does not exist.")
+    else:
+        pkg_dir = _package_dir(migrations)
+        test_file = pkg_dir / DEFAULT_TEST_FILE
+        if test_file.is_symlink():
+            raise UsageError(f"{test_file} is a symlink; pass --test-file with the real file.")
+
+    texts: Dict[Path, str] = {}
+    for path in sorted(pkg_dir.glob("*.go")):
+        if path.is_file():
+            texts[path] = _read_go_file(path)
+    test_text = texts.get(test_file) if test_file.exists() else None
+    if test_file.exists() and test_text is None:
+        test_text = _read_go_file(test_file)
+    crlf = test_text is not None and "\r\n" in test_text
+    if test_text is not None:
+        test_text = test_text.replace("\r\n", "\n")
+        texts[test_file] = test_text
+
+    non_test_packages = {package_name(t) for p, t in texts.items() if not p.name.endswith("_test.go")} - {None}
+    if test_text is not None:
+        name = package_name(test_text)
+        if name is None:
+            raise MigrationWriterError(f"{test_file} has no package clause; fix the file first.")
+    elif non_test_packages:
+        name = sorted(non_test_packages)[0]
+    else:
+        name = _package_name_from_dir(pkg_dir)
+
+    same = {p: t for p, t in texts.items() if package_name(t) == name}
+    files = {p: parse_file(t) for p, t in same.items()}
+    if test_text is not None:
+        files[test_file] = parse_file(test_text)
+    taken: Set[str] = set()
+    for go_file in files.values():
+        taken.update(go_file.names())
+        taken.update(i.local_name for i in go_file.imports if i.local_name not in ("_", "."))
+
+    embed = _embedding(pkg_dir, migrations, same)
+    if embed is not None:
+        var, inside, where = embed
+        source_expr = f"iofs.New({var}, {go_string(inside)})"
+        source_note = f"the embedded {var} ({where.name})"
+    else:
+        rel = os.path.relpath(migrations.resolve(), pkg_dir.resolve()).replace(os.sep, "/")
+        source_expr = f"iofs.New(os.DirFS({go_string(rel)}), \".\")"
+        source_note = f"os.DirFS({rel!r}) (no //go:embed of the folder in package {name})"
+
+    code = "\n".join(_without_comments(t) for p, t in same.items() if not p.name.endswith("_test.go"))
+    mediaz = None
+    new_match, version_match = _NEW_RE.search(code), _VERSION_RE.search(code)
+    if new_match and version_match:
+        mediaz = "New(ctx, path) and GetMigrationVersion() (uint, bool, error) are declared"
+    module_root = find_module_root(pkg_dir)
+    package = GoPackage(pkg_dir, name, test_file, test_text, crlf, files, taken, source_expr, source_note, mediaz, module_root)
+    package.missing_modules = _missing_modules(module_root)
+    return package
+
+
+def _package_dir(migrations: Path) -> Path:
+    """The package that embeds the folder, else the folder's parent."""
+    parent = migrations.resolve().parent
+    for candidate in (parent, migrations.resolve()):
+        if any(p.is_file() for p in candidate.glob("*.go")):
+            return candidate
+    return parent
+
+
+def _package_name_from_dir(pkg_dir: Path) -> str:
+    name = re.sub(r"\W", "_", pkg_dir.resolve().name.lower()).strip("_") or "migrations"
+    if name[0].isdigit() or name in GO_KEYWORDS:
+        name = "db_" + name
+    return name
+
+
+def _without_comments(text: str) -> str:
+    return re.sub(r"//[^\n]*|/\*.*?\*/", " ", text, flags=re.S)
+
+
+def _missing_modules(module_root: Optional[Path]) -> List[str]:
+    if module_root is None:
+        return list(REQUIRED_MODULES)
+    try:
+        text = (module_root / "go.mod").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return list(REQUIRED_MODULES)
+    return [m for m in REQUIRED_MODULES if not re.search(r"(?m)^\s*(?:require\s+)?" + re.escape(m) + r"\s+v", text)]
+
+
+# Names -----------------------------------------------------------------------------
+
+
+@dataclass
+class Naming:
+    """Final names: helpers (renamed on clashes) and import qualifiers."""
+
+    helpers: Dict[str, str] = field(default_factory=dict)  # template name -> name used
+    reused: List[str] = field(default_factory=list)  # helpers already in the file, identical
+    added: List[str] = field(default_factory=list)  # helpers this run adds (final names)
+    qualifiers: Dict[str, str] = field(default_factory=dict)  # template qualifier -> name used
+    new_imports: List[Tuple[Optional[str], str]] = field(default_factory=list)  # (alias, path)
+
+
+def _fill(code: str, package: GoPackage, project: ProjectFacts) -> str:
+    dsn = "path" if not project.foreign_keys else 'path + "?_foreign_keys=1"'
+    config = f"&sqlite3.Config{{MigrationsTable: {go_string(project.migrations_table)}"
+    config += ", NoTxWrap: true}" if project.no_tx_wrap else "}"
+    return (code.replace("@@SOURCE@@", package.source_expr).replace("@@DSN@@", dsn)
+            .replace("@@CONFIG@@", config).replace("@@TABLE@@", go_string(project.migrations_table)))
+
+
+def resolve_names(needed: Sequence[str], package: GoPackage, project: ProjectFacts, test_names: Set[str]) -> Naming:
+    naming = Naming()
+    test_file = package.files.get(package.test_file)
+    file_imports = {i.path: i.local_name for i in (test_file.imports if test_file else [])}
+    declared = {}
+    for go_file in package.files.values():
+        declared.update(go_file.names())
+    import_names_everywhere = {i.local_name for f in package.files.values() for i in f.imports}
+    package_level = set(declared)
+
+    # Qualifiers: reuse the file's own import of a path, else the default name
+    # when nothing else in the package uses it, else an mw-prefixed alias.
+    for qualifier, path in IMPORTS.items():
+        existing = file_imports.get(path)
+        if existing and existing not in ("_", "."):
+            naming.qualifiers[qualifier] = existing
+            continue
+        used_by_file = set(file_imports.values())
+        candidate, n = qualifier, 1
+        while candidate in package_level or candidate in used_by_file or candidate in test_names:
+            n += 1
+            candidate = f"mw{qualifier}" + ("" if n == 2 else str(n - 1))
+        naming.qualifiers[qualifier] = candidate
+
+    # Helpers, dependencies first: reuse an identical declaration, else the first free name.
+    taken = set(package.taken) | set(naming.qualifiers.values()) | test_names
+    for name in with_dependencies(needed):
+        n = 1
+        while True:
+            candidate = name if n == 1 else f"{name}{n}"
+            rendered = _render_helper(name, candidate, naming, package, project)
+            existing = declared.get(candidate)
+            if existing is not None and existing.kind == "func" and normalize_decl(existing.text) == normalize_decl(_decl_only(rendered)):
+                naming.helpers[name] = candidate
+                naming.reused.append(candidate)
+                break
+            if candidate not in taken and candidate not in import_names_everywhere:
+                naming.helpers[name] = candidate
+                naming.added.append(candidate)
+                taken.add(candidate)
+                break
+            n += 1
+    return naming
+
+
+def _decl_only(code: str) -> str:
+    """A helper's declaration without its doc comment."""
+    index = code.find("\nfunc ")
+    return code[index + 1 :] if index >= 0 else code
+
+
+def _render_helper(name: str, final: str, naming: Naming, package: GoPackage, project: ProjectFacts) -> str:
+    code = _fill(HELPERS[name].code, package, project)
+    mapping = dict(naming.helpers)
+    mapping[name] = final
+    mapping.update({q: a for q, a in naming.qualifiers.items() if q != a})
+    mapping = {k: v for k, v in mapping.items() if k != v}
+    code = rename_identifiers(code, mapping)
+    if final != name:
+        code = code.replace(f"// {name} ", f"// {final} ", 1)
+    return code
+
+
+# Rendering the tests ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestCode:
+    name: str
+    code: str
+    helpers: Tuple[str, ...]  # template names it calls
+
+
+def test_names(facts: MigrationFacts) -> Dict[str, str]:
+    v = facts.version_text
+    names = {"fresh": f"TestMigration_{v}_FreshDatabase", "down": f"TestMigration_{v}_DownRestoresPrevious"}
+    if facts.previous is not None:
+        names["upgrade"] = f"TestMigration_{v}_UpgradeFromV{facts.previous}"
+        names["preserves"] = f"TestMigration_{v}_PreservesUserModifications"
+    return names
+
+
+def rows_var_name(facts: MigrationFacts) -> str:
+    return f"mwRowsBefore{facts.version_text}"
+
+
+def _helpers_in(code: str) -> Tuple[str, ...]:
+    return tuple(sorted({m for m in re.findall(r"\b(mw[A-Z]\w*)\(", code) if m in HELPERS}))
+
+
+def render_tests(facts: MigrationFacts, style: str, rows_var: str) -> List[TestCode]:
+    """The tests for facts.version in template names (mwX helpers)."""
+    v, n = facts.version_text, str(facts.version)
+    title = f"{v} ({_comment(facts.name)})" if facts.name else v
+    prev = str(facts.previous) if facts.previous is not None else None
+    names = test_names(facts)
+    out: List[TestCode] = []
+
+    body = f"\tpath := mwDBPath(t)\n\tmwMigrateTo(t, path, {n})\n\tmwRequireVersion(t, path, {n})\n"
+    checks = facts.schema_checks + facts.data_checks
+    if checks:
+        body += "\n\tdb := mwOpenDB(t, path)\n" + "".join(_check_line(c) for c in checks)
+    if style == MEDIAZ:
+        body += "\n\t// The app's own New opens a database at this version and migrates it on.\n\tmwRequireAppOpens(t, path)\n"
+    doc = _doc(f"{names['fresh']} runs every migration from an empty database up to {title} "
+               f"with golang-migrate and checks the version row and what {v} creates or changes.")
+    out.append(_test(names["fresh"], doc, body))
+
+    if prev is not None:
+        body = (f"\tpath := mwDBPath(t)\n\tmwMigrateTo(t, path, {prev})\n\tdb := mwOpenDB(t, path)\n"
+                f"\tmwExecAll(t, db, {rows_var})\n\n\tmwMigrateTo(t, path, {n})\n\tmwRequireVersion(t, path, {n})\n")
+        body += "".join(_check_line(c) for c in facts.upgrade_checks)
+        doc = _doc(f"{names['upgrade']} builds a database at version {facts.previous_text} with "
+                   f"rows in its tables, upgrades it to {v} and checks that the rows are kept.")
+        out.append(_test(names["upgrade"], doc, body))
+
+    if prev is not None and facts.edits:
+        updates = "".join(f"\t\t{go_string(e.update_sql)},\n" for e in facts.edits)
+        selects = "".join(f"\t\t{go_string(e.select_sql)},\n" for e in facts.edits)
+        edited = ", ".join(_comment(e.what) for e in facts.edits)
+        body = (f"\tpath := mwDBPath(t)\n\tmwMigrateTo(t, path, {prev})\n\tdb := mwOpenDB(t, path)\n"
+                f"\tmwExecAll(t, db, {rows_var})\n"
+                f"\tmwExecAll(t, db, []string{{\n{updates}\t}})\n"
+                f"\tedited := []string{{\n{selects}\t}}\n"
+                f"\tbefore := mwRowTexts(t, db, edited)\n\n"
+                f"\tmwMigrateTo(t, path, {n})\n\n"
+                f"\trequire.Equal(t, before, mwRowTexts(t, db, edited), {go_string(v + ' changed rows the user had edited')})\n")
+        doc = _doc(f"{names['preserves']} edits rows that {v} changes ({edited}) before the "
+                   "upgrade and checks that the upgrade leaves them as the user left them.")
+        out.append(_test(names["preserves"], doc, body))
+
+    if facts.has_down:
+        if prev is not None:
+            body = (f"\tpath := mwDBPath(t)\n\tmwMigrateTo(t, path, {prev})\n\tdb := mwOpenDB(t, path)\n"
+                    f"\tmwExecAll(t, db, {rows_var})\n\tmwMigrateTo(t, path, {n})\n\n"
+                    f"\tmwStepDown(t, path)\n\tmwRequireVersion(t, path, {prev})\n"
+                    f"\trequire.Equal(t, mwSchemaAt(t, {prev}), mwSchema(t, db), {go_string(f'down {v} restores the schema of version {facts.previous_text}')})\n")
+            body += "".join(_check_line(c) for c in facts.down_checks)
+        else:
+            body = (f"\tpath := mwDBPath(t)\n\tmwMigrateTo(t, path, {n})\n\tdb := mwOpenDB(t, path)\n\n"
+                    f"\tmwStepDown(t, path)\n\tmwRequireNoVersion(t, path)\n"
+                    f"\trequire.Empty(t, mwSchema(t, db), {go_string(f'down {v} leaves no schema object')})\n")
+        body += (f"\n\tmwMigrateTo(t, path, {n})\n\tmwRequireVersion(t, path, {n})\n"
+                 f"\trequire.Equal(t, mwSchemaAt(t, {n}), mwSchema(t, db), {go_string(f'up {v} again after its down')})\n")
+        what = f"version {facts.previous_text}" if prev is not None else "no version"
+        doc = _doc(f"{names['down']} runs the down migration of {v} and checks that it gives "
+                   f"{what} and its schema, and that up works again.")
+        out.append(_test(names["down"], doc, body))
+    return out
+
+
+def _doc(text: str) -> str:
+    return "".join(f"// {line}\n" for line in textwrap.wrap(_comment(text), 76, break_long_words=False, break_on_hyphens=False))
+
+
+def _test(name: str, doc: str, body: str) -> TestCode:
+    code = f"{doc}func {name}(t *testing.T) {{\n{body}}}\n"
+    return TestCode(name, code, _helpers_in(code))
+
+
+def render_rows_var(facts: MigrationFacts, name: str) -> str:
+    lines = "".join(f"\t{go_string(s)},\n" for s in facts.sample_inserts)
+    return (_doc(f"{name} are rows for the tables of version {facts.previous_text}, made by "
+                 f"make_test_stub.py; the tests of {facts.version_text} insert them before upgrading.")
+            + f"var {name} = []string{{\n{lines}}}\n")
+
+
+# Merging into the file ---------------------------------------------------------------
+
+
+def add_imports(text: str, go_file: Optional[GoFile], imports: Sequence[Tuple[Optional[str], str]]) -> str:
+    """Insert import specs: standard-library paths into the file's group of
+    standard imports, others into its group of module imports."""
+    if not imports:
+        return text
+    spec = lambda alias, path: (f"{alias} " if alias else "") + go_string(path)  # noqa: E731
+    std = [spec(a, p) for a, p in imports if "." not in p.split("/")[0]]
+    mods = [spec(a, p) for a, p in imports if "." in p.split("/")[0]]
+    grouped = [d for d in (go_file.import_decls if go_file else []) if d[2]]
+    if not grouped:
+        block = "import (\n" + "".join(f"\t{s}\n" for s in std) + ("\n" if std and mods else "") + "".join(f"\t{s}\n" for s in mods) + ")\n"
+        anchor = max((d[1] for d in go_file.import_decls), default=None) if go_file else None
+        if anchor is None:
+            anchor = go_file.package_end if go_file else 0
+            return text[:anchor].rstrip("\n") + "\n\n" + block + "\n" + text[anchor:].lstrip("\n")
+        line_end = text.find("\n", anchor)
+        line_end = len(text) if line_end < 0 else line_end + 1
+        return text[:line_end] + "\n" + block + text[line_end:]
+    start, end, _ = grouped[0]
+    inside = [i for i in go_file.imports if start <= i.start < end]
+    std_specs = [i for i in inside if "." not in i.path.split("/")[0]]
+    mod_specs = [i for i in inside if "." in i.path.split("/")[0]]
+    edits: List[Tuple[int, str]] = []
+
+    def after_line(offset: int) -> int:
+        line_end = text.find("\n", offset)
+        return len(text) if line_end < 0 else line_end + 1
+
+    open_paren = text.find("(", start) + 1
+    open_line = after_line(open_paren) if text[open_paren:after_line(open_paren)].strip() == "" else open_paren
+    close_paren = end - 1
+    if std:
+        lines = "".join(f"\t{s}\n" for s in std)
+        if std_specs:
+            edits.append((after_line(std_specs[-1].end), lines))
+        else:
+            edits.append((open_line, lines + ("\n" if inside else "")))
+    if mods:
+        lines = "".join(f"\t{s}\n" for s in mods)
+        if mod_specs:
+            edits.append((after_line(mod_specs[-1].end), lines))
+        else:
+            line_start = text.rfind("\n", 0, close_paren) + 1
+            edits.append((line_start, ("\n" if inside or std else "") + lines))
+    for offset, insert in sorted(edits, reverse=True):
+        text = text[:offset] + insert + text[offset:]
+    return text
+
+
+def run_gofmt(text: str) -> Tuple[Optional[str], Optional[str]]:
+    """(formatted text, None), (None, error), or (text, None) without gofmt."""
+    gofmt = shutil.which("gofmt")
+    if gofmt is None:
+        go = shutil.which("go")
+        if go is not None:
+            candidate = Path(go).resolve().parent / "gofmt"
+            gofmt = str(candidate) if candidate.exists() else None
+    if gofmt is None:
+        return text, None
+    try:
+        proc = subprocess.run([gofmt], input=text.encode("utf-8", "surrogateescape"), capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"gofmt could not run ({exc})"
+    if proc.returncode != 0:
+        first = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        return None, (first[0] if first else "gofmt failed")
+    return proc.stdout.decode("utf-8", "surrogateescape"), None
+
+
+def gofmt_available() -> bool:
+    return shutil.which("gofmt") is not None or (shutil.which("go") is not None and (Path(shutil.which("go")).resolve().parent / "gofmt").exists())
+
+
+# The plan -------------------------------------------------------------------------------
+
+
+@dataclass
+class StubPlan:
+    folder: Path
+    version: int
+    version_text: str
+    style: str
+    style_reason: str
+    package: GoPackage
+    facts: MigrationFacts
+    added_tests: List[str] = field(default_factory=list)
+    existing_tests: List[str] = field(default_factory=list)
+    skipped_tests: List[str] = field(default_factory=list)  # with the reason
+    helpers_added: List[str] = field(default_factory=list)
+    helpers_reused: List[str] = field(default_factory=list)
+    imports_added: List[str] = field(default_factory=list)
+    old_text: str = ""
+    new_text: str = ""
+    gofmt: str = "not installed"  # "ran", "not installed"
+    problems: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.new_text != self.old_text
+
+    def diff(self) -> str:
+        name = str(self.package.test_file)
+        old = self.old_text.splitlines(keepends=True)
+        new = self.new_text.splitlines(keepends=True)
+        return "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
+
+
+def plan_stub(folder: MigrationFolder, version: Optional[int], *, test_file: Optional[Path] = None,
+              style: str = AUTO, project: Optional[ProjectFacts] = None) -> StubPlan:
+    """Everything a run would do, computed; nothing written."""
+    if not folder.migrations:
+        raise UsageError(f"{folder.path} holds no migrations; write one first.")
+    if folder.duplicates:
+        d = folder.duplicates[0]
+        raise MigrationWriterError(
+            f"{folder.path} has two {d.direction} files for version {d.version} ({', '.join(d.names)}); "
+            "golang-migrate refuses to open it: fix that first."
+        )
+    if version is None:
+        version = folder.versions[-1]
+    elif folder.find(version) is None:
+        listing = ", ".join(m.version_text for m in folder.migrations[-5:])
+        raise UsageError(f"version {version} is not in {folder.path} (latest: {listing}).")
+    project = project or read_project_facts(folder.path)
+    package = detect_package(folder.path, test_file, project)
+    if style == MEDIAZ and package.mediaz is None:
+        raise UsageError(
+            f"--style mediaz needs New(ctx context.Context, path string) and GetMigrationVersion() (uint, bool, error) "
+            f"in package {package.name} ({package.dir}); use --style plain."
+        )
+    if style == AUTO:
+        style = MEDIAZ if package.mediaz else PLAIN
+        reason = package.mediaz if package.mediaz else "no New(ctx, path) with GetMigrationVersion() in the package"
+    else:
+        reason = "chosen with --style"
+    facts = migration_facts(folder, version, project)
+    plan = StubPlan(folder.path, version, facts.version_text, style, reason, package, facts)
+    plan.old_text = package.test_text or ""
+    plan.new_text = plan.old_text
+    plan.problems.extend(facts.problems)
+    plan.warnings.extend(facts.warnings)
+    plan.notes.extend(facts.notes)
+    if folder.other_ext and "DirFS" in package.source_expr:
+        plan.warnings.append(
+            f"{len(folder.other_ext)} file(s) such as {folder.other_ext[0].name} match golang-migrate's pattern but not *.{folder.ext}: "
+            "os.DirFS reads them too"
+        )
+    if facts.failed:
+        return plan
+    if package.missing_modules:
+        plan.problems.append(
+            "go.mod does not require " + ", ".join(package.missing_modules) + "; the tests do not compile until you run: go get "
+            + " ".join(m + "@latest" for m in package.missing_modules)
+        )
+    _merge(plan, project)
+    return plan
+
+
+def _merge(plan: StubPlan, project: ProjectFacts) -> None:
+    package, facts = plan.package, plan.facts
+    declared: Dict[str, object] = {}
+    for go_file in package.files.values():
+        declared.update(go_file.names())
+    rows_var = rows_var_name(facts)
+    tests = render_tests(facts, plan.style, rows_var)
+    wanted = [t for t in tests if t.name not in declared]
+    plan.existing_tests = [t.name for t in tests if t.name in declared]
+    names = test_names(facts)
+    if "preserves" in names and not facts.edits:
+        plan.skipped_tests.append(f"{names['preserves']}: " + ("up changes no row data" if not facts.changes_data else "no user edit survives the upgrade (see warnings)"))
+    if not facts.has_down:
+        plan.skipped_tests.append(f"{names['down']}: {facts.version_text} has no down file")
+    if not wanted:
+        return
+
+    needed = sorted({h for t in wanted for h in t.helpers})
+    naming = resolve_names(needed, package, project, {t.name for t in tests})
+    mapping = {k: v for k, v in naming.helpers.items() if k != v}
+    mapping.update({q: a for q, a in naming.qualifiers.items() if q != a})
+
+    # The rows variable: reuse an identical one, else a free name.
+    uses_rows = any(rows_var in t.code for t in wanted)
+    rows_code = ""
+    if uses_rows:
+        taken = set(package.taken) | set(naming.helpers.values()) | set(naming.qualifiers.values())
+        final, n = rows_var, 1
+        while True:
+            code = render_rows_var(facts, final)
+            existing = declared.get(final)
+            if existing is not None and normalize_decl(existing.text) == normalize_decl(code[code.index("var "):]):
+                rows_code = ""
+                break
+            if final not in taken:
+                rows_code = code
+                break
+            n += 1
+            final = f"{rows_var}_{n}"
+        if final != rows_var:
+            mapping[rows_var] = final
+
+    pieces = [rows_code] if rows_code else []
+    pieces += [rename_identifiers(t.code, mapping) for t in wanted]
+    helpers_code = [_render_helper(name, naming.helpers[name], naming, package, project)
+                    for name in with_dependencies(needed) if naming.helpers[name] in naming.added]
+    added_code = "\n".join(pieces + helpers_code)
+
+    # Imports the added code uses and the file lacks.
+    used = set(used_qualifiers(added_code))
+    test_file = package.files.get(package.test_file)
+    have = {(i.local_name, i.path) for i in (test_file.imports if test_file else [])}
+    new_imports = []
+    for qualifier, path in IMPORTS.items():
+        name = naming.qualifiers[qualifier]
+        if name in used and (name, path) not in have:
+            alias = name if name != default_package_name(path) else None
+            new_imports.append((alias, path))
+    plan.imports_added = [p if a is None else f"{a} {p}" for a, p in new_imports]
+
+    if package.test_text is None:
+        header = f"package {package.name}\n"
+        text = add_imports(header, parse_file(header), new_imports) if new_imports else header
+        text = text.rstrip("\n") + "\n\n" + added_code
+    else:
+        text = add_imports(package.test_text, test_file, new_imports)
+        text = text.rstrip("\n") + "\n\n" + added_code
+    formatted, error = run_gofmt(text)
+    if error is not None:
+        plan.problems.append(f"gofmt rejects the result ({error}); nothing was written")
+        return
+    plan.gofmt = "ran" if gofmt_available() else "not installed"
+    if package.crlf:
+        formatted = formatted.replace("\n", "\r\n")
+        plan.notes.append("the test file uses CRLF line ends; kept them")
+    plan.new_text = formatted
+    plan.added_tests = [t.name for t in wanted]
+    plan.helpers_added = list(naming.added)
+    plan.helpers_reused = [n for n in naming.reused if any(re.search(rf"\b{n}\b", p) for p in pieces + helpers_code)]
+    if package.crlf:
+        plan.old_text = plan.old_text.replace("\n", "\r\n")
+
+
+def write_stub(plan: StubPlan) -> bool:
+    """Write the merged file (atomically, only if it did not change since it
+    was read). Returns True when something was written."""
+    if not plan.changed:
+        return False
+    path = plan.package.test_file
+    current: Optional[bytes]
+    try:
+        current = path.read_bytes()
+    except FileNotFoundError:
+        current = None
+    except OSError as exc:
+        raise MigrationWriterError(f"{path}: cannot read it again before writing ({exc.strerror or exc}).") from None
+    expected = plan.old_text.encode("utf-8") if plan.package.test_text is not None else None
+    if current != expected:
+        raise MigrationWriterError(f"{path} changed while the tests were being generated; run again.")
+    data = plan.new_text.encode("utf-8", "surrogateescape")
+    mode = path.stat().st_mode & 0o777 if current is not None else 0o644
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".mw-", suffix=".go.tmp", dir=str(path.parent))
+    except OSError as exc:
+        raise MigrationWriterError(f"{path.parent}: cannot write there ({exc.strerror or exc}).") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, mode)
+        if current is None:
+            # A new file: never replace one that appeared meanwhile.
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except FileExistsError:
+        os.unlink(tmp)
+        raise MigrationWriterError(f"{path} appeared while the tests were being generated; run again.") from None
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise MigrationWriterError(f"{path}: cannot write ({exc.strerror or exc}).") from None
+    return True
