@@ -115,7 +115,7 @@ def _payload(plan: StubPlan, directory: Path, how: str, written: bool, dry_run: 
     }
     if dry_run:
         payload["dry_run"] = True
-        payload["diff"] = plan.diff()
+        payload["diff"] = plan.diff(str(cli.display_path(plan.package.test_file)))
     return payload
 
 
@@ -123,7 +123,7 @@ def _print_text(plan: StubPlan, directory: Path, how: str, written: bool, dry_ru
     test_file = cli.display_path(plan.package.test_file)
     print(f"{directory} ({how}): version {plan.version_text}; {test_file} (package {plan.package.name}, {plan.style} style)")
     if dry_run and plan.changed:
-        sys.stdout.write(plan.diff())
+        sys.stdout.write(plan.diff(str(test_file)))
     if plan.added_tests:
         verb = "would add" if dry_run or not written else "added"
         if not dry_run and not written:

@@ -480,30 +480,42 @@ def _user_tables(snap: Snapshot) -> List[str]:
 
 
 def _rows_kept_checks(rowsets, conn, snap: Snapshot, facts: MigrationFacts, scenario: str) -> List[Check]:
+    """The sample rows as they are after `scenario`: found by primary key and
+    compared in every column the table has then (a renamed or new column
+    included), or, without a primary key, by the values of the columns that
+    are still there."""
     checks = []
     for rowset in rowsets:
         table = snap.table(rowset.table)
         if table is None:
             facts.notes.append(f"{rowset.table} is dropped by {scenario}: its sample rows are not checked after it")
             continue
-        kept = [(i, table.column(c).name) for i, c in enumerate(rowset.columns) if table.column(c) is not None]
-        if not kept:
-            continue
-        columns = tuple(name for _, name in kept)
-        query = row_query(table.name, columns)
-        found = []
-        for row in rowset.rows:
-            values = tuple(row[i] for i, _ in kept)
-            if conn.execute(query, list(values)).fetchone()[0] > 0:
-                found.append(values)
-        if len(found) < len(rowset.rows):
+        shape = _shape(snap, table.name)
+        key_positions = [next((i for i, c in enumerate(rowset.columns) if c.lower() == k.lower()), None) for k in shape.key] if shape else [None]
+        if shape is not None and shape.key != ("rowid",) and None not in key_positions:
+            current = _read_rows(conn, table.name, shape.key, shape.columns)
+            keys = [tuple(row[i] for i in key_positions) for row in rowset.rows]
+            found = [current[k] for k in keys if k in current]
+            stable = [i for i, c in enumerate(shape.columns) if not any(_looks_like_now(row[i]) for row in found)]
+            columns = tuple(shape.columns[i] for i in stable)
+            rows = [tuple(row[i] for i in stable) for row in found]
+        else:
+            kept = [(i, table.column(c).name) for i, c in enumerate(rowset.columns) if table.column(c) is not None]
+            columns = tuple(name for _, name in kept)
+            query = row_query(table.name, columns) if columns else ""
+            rows = []
+            for row in rowset.rows:
+                values = tuple(row[i] for i, _ in kept)
+                if columns and conn.execute(query, list(values)).fetchone()[0] > 0:
+                    rows.append(values)
+        if len(rows) < len(rowset.rows):
             facts.notes.append(
-                f"{len(rowset.rows) - len(found)} of {len(rowset.rows)} sample rows of {table.name} change in {scenario}; "
-                "only the unchanged ones are checked"
+                f"{len(rowset.rows) - len(rows)} of {len(rowset.rows)} sample rows of {table.name} are gone or changed "
+                f"after {scenario}; only the others are checked"
             )
-        if found:
-            checks.append(Check("mwRequireRows", (table.name, columns, tuple(found[:MAX_ROWS_PER_CHECK])),
-                                f"{len(found)} sample rows of {table.name} kept"))
+        if rows and columns:
+            checks.append(Check("mwRequireRows", (table.name, columns, tuple(rows[:MAX_ROWS_PER_CHECK])),
+                                f"{len(rows)} sample rows of {table.name} after {scenario}"))
     return checks
 
 

@@ -587,8 +587,9 @@ class StubPlan:
     def changed(self) -> bool:
         return self.new_text != self.old_text
 
-    def diff(self) -> str:
-        name = str(self.package.test_file)
+    def diff(self, name: Optional[str] = None) -> str:
+        """The change as a unified diff; `name` is how to show the file."""
+        name = name or str(self.package.test_file)
         old = self.old_text.splitlines(keepends=True)
         new = self.new_text.splitlines(keepends=True)
         return "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
@@ -743,7 +744,8 @@ def write_stub(plan: StubPlan) -> bool:
         raise MigrationWriterError(f"{path}: cannot read it again before writing ({exc.strerror or exc}).") from None
     expected = plan.old_text.encode("utf-8") if plan.package.test_text is not None else None
     if current != expected:
-        raise MigrationWriterError(f"{path} changed while the tests were being generated; run again.")
+        what = "appeared" if expected is None else "changed"
+        raise MigrationWriterError(f"{path} {what} while the tests were being generated; run again.")
     data = plan.new_text.encode("utf-8", "surrogateescape")
     mode = path.stat().st_mode & 0o777 if current is not None else 0o644
     try:
