@@ -24,6 +24,8 @@ demo_steps() {
     demo_step "Create the up/down pair for a new migration (dry run)" \
         python3 "$SKILL/scripts/next_version.py" --dir "$MIGRATIONS" \
         --create add_demo_column --dry-run
+    demo_step "Generate Go tests for the newest migration (written into the temp copy)" \
+        python3 "$SKILL/scripts/make_test_stub.py" --dir "$MIGRATIONS"
     demo_step "What is in the folder (status; with --db it reads a database)" \
         python3 "$SKILL/scripts/status.py" --dir "$MIGRATIONS"
 }

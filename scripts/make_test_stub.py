@@ -131,11 +131,11 @@ def _print_text(plan: StubPlan, directory: Path, how: str, written: bool, dry_ru
         print(f"{verb} {len(plan.added_tests)} test(s): {', '.join(plan.added_tests)}")
         extras = []
         if plan.helpers_added:
-            extras.append("helpers " + ", ".join(plan.helpers_added))
+            extras.append(f"{len(plan.helpers_added)} new mw* helper(s)")
         if plan.imports_added:
-            extras.append("imports " + ", ".join(plan.imports_added))
+            extras.append(f"{len(plan.imports_added)} new import(s)")
         if extras:
-            print("  with " + "; ".join(extras))
+            print("  with " + " and ".join(extras) + " (names in --json)")
     if plan.existing_tests:
         print(f"kept {len(plan.existing_tests)} existing test(s): {', '.join(plan.existing_tests)}")
     for skipped in plan.skipped_tests:

@@ -28,7 +28,7 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-from conftest import EXAMPLES, run_json, write_files
+from conftest import EXAMPLES, ROOT, run_json, write_files
 from mwcore.gofacts import go_canonical_sql
 from mwcore.golex import parse_file
 
@@ -276,6 +276,11 @@ def go_run(tmp_path_factory: pytest.TempPathFactory) -> GoRun:
         "\t\tif got := mwNormalizeSQL(c[0]); got != c[1] {\n\t\t\tt.Errorf(\"%q: Go %q, Python %q\", c[0], got, c[1])\n\t\t}\n\t}\n}\n"
     )
 
+    # The hand-written examples of references/generated-tests.md, next to the generated tests.
+    reference = (ROOT / "references" / "generated-tests.md").read_text()
+    blocks = re.findall(r"```go\n(.*?)```", reference, re.S)
+    (module / SQLITE_PKG / "reference_test.go").write_text("package sqlite\n\nimport \"testing\"\n\n" + "\n".join(blocks))
+
     gofmt = subprocess.run(["gofmt", "-l", "."], cwd=module, capture_output=True, text=True, timeout=120)
     vet = _go(module, "vet", "./...")
     test = _go(module, "test", "-count=1", "-json", "./...")
@@ -325,6 +330,13 @@ def test_hand_written_tests_of_the_example_still_pass(go_run: GoRun) -> None:
 
     assert "TestLegacyDatabase" in hand_written
     assert all(go_run.outcome(str(SQLITE_PKG), t) == "pass" for t in hand_written)
+
+
+def test_the_reference_examples_of_extending_by_hand_pass(go_run: GoRun) -> None:
+    names = re.findall(r"^func (Test\w+)", (go_run.module / SQLITE_PKG / "reference_test.go").read_text(), re.M)
+
+    assert names
+    assert all(go_run.outcome(str(SQLITE_PKG), name) == "pass" for name in names), go_run.output
 
 
 # --------------------------------------------------------------- mutations

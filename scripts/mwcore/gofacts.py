@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .folder import MigrationFolder, read_sql
@@ -102,10 +102,16 @@ class _Replay:
     def copy(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         return copy_database(conn, foreign_keys=self.fk)
 
-    def migrate(self, conn: sqlite3.Connection, op: str, limit: int) -> Tuple[sqlite3.Connection, Optional[str]]:
+    def run(self, conn: sqlite3.Connection, op: str, limit: int) -> Optional[str]:
+        """One golang-migrate call on conn; the error, if any."""
         gm = GoMigrate(conn, self.folder, table=self.table, no_tx_wrap=self.no_tx_wrap, read_text=self._read)
         outcome = gm.up(limit) if op == "up" else gm.down(limit)
-        return self.reopen(conn), outcome.error
+        return outcome.error
+
+    def migrate(self, conn: sqlite3.Connection, op: str, limit: int) -> Tuple[sqlite3.Connection, Optional[str]]:
+        """One golang-migrate call, then the database on a new connection."""
+        error = self.run(conn, op, limit)
+        return self.reopen(conn), error
 
     def snap(self, conn: sqlite3.Connection) -> Snapshot:
         return snapshot(conn, migrations_table=self.table)
@@ -120,8 +126,8 @@ def _looks_like_now(value) -> bool:
     """A date or time of today (UTC): what CURRENT_TIMESTAMP or datetime('now') wrote."""
     if not isinstance(value, str) or not _NOW_RE.fullmatch(value):
         return False
-    today = datetime.now(timezone.utc).date()
-    return any(value.startswith(str(today + timedelta(days=d))) for d in (-1, 0, 1))
+    now = time.time()
+    return any(value.startswith(time.strftime("%Y-%m-%d", time.gmtime(now + d * 86400))) for d in (-1, 0, 1))
 
 
 def sql_literal(value) -> str:
@@ -413,22 +419,25 @@ def migration_facts(folder: MigrationFolder, version: int, project: ProjectFacts
     replay = _Replay(folder, project)
     label = f"{migration.version_text}"
 
-    # The database at the previous version (empty when N is the first).
-    at_previous = replay.empty()
+    # Empty -> PREV -> N on one connection, as golang-migrate's Migrate(N)
+    # does for FreshDatabase; a copy taken at PREV is what a new connection
+    # to a database at PREV sees.
+    conn = replay.empty()
     if previous is not None:
-        at_previous, error = replay.migrate(at_previous, "up", index)
+        error = replay.run(conn, "up", index)
         if error:
             facts.failed = True
             facts.problems.append(f"migrating a new database to version {previous.version_text} fails, so nothing can be generated: {error}")
             return facts
+    at_previous = replay.copy(conn)
     snap_previous = replay.snap(at_previous)
-
-    # FreshDatabase: empty -> N, twice (values that differ are not asserted).
-    fresh, error = replay.migrate(replay.empty(), "up", index + 1)
+    error = replay.run(conn, "up", 1)
+    fresh = replay.reopen(conn)
     if error:
         facts.failed = True
         facts.problems.append(f"up {label} fails on a database at the previous version: {error}")
         return facts
+    # A second run: values that differ between the two are not asserted.
     fresh_again, _ = replay.migrate(replay.copy(at_previous), "up", 1)
     snap_fresh = replay.snap(fresh)
     facts.schema_checks = _keep_holding(schema_checks(snap_previous, snap_fresh, fresh), fresh, snap_fresh, facts, "a fresh database")
@@ -470,7 +479,7 @@ def migration_facts(folder: MigrationFolder, version: int, project: ProjectFacts
             upgrade_checks.append(Check("mwRequireRowCount", (snap_upgraded.table(table).name, count), f"{count} rows in {table}"))
     facts.upgrade_checks = _keep_holding(upgrade_checks, upgraded, snap_upgraded, facts, "the upgraded database")
 
-    _edit_facts(replay, with_rows, snap_previous, facts, label)
+    _edit_facts(replay, with_rows, upgraded, snap_upgraded, snap_previous, facts, label)
     _down_facts(replay, report.inserted.values(), upgraded, snap_previous, snap_fresh, facts)
     return facts
 
@@ -595,11 +604,9 @@ def _edit_candidates(value) -> list:
     return [f"{value} (edited)", f"edited {value}"]
 
 
-def _edit_facts(replay: _Replay, base, snap_previous: Snapshot, facts: MigrationFacts, label: str) -> None:
-    """Rows that up N changes on the upgrade scenario, edited by a user first:
-    keep the edits the migration leaves alone."""
-    after, _ = replay.migrate(replay.copy(base), "up", 1)
-    snap_after = replay.snap(after)
+def _edit_facts(replay: _Replay, base, after, snap_after: Snapshot, snap_previous: Snapshot, facts: MigrationFacts, label: str) -> None:
+    """Rows that up N changes from `base` (PREV with sample rows) to `after`,
+    edited by a user first: keep the edits the migration leaves alone."""
     targets = []  # (shape, key, columns to try, common columns)
     for table in snap_previous.tables.values():
         old = _shape(snap_previous, table.name)
@@ -695,7 +702,8 @@ def _down_facts(replay: _Replay, rowsets, upgraded, snap_previous: Snapshot, sna
         facts.down_restores = False
         facts.problems.append(f"down {label} fails: {error}; the generated DownRestoresPrevious fails until the down file is fixed")
         return
-    differences = diff(snap_previous, replay.snap(down))
+    snap_down = replay.snap(down)
+    differences = diff(snap_previous, snap_down)
     if differences:
         facts.down_restores = False
         shown = "; ".join(str(d) for d in differences[:3]) + (f"; and {len(differences) - 3} more" if len(differences) > 3 else "")
@@ -705,8 +713,8 @@ def _down_facts(replay: _Replay, rowsets, upgraded, snap_previous: Snapshot, sna
             "the generated DownRestoresPrevious fails until the down file is fixed"
         )
     if rowsets:
-        checks = _rows_kept_checks(rowsets, down, replay.snap(down), facts, "the down migration")
-        facts.down_checks = [c for c in checks if check_holds(c, down, replay.snap(down))]
+        checks = _rows_kept_checks(rowsets, down, snap_down, facts, "the down migration")
+        facts.down_checks = [c for c in checks if check_holds(c, down, snap_down)]
     again, error = replay.migrate(down, "up", 1)
     if error:
         facts.down_restores = False

@@ -334,15 +334,17 @@ def normalize_decl(text: str) -> str:
     return " ".join(t.text for t in tokenize(text) if t.kind != NEWLINE)
 
 
+_QUALIFIER_RE = re.compile(
+    r"""//[^\n]*|/\*.*?(?:\*/|\Z)|"(?:[^"\\\n]|\\.)*"|`[^`]*`|'(?:[^'\\\n]|\\.)*'"""
+    r"|(?<![\w.])([^\W\d]\w*)[ \t]*\.(?=[^\W\d])",
+    re.S,
+)
+
+
 def used_qualifiers(text: str) -> List[str]:
-    """Identifiers used as `name.` (package qualifiers or field selectors),
-    outside strings and comments."""
-    tokens = tokenize(text)
-    found = []
-    for a, b in zip(tokens, tokens[1:]):
-        if a.kind == IDENT and b.kind == OP and b.text == ".":
-            found.append(a.text)
-    return found
+    """Identifiers used as `name.x` (package qualifiers, or the first name of
+    a selector chain), outside strings and comments."""
+    return [m.group(1) for m in _QUALIFIER_RE.finditer(text) if m.group(1)]
 
 
 def rename_identifiers(text: str, mapping: Dict[str, str]) -> str:

@@ -13,12 +13,10 @@ written here: `write_stub` does that, once, atomically.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import shutil
 import subprocess
-import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,10 +56,14 @@ _VERSION_RE = re.compile(
 
 # Go literals -------------------------------------------------------------------
 
+_PLAIN_ASCII = re.compile(r"[ -_a-~]*")  # printable ASCII without the backtick
+
 
 def go_string(text: str) -> str:
     """A Go string literal for text: raw (`...`) when that is exact and
     readable, else an interpreted literal with escapes."""
+    if _PLAIN_ASCII.fullmatch(text):
+        return "`" + text + "`" if '"' in text or "\\" in text else '"' + text + '"'
     raw_ok = "`" not in text and "\r" not in text and all(
         ch == "\n" or ch == "\t" or (ch.isprintable() and ch != "\ufeff" and not 0xD800 <= ord(ch) <= 0xDFFF) for ch in text
     )
@@ -589,6 +591,8 @@ class StubPlan:
 
     def diff(self, name: Optional[str] = None) -> str:
         """The change as a unified diff; `name` is how to show the file."""
+        import difflib  # only a dry run needs it
+
         name = name or str(self.package.test_file)
         old = self.old_text.splitlines(keepends=True)
         new = self.new_text.splitlines(keepends=True)
@@ -637,7 +641,10 @@ def plan_stub(folder: MigrationFolder, version: Optional[int], *, test_file: Opt
         )
     if facts.failed:
         return plan
-    if package.missing_modules:
+    if package.module_root is None:
+        plan.problems.append(f"no go.mod in {package.dir} or above it: `go test` needs a module (go mod init, then go get "
+                             + " ".join(m + "@latest" for m in REQUIRED_MODULES) + ")")
+    elif package.missing_modules:
         plan.problems.append(
             "go.mod does not require " + ", ".join(package.missing_modules) + "; the tests do not compile until you run: go get "
             + " ".join(m + "@latest" for m in package.missing_modules)
@@ -746,6 +753,8 @@ def write_stub(plan: StubPlan) -> bool:
     if current != expected:
         what = "appeared" if expected is None else "changed"
         raise MigrationWriterError(f"{path} {what} while the tests were being generated; run again.")
+    import tempfile  # only a real write needs it
+
     data = plan.new_text.encode("utf-8", "surrogateescape")
     mode = path.stat().st_mode & 0o777 if current is not None else 0o644
     try:
