@@ -347,3 +347,16 @@ def test_go_string_round_trips(text: str) -> None:
 ])
 def test_canonical_sql_for_go(sql: str, canonical: str) -> None:
     assert go_canonical_sql(sql) == canonical
+
+
+def test_values_written_from_the_clock_are_not_asserted(tmp_path: Path) -> None:
+    root = plain_module(tmp_path, {
+        "1_init.up.sql": "CREATE TABLE ev (id INTEGER PRIMARY KEY, at TEXT, epoch INTEGER, kind TEXT);\n"
+                         "INSERT INTO ev VALUES (1, CURRENT_TIMESTAMP, CAST(strftime('%s', 'now') AS INTEGER), 'boot');\n",
+        "1_init.down.sql": "DROP TABLE ev;\n",
+    })
+
+    facts = facts_of(root / "db" / "migrations", 1)
+
+    [rows] = [c for c in facts.data_checks if c.helper == "mwRequireRows"]
+    assert rows.args[1] == ("id", "kind") and rows.args[2] == ((1, "boot"),)

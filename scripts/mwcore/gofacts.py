@@ -123,10 +123,14 @@ _NOW_RE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")
 
 
 def _looks_like_now(value) -> bool:
-    """A date or time of today (UTC): what CURRENT_TIMESTAMP or datetime('now') wrote."""
+    """A date, time or Unix time (seconds or milliseconds) within a day of
+    now: what CURRENT_TIMESTAMP, datetime('now') or strftime('%s') wrote.
+    Asserting it would make the test fail tomorrow."""
+    now = time.time()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return any(abs(value / scale - now) < 2 * 86400 for scale in (1, 1000))
     if not isinstance(value, str) or not _NOW_RE.fullmatch(value):
         return False
-    now = time.time()
     return any(value.startswith(time.strftime("%Y-%m-%d", time.gmtime(now + d * 86400))) for d in (-1, 0, 1))
 
 

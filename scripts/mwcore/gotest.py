@@ -684,7 +684,7 @@ def _merge(plan: StubPlan, project: ProjectFacts) -> None:
         while True:
             code = render_rows_var(facts, final)
             existing = declared.get(final)
-            if existing is not None and normalize_decl(existing.text) == normalize_decl(code[code.index("var "):]):
+            if existing is not None and normalize_decl(existing.text) == normalize_decl(code[code.index("\nvar ") + 1:]):
                 rows_code = ""
                 break
             if final not in taken:
