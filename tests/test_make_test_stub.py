@@ -175,6 +175,20 @@ def test_crlf_line_ends_of_a_test_file_are_kept(tmp_path: Path) -> None:
     assert data.count(b"\n") == data.count(b"\r\n")
 
 
+def test_a_byte_order_mark_is_kept_and_a_rerun_writes_nothing(tmp_path: Path) -> None:
+    root = plain_module(tmp_path, NOTES)
+    test_file = root / "db" / "migrate_test.go"
+    test_file.write_bytes('\ufeffpackage db\n\nimport "testing"\n\nfunc TestMine(t *testing.T) {}\n'.encode())
+
+    first = run_cli("make_test_stub.py", "--dir", "db/migrations", cwd=root)
+    written = test_file.read_bytes()
+    second = run_cli("make_test_stub.py", "--dir", "db/migrations", cwd=root)
+
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert written.startswith("\ufeffpackage db\n".encode()) and b"TestMigration_2_FreshDatabase" in written
+    assert test_file.read_bytes() == written and "nothing to add" in second.stdout
+
+
 def test_an_existing_test_package_name_is_used(tmp_path: Path) -> None:
     root = plain_module(tmp_path, NOTES)
     (root / "db" / "migrate_test.go").write_text('package db_test\n\nimport "testing"\n\nfunc TestMine(t *testing.T) {}\n')

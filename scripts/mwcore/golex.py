@@ -154,11 +154,13 @@ def _skip_group(tokens: List[Token], i: int) -> int:
     return i
 
 
-def _statement_end(tokens: List[Token], i: int) -> int:
-    """Index of the token ending the statement that starts at tokens[i]
-    (a newline or ';' at bracket depth 0 after a token that ends a line)."""
-    previous: Optional[Token] = None
-    while i < len(tokens):
+def _statement_end(tokens: List[Token], i: int, limit: Optional[int] = None) -> int:
+    """Index of the token ending the statement that goes on at tokens[i]
+    (a newline or ';' at bracket depth 0 after a token that ends a line),
+    or `limit` (default: the end)."""
+    limit = len(tokens) if limit is None else limit
+    previous: Optional[Token] = tokens[i - 1] if i > 0 else None
+    while i < limit:
         token = tokens[i]
         if token.kind == OP and token.text in _OPENERS:
             i = _skip_group(tokens, i)
@@ -171,7 +173,7 @@ def _statement_end(tokens: List[Token], i: int) -> int:
         if token.kind != NEWLINE:
             previous = token
         i += 1
-    return i
+    return limit
 
 
 def parse_file(text: str) -> GoFile:
@@ -292,7 +294,7 @@ def _parse_spec_decl(tokens: List[Token], i: int, text: str, result: GoFile) -> 
                     result.decls.append(Decl(kind, tokens[k + 1].text, start, end, whole))
                     k += 2
                 at_spec_start = False
-                k = _statement_end_within(tokens, k, close - 1)
+                k = _statement_end(tokens, k, close - 1)
                 continue
             at_spec_start = False
             k += 1
@@ -308,24 +310,6 @@ def _parse_spec_decl(tokens: List[Token], i: int, text: str, result: GoFile) -> 
             result.decls.append(Decl(kind, tokens[k + 1].text, start, end, whole))
             k += 2
     return stop
-
-
-def _statement_end_within(tokens: List[Token], k: int, limit: int) -> int:
-    previous: Optional[Token] = tokens[k - 1] if k > 0 else None
-    while k < limit:
-        token = tokens[k]
-        if token.kind == OP and token.text in _OPENERS:
-            k = _skip_group(tokens, k)
-            previous = tokens[k - 1]
-            continue
-        if token.kind == OP and token.text == ";":
-            return k
-        if token.kind == NEWLINE and _ends_statement(previous):
-            return k
-        if token.kind != NEWLINE:
-            previous = token
-        k += 1
-    return k
 
 
 def normalize_decl(text: str) -> str:
@@ -371,6 +355,6 @@ def rename_identifiers(text: str, mapping: Dict[str, str]) -> str:
 
 def package_name(text: str) -> Optional[str]:
     """The package name of a Go file (its clause may follow comments)."""
-    head = re.sub(r"//[^\n]*|/\*.*?\*/", " ", text[:65536], flags=re.S)
+    head = re.sub(r"//[^\n]*|/\*.*?\*/", " ", text[:65536].lstrip("\ufeff"), flags=re.S)
     match = re.search(r"^\s*package\s+([^\W\d]\w*)", head, re.M)
     return match.group(1) if match else None

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from .errors import FileReadError, MigrationWriterError, UsageError
-from .folder import MigrationFolder
+from .errors import MigrationWriterError, UsageError
+from .folder import MigrationFolder, read_sql
 from .gofacts import Check, MigrationFacts, migration_facts
 from .golex import GoFile, default_package_name, normalize_decl, package_name, parse_file, rename_identifiers, used_qualifiers
 from .gotemplates import HELPERS, IMPORTS, with_dependencies
@@ -31,7 +31,6 @@ from .project import ProjectFacts, find_module_root, read_project_facts
 
 MEDIAZ, PLAIN, AUTO = "mediaz", "plain", "auto"
 DEFAULT_TEST_FILE = "migrate_test.go"
-MAX_GO_BYTES = 4 * 1024 * 1024
 GO_KEYWORDS = {
     "break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough", "for", "func",
     "go", "goto", "if", "import", "interface", "map", "package", "range", "return", "select", "struct",
@@ -147,8 +146,10 @@ class GoPackage:
     dir: Path
     name: str  # the package clause the test file has (or will have)
     test_file: Path
-    test_text: Optional[str]  # None: the file does not exist yet
+    test_text: Optional[str]  # None: the file does not exist yet; else with LF line ends, no BOM
+    raw_text: Optional[str]  # the file exactly as read
     crlf: bool
+    bom: bool
     files: Dict[Path, GoFile]  # same-package files, the test file included
     taken: Set[str]  # package-level names and every import name in those files
     source_expr: str  # Go expression opening the migrations with iofs
@@ -159,22 +160,7 @@ class GoPackage:
 
 
 def _read_go_file(path: Path) -> str:
-    try:
-        if path.stat().st_size > MAX_GO_BYTES:
-            raise FileReadError(str(path), f"is larger than {MAX_GO_BYTES} bytes; not read.")
-        data = path.read_bytes()
-    except FileReadError:
-        raise
-    except IsADirectoryError:
-        raise FileReadError(str(path), "is a folder, not a file.") from None
-    except PermissionError:
-        raise FileReadError(str(path), "permission denied.") from None
-    except OSError as exc:
-        raise FileReadError(str(path), f"cannot read ({exc.strerror or exc}).") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FileReadError(str(path), f"not valid UTF-8 (byte {exc.start}); Go source must be UTF-8.") from None
+    return read_sql(path).text  # any UTF-8 source file, exactly; one-sentence errors
 
 
 def _embedding(pkg_dir: Path, migrations: Path, texts: Dict[Path, str]) -> Optional[Tuple[str, str, Path]]:
@@ -220,9 +206,11 @@ def detect_package(migrations: Path, test_file: Optional[Path], project: Project
     test_text = texts.get(test_file) if test_file.exists() else None
     if test_file.exists() and test_text is None:
         test_text = _read_go_file(test_file)
+    raw_text = test_text
     crlf = test_text is not None and "\r\n" in test_text
+    bom = test_text is not None and test_text.startswith("\ufeff")
     if test_text is not None:
-        test_text = test_text.replace("\r\n", "\n")
+        test_text = test_text.replace("\r\n", "\n").lstrip("\ufeff")
         texts[test_file] = test_text
 
     non_test_packages = {package_name(t) for p, t in texts.items() if not p.name.endswith("_test.go")} - {None}
@@ -260,7 +248,8 @@ def detect_package(migrations: Path, test_file: Optional[Path], project: Project
     if new_match and version_match:
         mediaz = "New(ctx, path) and GetMigrationVersion() (uint, bool, error) are declared"
     module_root = find_module_root(pkg_dir)
-    package = GoPackage(pkg_dir, name, test_file, test_text, crlf, files, taken, source_expr, source_note, mediaz, module_root)
+    package = GoPackage(pkg_dir, name, test_file, test_text, raw_text, crlf, bom, files, taken, source_expr, source_note,
+                        mediaz, module_root)
     package.missing_modules = _missing_modules(module_root)
     return package
 
@@ -461,9 +450,10 @@ def render_tests(facts: MigrationFacts, style: str, rows_var: str) -> List[TestC
                     f"\trequire.Empty(t, mwSchema(t, db), {go_string(f'down {v} leaves no schema object')})\n")
         body += (f"\n\tmwMigrateTo(t, path, {n})\n\tmwRequireVersion(t, path, {n})\n"
                  f"\trequire.Equal(t, mwSchemaAt(t, {n}), mwSchema(t, db), {go_string(f'up {v} again after its down')})\n")
-        what = f"version {facts.previous_text}" if prev is not None else "no version"
-        doc = _doc(f"{names['down']} runs the down migration of {v} and checks that it gives "
-                   f"{what} and its schema, and that up works again.")
+        what = (f"gives version {facts.previous_text} and its schema" if prev is not None
+                else "leaves no version row and no schema object")
+        doc = _doc(f"{names['down']} runs the down migration of {v} and checks that it {what}, "
+                   "and that up works again.")
         out.append(_test(names["down"], doc, body))
     return out
 
@@ -629,7 +619,7 @@ def plan_stub(folder: MigrationFolder, version: Optional[int], *, test_file: Opt
         reason = "chosen with --style"
     facts = migration_facts(folder, version, project)
     plan = StubPlan(folder.path, version, facts.version_text, style, reason, package, facts)
-    plan.old_text = package.test_text or ""
+    plan.old_text = package.raw_text or ""
     plan.new_text = plan.old_text
     plan.problems.extend(facts.problems)
     plan.warnings.extend(facts.warnings)
@@ -728,12 +718,12 @@ def _merge(plan: StubPlan, project: ProjectFacts) -> None:
     if package.crlf:
         formatted = formatted.replace("\n", "\r\n")
         plan.notes.append("the test file uses CRLF line ends; kept them")
+    if package.bom:
+        formatted = "\ufeff" + formatted
     plan.new_text = formatted
     plan.added_tests = [t.name for t in wanted]
     plan.helpers_added = list(naming.added)
     plan.helpers_reused = [n for n in naming.reused if any(re.search(rf"\b{n}\b", p) for p in pieces + helpers_code)]
-    if package.crlf:
-        plan.old_text = plan.old_text.replace("\n", "\r\n")
 
 
 def write_stub(plan: StubPlan) -> bool:
@@ -749,7 +739,7 @@ def write_stub(plan: StubPlan) -> bool:
         current = None
     except OSError as exc:
         raise MigrationWriterError(f"{path}: cannot read it again before writing ({exc.strerror or exc}).") from None
-    expected = plan.old_text.encode("utf-8") if plan.package.test_text is not None else None
+    expected = plan.old_text.encode("utf-8") if plan.package.raw_text is not None else None
     if current != expected:
         what = "appeared" if expected is None else "changed"
         raise MigrationWriterError(f"{path} {what} while the tests were being generated; run again.")
