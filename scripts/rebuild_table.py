@@ -160,6 +160,7 @@ def main(args: argparse.Namespace) -> int:
     report["warnings"] = list(plan.warnings) + [f"note: {n}" for n in facts.notes]
     proof = prove(conn, plan, migrations_table=facts.migrations_table)
     report["checks"] = {**proof.checks, "sample_rows": proof.sample_rows, "foreign_key_modes": proof.modes}
+    report["warnings"].extend(proof.notes)
     if not proof.ok:
         report["status"], report["errors"] = "problems", proof.failures
         return _finish(args, report, None)

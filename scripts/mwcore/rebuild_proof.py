@@ -41,6 +41,7 @@ class Proof:
     failures: List[str] = field(default_factory=list)
     sample_rows: Dict[str, int] = field(default_factory=dict)
     modes: List[str] = field(default_factory=list)  # "on"/"off": enforcement the proof ran with
+    notes: List[str] = field(default_factory=list)  # limits of this proof worth knowing
 
     @property
     def ok(self) -> bool:
@@ -414,6 +415,10 @@ class _Run:
             seed_rows(conn, rest + list(plan.referencing), self.per_table, start=2)
         for t in [table] + list(plan.referencing):
             self.proof.sample_rows[t] = conn.execute(f"SELECT count(*) FROM {q(t)}").fetchone()[0]
+        if not self.proof.sample_rows[table]:
+            note = f"no sample row fits {table} in both shapes, so rows were checked on an empty {table}."
+            if note not in self.proof.notes:
+                self.proof.notes.append(note)
 
     def _s0(self, name: str) -> str:
         """A column's name before the up's renames."""

@@ -491,14 +491,23 @@ def drop_default(table: TableDef, column: ColumnDef, log: EditLog) -> None:
     log.summary.append(f"{q(column.name)} loses its DEFAULT")
 
 
+def primary_key(table: TableDef) -> Tuple[str, ...]:
+    for constraint in table.constraints:
+        if constraint.kind == "primary":
+            return constraint.columns
+    return tuple(c.name for c in table.columns if c.has("primary"))
+
+
 def set_primary_key(table: TableDef, columns: Sequence[ColumnDef], log: EditLog) -> None:
+    names = tuple(c.name for c in columns)
+    if tuple(n.lower() for n in primary_key(table)) == tuple(n.lower() for n in names):
+        return  # already the key: keep it as written (AUTOINCREMENT and all)
     for column in table.columns:
         if column.has("primary"):
             if column.clause("primary").autoincrement:  # type: ignore[union-attr]
                 log.warnings.append(f"--pk: {q(column.name)} loses AUTOINCREMENT with its PRIMARY KEY.")
             column.edited().clauses = [c for c in column.clauses if c.kind != "primary"]
     table.constraints = [c for c in table.constraints if c.kind != "primary"]
-    names = tuple(c.name for c in columns)
     table.constraints.insert(0, TableConstraint("primary", f"PRIMARY KEY ({', '.join(map(q, names))})", names))
     log.summary.append(f"primary key ({', '.join(map(q, names))})")
 
