@@ -403,6 +403,10 @@ class _Run:
 
         first = [t for t in ancestors([table]) if t != table] + [table]
         seed_rows(conn, first, self.per_table)
+        if plan.old_def.autoincrement:
+            # A counter above the largest id, as after deleted rows: only then
+            # does losing it show.
+            conn.execute("UPDATE sqlite_sequence SET seq = seq + 100 WHERE name = ?", (table,))
         if plan.rebuilt:
             self._fill_fixup(conn)
             self._fit(conn, keep_expected=False)
