@@ -50,6 +50,9 @@ BROKEN_UPS = [
     ("a row is lost", lambda up: up + [SqlStep('DELETE FROM "user account" WHERE id = 3;')], "rows_kept"),
     ("the change is not made", lambda up: [SqlStep(s.sql.replace("score       REAL DEFAULT", "score REAL NOT NULL DEFAULT")) for s in up],
      "new_shape"),
+    ("another table gets an index", lambda up: up + [SqlStep("CREATE INDEX audit_what ON audit (what);")], "other_objects_unchanged"),
+    ("a view changes", lambda up: [SqlStep(s.sql.replace("SELECT u.email, p.title", "SELECT u.email, p.id")) for s in up],
+     "other_objects_unchanged"),
     ("a referencing row is changed", lambda up: up + [SqlStep("UPDATE follow SET note = 'x' WHERE note = 'b';")], "rows_kept"),
     ("the old table is renamed away first (children follow the rename)", lambda up: rename_away(up), "up"),  # the guard in the file catches it
 ]

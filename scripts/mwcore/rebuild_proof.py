@@ -29,6 +29,41 @@ from .sqlrun import connect, copy_database, run_script
 from .sqltext import normalize_sql
 from .sqltext import quote_identifier as q
 
+@dataclass
+class SchemaState:
+    """The schema, read in two ways: the table, the tables that reference it and
+    their indexes and triggers through the PRAGMAs (mwcore.schema), every other
+    object as sqlite_master holds it. A rebuild touches only the first part;
+    reading the rest as text keeps the proof fast on large schemas."""
+
+    focus: Snapshot
+    rest: Dict[Tuple[str, str], Tuple[str, str]]  # (type, name) -> (table, sql)
+
+    def without(self, table: str, indexes: Sequence[str]) -> "SchemaState":
+        """This state minus the table itself, its automatic indexes and `indexes`."""
+        drop = {i.lower() for i in indexes}
+        focus = Snapshot(
+            tables={k: v for k, v in self.focus.tables.items() if k != table.lower()},
+            indexes={k: v for k, v in self.focus.indexes.items()
+                     if k not in drop and not (v.table.lower() == table.lower() and v.sql is None)},
+            triggers=dict(self.focus.triggers), views=dict(self.focus.views),
+        )
+        return SchemaState(focus, dict(self.rest))
+
+
+def schema_differences(a: SchemaState, b: SchemaState) -> List[str]:
+    out = [str(d) for d in diff(a.focus, b.focus)]
+    for key in sorted(set(a.rest) | set(b.rest)):
+        x, y = a.rest.get(key), b.rest.get(key)
+        if x is None:
+            out.append(f"{key[0]} {key[1]}: unexpected")
+        elif y is None:
+            out.append(f"{key[0]} {key[1]}: missing")
+        elif x != y and (x[0].lower() != y[0].lower() or normalize_sql(x[1]) != normalize_sql(y[1])):
+            out.append(f"{key[0]} {key[1]}: changed: {normalize_sql(x[1])} -> {normalize_sql(y[1])}")
+    return out
+
+
 CHECKS = (
     "up", "foreign_key_check", "integrity_check", "schema_compiles", "new_shape", "other_objects_unchanged",
     "rows_kept", "down", "down_restores_schema", "down_rows_kept", "reup_same_schema",
@@ -107,7 +142,7 @@ class _Run:
             self._seed(conn)
             self._set_enforcement(conn)
             s1 = self._after_renames(conn)
-            before = snapshot(conn, migrations_table=self.migrations_table)
+            before = self._schema(conn)
             others = [t for t in plan.referencing]
             others_before = {t: _rows(conn, t, self._all_columns(conn, t)) for t in others}
             old_cols = [self._s0(c) for c in self._row_columns(conn, table, plan.down_copy)]
@@ -119,7 +154,7 @@ class _Run:
 
             if not self._run_file(conn, "up", "up"):
                 return
-            after_up = snapshot(conn, migrations_table=self.migrations_table)
+            after_up = self._schema(conn)
             self._check_state(conn, violations, "after the up")
             self._check_shape(s1, after_up)
             self._check_rows(conn, others, others_before, "rows_kept", "after the up")
@@ -133,9 +168,9 @@ class _Run:
 
             if not self._run_file(conn, "down", "down"):
                 return
-            after_down = snapshot(conn, migrations_table=self.migrations_table)
+            after_down = self._schema(conn)
             self._check_state(conn, violations, "after the down")
-            differences = diff(before, after_down)
+            differences = schema_differences(before, after_down)
             if differences:
                 self.fail("down_restores_schema", "the down does not restore the schema: " + "; ".join(map(str, differences[:5])))
             else:
@@ -152,8 +187,8 @@ class _Run:
 
             if not self._run_file(conn, "up", "reup_same_schema", again=True):
                 return
-            after_reup = snapshot(conn, migrations_table=self.migrations_table)
-            differences = diff(after_up, after_reup)
+            after_reup = self._schema(conn)
+            differences = schema_differences(after_up, after_reup)
             if differences:
                 self.fail("reup_same_schema", "the up run again gives another schema: " + "; ".join(map(str, differences[:5])))
             else:
@@ -227,34 +262,34 @@ class _Run:
         finally:
             conn.execute("ROLLBACK")
 
-    def _after_renames(self, conn: sqlite3.Connection) -> Snapshot:
+    def _schema(self, conn: sqlite3.Connection) -> SchemaState:
+        focus = [self.plan.table] + list(self.plan.referencing)
+        lower = {t.lower() for t in focus}
+        rest = {}
+        for kind, name, table, sql in conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master"):
+            if table.lower() in lower or table.lower().startswith("sqlite_") or table.lower() == self.migrations_table.lower():
+                continue
+            rest[(kind, name.lower())] = (table, sql or "")
+        return SchemaState(snapshot(conn, tables=focus, migrations_table=self.migrations_table), rest)
+
+    def _after_renames(self, conn: sqlite3.Connection) -> SchemaState:
         """The schema before the up, with the up's column renames applied."""
         ref = copy_database(conn)
         try:
             for old, new in self.plan.renames:
                 ref.execute(f"ALTER TABLE {q(self.plan.table)} RENAME COLUMN {q(old)} TO {q(new)}")
-            return snapshot(ref, migrations_table=self.migrations_table)
+            return self._schema(ref)
         finally:
             ref.close()
 
-    def _check_shape(self, s1: Snapshot, after: Snapshot) -> None:
-        plan, table = self.plan, self.plan.table.lower()
-        dropped = {i.lower() for i in plan.dropped_indexes}
-
-        def others(snap: Snapshot, drop: set) -> Snapshot:
-            return Snapshot(
-                tables={k: v for k, v in snap.tables.items() if k != table},
-                indexes={k: v for k, v in snap.indexes.items()
-                         if k not in drop and not (v.table.lower() == table and v.sql is None)},
-                triggers=dict(snap.triggers), views=dict(snap.views),
-            )
-
-        differences = diff(others(s1, dropped), others(after, set()))
+    def _check_shape(self, s1: SchemaState, after: SchemaState) -> None:
+        plan = self.plan
+        differences = schema_differences(s1.without(plan.table, plan.dropped_indexes), after.without(plan.table, ()))
         if differences:
-            self.fail("other_objects_unchanged", "the up changes more than the table: " + "; ".join(map(str, differences[:5])))
+            self.fail("other_objects_unchanged", "the up changes more than the table: " + "; ".join(differences[:5]))
         else:
             self.proof.passed("other_objects_unchanged")
-        problems = self._shape_problems(after)
+        problems = self._shape_problems(after.focus)
         if problems:
             self.fail("new_shape", "after the up, " + "; ".join(problems[:5]) + ".")
         else:
