@@ -244,16 +244,7 @@ def _column(sql: str, tokens: List[Token], text: str) -> ColumnDef:
     name = tokens[0].name
     if name is None:
         raise TableDefError(f"cannot read the column name in {text!r}")
-    j, depth = 1, 0
-    while j < len(tokens):
-        t = tokens[j]
-        if t.text == "(":
-            depth += 1
-        elif t.text == ")":
-            depth -= 1
-        elif depth == 0 and t.word in _COLUMN_STARTERS:
-            break
-        j += 1
+    j = _scan(tokens, 1, lambda k: tokens[k].word in _COLUMN_STARTERS)
     type_text = sql[tokens[1].start:tokens[j - 1].end] if j > 1 else ""
     clauses: List[Clause] = []
     while j < len(tokens):
@@ -262,8 +253,8 @@ def _column(sql: str, tokens: List[Token], text: str) -> ColumnDef:
             j += 2
         if j >= len(tokens) or tokens[j].word not in _CLAUSE_KIND:
             raise TableDefError(f"cannot read the constraints of column {name!r}")
-        keyword = tokens[j].word
-        kind = _CLAUSE_KIND[keyword]
+        keyword_at = j
+        kind = _CLAUSE_KIND[tokens[j].word]
         j += 1
         if kind == "default":
             if j >= len(tokens):
@@ -275,19 +266,7 @@ def _column(sql: str, tokens: List[Token], text: str) -> ColumnDef:
             else:
                 j += 1
         else:
-            depth = 0
-            seen_as = keyword == "AS"
-            while j < len(tokens):
-                t = tokens[j]
-                if t.text == "(":
-                    depth += 1
-                elif t.text == ")":
-                    depth -= 1
-                elif depth == 0 and t.word in _COLUMN_STARTERS and not _continues(kind, tokens, j, seen_as):
-                    break
-                if kind == "generated" and t.word == "AS":
-                    seen_as = True
-                j += 1
+            j = _scan(tokens, j, lambda k: tokens[k].word in _COLUMN_STARTERS and not _continues(kind, tokens, k, keyword_at))
         part = tokens[start:j]
         clause_text = sql[part[0].start:part[-1].end]
         target = None
@@ -303,8 +282,23 @@ def _column(sql: str, tokens: List[Token], text: str) -> ColumnDef:
     return ColumnDef(name, type_text, clauses, text, tokens[0].text, gap)
 
 
-def _continues(kind: str, tokens: Sequence[Token], j: int, seen_as: bool) -> bool:
-    """Whether a constraint keyword at j belongs to the clause being read."""
+def _scan(tokens: Sequence[Token], j: int, stop) -> int:
+    """The index of the first token from j, outside parentheses, where stop(index)
+    holds; len(tokens) when there is none."""
+    depth = 0
+    while j < len(tokens):
+        if tokens[j].text == "(":
+            depth += 1
+        elif tokens[j].text == ")":
+            depth -= 1
+        elif depth == 0 and stop(j):
+            break
+        j += 1
+    return j
+
+
+def _continues(kind: str, tokens: Sequence[Token], j: int, keyword_at: int) -> bool:
+    """Whether a constraint keyword at j belongs to the clause whose keyword is at keyword_at."""
     word = tokens[j].word
     previous = tokens[j - 1].word
     following = tokens[j + 1].word if j + 1 < len(tokens) else ""
@@ -315,7 +309,7 @@ def _continues(kind: str, tokens: Sequence[Token], j: int, seen_as: bool) -> boo
             return True
         if word == "NOT" and following == "DEFERRABLE":
             return True
-    if kind == "generated" and word == "AS" and not seen_as:
+    if kind == "generated" and word == "AS" and not any(t.word == "AS" for t in tokens[keyword_at:j]):
         return True
     return False
 
@@ -467,10 +461,15 @@ def set_not_null(table: TableDef, column: ColumnDef, log: EditLog) -> None:
     log.summary.append(f"{q(column.name)} becomes NOT NULL")
 
 
+def _remove_clauses(column: ColumnDef, kind: str, missing: str) -> None:
+    """Remove every `kind` clause of the column; UsageError(missing) if none."""
+    if not column.has(kind):
+        raise UsageError(missing)
+    column.edited().clauses = [c for c in column.clauses if c.kind != kind]
+
+
 def set_nullable(table: TableDef, column: ColumnDef, log: EditLog) -> None:
-    if not column.has("notnull"):
-        raise UsageError(f"--nullable {column.name}: the column is not declared NOT NULL.")
-    column.edited().clauses = [c for c in column.clauses if c.kind != "notnull"]
+    _remove_clauses(column, "notnull", f"--nullable {column.name}: the column is not declared NOT NULL.")
     log.summary.append(f"{q(column.name)} becomes nullable")
 
 
@@ -485,9 +484,7 @@ def set_default(table: TableDef, column: ColumnDef, expression: str, log: EditLo
 
 
 def drop_default(table: TableDef, column: ColumnDef, log: EditLog) -> None:
-    if not column.has("default"):
-        raise UsageError(f"--drop-default {column.name}: the column has no DEFAULT.")
-    column.edited().clauses = [c for c in column.clauses if c.kind != "default"]
+    _remove_clauses(column, "default", f"--drop-default {column.name}: the column has no DEFAULT.")
     log.summary.append(f"{q(column.name)} loses its DEFAULT")
 
 
