@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from mwcore.rebuild import Changes, SqlStep, plan_rebuild
+from mwcore.rebuild import Changes, ForeignKeySpec, SqlStep, plan_rebuild
 from mwcore.rebuild_proof import CHECKS, prove
 
 from rebuild_cases import SHOP, SHOP_ROWS, USER, database
@@ -132,3 +132,13 @@ def test_sample_rows_that_a_new_check_refuses_are_left_out_and_an_empty_table_is
     assert proof.ok
     assert proof.sample_rows == {"k": 0}
     assert proof.notes and "empty" in proof.notes[0]
+
+
+def test_a_new_self_reference_points_only_at_sample_rows_the_new_shape_keeps():
+    base = database("CREATE TABLE cat (id INTEGER PRIMARY KEY, name TEXT, parent INTEGER);")
+    changes = Changes(add_fks=(ForeignKeySpec("parent", "cat", "id"),), checks=("id % 2 = 0",))
+
+    proof = prove(base, plan_rebuild(base, "cat", changes, fk_mode="unknown"))
+
+    assert proof.ok, proof.failures
+    assert proof.sample_rows["cat"] >= 1
