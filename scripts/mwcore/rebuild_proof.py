@@ -503,7 +503,7 @@ class _Run:
             cols, keys = self._keys(conn, table)
             where = " AND ".join(f"{q(c)} IS ?" for c in cols)
             for i, key in enumerate(keys):
-                value = values[i % len(values)] if values else None
+                value = values[(i + 1) % len(values)] if values else None  # another row, for a self-reference
                 try:
                     conn.execute(f"UPDATE {q(table)} SET {q(column)} = ? WHERE {where}", (value, *key))
                 except sqlite3.Error:
