@@ -24,6 +24,9 @@ demo_steps() {
     demo_step "Create the up/down pair for a new migration (dry run)" \
         python3 "$SKILL/scripts/next_version.py" --dir "$MIGRATIONS" \
         --create add_demo_column --dry-run
+    demo_step "Rebuild a table ALTER TABLE cannot change: media_item.release_year NOT NULL (dry run)" \
+        python3 "$SKILL/scripts/rebuild_table.py" media_item --dir "$MIGRATIONS" \
+        --not-null release_year --fill release_year 0 --create require_release_year --dry-run
     demo_step "Generate Go tests for the newest migration (written into the temp copy)" \
         python3 "$SKILL/scripts/make_test_stub.py" --dir "$MIGRATIONS"
     demo_step "What is in the folder (status; with --db it reads a database)" \

@@ -23,7 +23,8 @@ SKILL_NAME = "migration-writer"
 MANIFEST = ".migration-writer-manifest"
 MIGRATIONS = "examples/pkg/storage/sqlite/migrations"
 
-# Stand-in for scripts/next_version.py: logs how it was called, then behaves
+# Stand-in for the scripts the demo runs (next_version.py, rebuild_table.py):
+# logs how it was called, then behaves
 # like a careless script by writing into --dir, so tests can check the demo
 # only ever points it at a throwaway copy. MW_FAKE_EXIT makes it fail.
 FAKE_NEXT_VERSION = """\
@@ -442,6 +443,7 @@ def test_demo_runs_each_demo_command_on_a_temp_copy_of_the_installed_examples(se
     assert [call.split(" ", 1)[1] for call in calls] == [
         f"--dir {MIGRATIONS}",
         f"--dir {MIGRATIONS} --create add_demo_column --dry-run",
+        f"media_item --dir {MIGRATIONS} --not-null release_year --fill release_year 0 --create require_release_year --dry-run",
         f"--dir {MIGRATIONS}",
         f"--dir {MIGRATIONS}",
     ]

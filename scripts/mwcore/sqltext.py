@@ -131,6 +131,17 @@ def tokens(sql: str) -> Iterator[Tuple[str, str]]:
         yield kind or "op", match.group()
 
 
+def token_spans(sql: str) -> Iterator[Tuple[str, str, int, int]]:
+    """Like `tokens`, with each token's start and end offset in `sql`, so a
+    caller can cut the original text (spacing and comments kept) between two
+    tokens."""
+    for match in _TOKEN_RE.finditer(sql):
+        kind = match.lastgroup
+        if kind in ("space", "comment"):
+            continue
+        yield kind or "op", match.group(), match.start(), match.end()
+
+
 def unquote_identifier(text: str) -> str:
     """The name an identifier token denotes ("a""b" -> a"b, [x] -> x)."""
     if not text:
