@@ -125,7 +125,7 @@ def _choice(flag: str, detected, evidence: str, name: str):
     if flag == "off":
         return False, f"{name} off"
     if detected is None:
-        return False, "no Go source to tell; assumed off (pass --foreign-keys on if the app enables them)"
+        return False, "no Go source to tell, so off; pass --foreign-keys on if the app enables them"
     return bool(detected), evidence
 
 
@@ -242,41 +242,37 @@ _COLUMNS = ("up", "down", "roundtrip", "reup", "data", "integrity")
 
 def _print_text(report, ctx, verbose: bool) -> None:
     options = report.options
-    directory = ctx["directory"]
     steps = report.steps
     start = f"a copy of {ctx['db']}" if ctx["db"] else "a scratch database"
     if report.start_version >= 0:
-        start += f" (at version {report.start_version})"
-    print(f"{directory} ({ctx['how']}): replayed {len(steps)} version{'s' if len(steps) != 1 else ''} on {start}: up, down, up again.")
-    driver = ctx["driver"]
-    app = ""
-    if driver and driver.sqlite_version:
-        app = f", {driver.sqlite_version} in the app ({driver.module.rsplit('/', 1)[-1]} {driver.version})"
-    fk = "on" if options.foreign_keys else "off"
-    wrap = "each file in one transaction" if not options.no_tx_wrap else "files not wrapped (x-no-tx-wrap)"
-    data = "" if options.check_data else "; rows not checked (--no-data)"
-    print(f"SQLite {report.sqlite_version} here{app}; foreign keys {fk} ({ctx['fk_source']}); {wrap}{data}.")
+        start += f" at version {report.start_version}"
+    failing = report.failing()
+    count = f"{len(steps)} version{'s' if len(steps) != 1 else ''}"
+    where = f"{ctx['directory']} ({ctx['how']})"
+    if report.blocked:
+        print(f"{where}: nothing replayed.")
+    elif not steps:
+        print(f"{where}: no migrations to verify.")
+    elif report.ok:
+        kept = " and the rows" if options.check_data else ""
+        allowed = " (missing downs allowed)" if options.allow_missing_down and any(s.down == "missing" for s in steps) else ""
+        print(f"{where}: all {count} ok{allowed}: up, down, up again on {start}; every down restores the schema{kept}.")
+    else:
+        print(f"{where}: {len(failing)} of {count} have problems (up, down, up again on {start}).")
+    print(_conditions(report, ctx))
     if report.blocked:
         print(f"error: {report.blocked}")
         return
-    if not steps:
-        print("No migrations to verify.")
-        for note in _run_notes(report, ctx):
+    run_notes = _run_notes(report, ctx)
+    if report.ok and not verbose:
+        for note in run_notes:
             print(f"note: {note}")
+        _print_kept(ctx)
         return
-    failing = report.failing()
     shown = steps if verbose or len(steps) <= 20 else failing
-    width = max(len(s.name) for s in steps)
-    digits = max(len(_version_text(ctx, s.version)) for s in steps)
     if shown:
         print()
-        print(f"{'version':<{max(digits, 7)}}  " + "  ".join(f"{c:<{_width(c)}}" for c in _COLUMNS) + "  name")
-        for step in shown:
-            cells = "  ".join(f"{getattr(step, c):<{_width(c)}}" for c in _COLUMNS)
-            line = f"{_version_text(ctx, step.version):<{max(digits, 7)}}  {cells}  {step.name:<{width}}"
-            if step.stops_here:
-                line += "  <- golang-migrate stops here"
-            print(line.rstrip())
+        _print_table(shown, ctx)
     if len(shown) < len(steps):
         print(f"({len(steps) - len(shown)} other versions: all ok; -v lists them)")
     problems = [(s, p) for s in steps for p in s.problems]
@@ -291,7 +287,7 @@ def _print_text(report, ctx, verbose: bool) -> None:
             if len(diff_lines) > 13:
                 print(f"    ... and {len(diff_lines) - 13} more (--json lists them)")
     notes = [(s, n) for s in steps for n in s.notes if not n.startswith("not run:")]
-    notes += [(None, n) for n in _run_notes(report, ctx)]
+    notes += [(None, n) for n in run_notes]
     if notes:
         print()
         for step, note in notes[:10]:
@@ -307,14 +303,38 @@ def _print_text(report, ctx, verbose: bool) -> None:
               f"{_force_hint(ctx, stop, options.no_tx_wrap)}, run again.")
     if not_run:
         print(f"{len(not_run)} later version{'s were' if len(not_run) != 1 else ' was'} not run because an up failed.")
+    _print_kept(ctx)
+    if not report.ok:
+        print("Fix every failing version (and run this again) before writing tests.")
+
+
+def _print_kept(ctx) -> None:
     for path in ctx["kept"]:
         print(("would keep " if ctx["dry_run"] else "kept ") + path + (" (dry run)" if ctx["dry_run"] else ""))
-    if report.ok:
-        extra = " (missing downs allowed)" if options.allow_missing_down and any(s.down == "missing" for s in steps) else ""
-        print(f"All {len(steps)} versions ok{extra}: every up applies, every down restores the schema"
-              + (" and the rows" if options.check_data else "") + ", every up applies again.")
-    else:
-        print(f"{len(failing)} of {len(steps)} versions have problems; fix every one before writing tests.")
+
+
+def _conditions(report, ctx) -> str:
+    options = report.options
+    driver = ctx["driver"]
+    app = ""
+    if driver and driver.sqlite_version:
+        app = f", {driver.sqlite_version} in the app ({driver.module.rsplit('/', 1)[-1]} {driver.version})"
+    fk = "on" if options.foreign_keys else "off"
+    wrap = "each file in one transaction" if not options.no_tx_wrap else "files not wrapped (x-no-tx-wrap)"
+    data = "" if options.check_data else "; rows not checked (--no-data)"
+    return f"SQLite {report.sqlite_version} here{app}; foreign keys {fk} ({ctx['fk_source']}); {wrap}{data}."
+
+
+def _print_table(shown, ctx) -> None:
+    width = max(len(s.name) for s in shown)
+    digits = max(7, max(len(_version_text(ctx, s.version)) for s in shown))
+    print(f"{'version':<{digits}}  " + "  ".join(f"{c:<{_width(c)}}" for c in _COLUMNS) + "  name")
+    for step in shown:
+        cells = "  ".join(f"{getattr(step, c):<{_width(c)}}" for c in _COLUMNS)
+        line = f"{_version_text(ctx, step.version):<{digits}}  {cells}  {step.name:<{width}}"
+        if step.stops_here:
+            line += "  <- golang-migrate stops here"
+        print(line.rstrip())
 
 
 def _width(column: str) -> int:

@@ -198,7 +198,8 @@ class Change:
 
     touched: Touched
     schema_changed: Set[str]  # owners (tables, views) whose schema part changed
-    checked: Set[str]  # tables whose rows and integrity must be checked
+    rows: Set[str]  # tables whose rows may have changed (SQLite reported a write, a CASCADE included)
+    checked: Set[str]  # tables whose integrity must be checked: rows, schema_changed and the tables referencing them
 
 
 class Tracker:
@@ -295,9 +296,10 @@ class Tracker:
             if full != self.schema or owned_index(full) != self.owned:
                 raise AssertionError("incremental schema differs from a full snapshot: "
                                      + "; ".join(map(str, diff(full, self.schema))))
-        tables = touched.written | {n for n in changed if n not in self.schema.views}
+        rows = {t for t in touched.written if not _internal(t, self.migrations_table)}
+        tables = rows | {n for n in changed if n not in self.schema.views}
         checked = tables | before_children | self.children(tables)
-        return Change(touched, changed, {t for t in checked if not _internal(t, self.migrations_table)})
+        return Change(touched, changed, rows, {t for t in checked if not _internal(t, self.migrations_table)})
 
     # -- checks --------------------------------------------------------------
     def check_rows(self, before: Dict[str, RowSet], tables: Iterable[str], *,
@@ -369,9 +371,11 @@ class Tracker:
         self.record_violations(names)
         return notes
 
-    def check_integrity(self, tables: Iterable[str]) -> List[Tuple[str, str]]:
-        """New foreign-key violations and integrity errors in `tables`, as
-        (table, message); the model then records the current violations."""
+    def check_integrity(self, change: Change) -> List[Tuple[str, str]]:
+        """New foreign-key violations in the tables a change may affect and
+        integrity_check errors in those it wrote or altered, as (table,
+        message); the model then records the current violations."""
+        tables = change.checked
         messages: List[Tuple[str, str]] = []
         existing = [t for t in sorted(tables) if t in self.schema.tables]
         for name in set(self.violations) - set(self.schema.tables):
@@ -384,6 +388,8 @@ class Tracker:
                 messages.extend((name, text) for text in self._describe_violations(name, new))
         if self._integrity_per_table:
             for name in existing:
+                if name not in change.rows and name not in change.schema_changed:
+                    continue
                 table = self.schema.tables[name].name
                 try:
                     rows = [r[0] for r in self.conn.execute("SELECT * FROM pragma_integrity_check(?)", (table,))]
@@ -500,12 +506,12 @@ def _drift_note(verdict: StepVerdict, drift: Set[Tuple[str, str]]) -> None:
 def _after_up(verdict: StepVerdict, tracker: Tracker, before: DbState, change: Change, options: ReplayOptions,
               file: Optional[str], seed_start: int) -> None:
     if options.check_data:
-        lost, looked, updated = tracker.check_rows(before.rows, change.checked, same_values=False)
+        lost, looked, updated = tracker.check_rows(before.rows, change.rows, same_values=False)
         for text in lost:
             verdict.problems.append(Problem("data", "after the up, " + text, file))
-        tracker.update_rows(change.checked - updated)
+        tracker.update_rows(change.rows - updated)
         _set_data(verdict, FAILED if lost else OK, looked, change, tracker)
-    integrity = tracker.check_integrity(change.checked)
+    integrity = tracker.check_integrity(change)
     for _table, text in integrity:
         verdict.problems.append(Problem("integrity", "after the up, " + text, file))
     verdict.integrity = FAILED if integrity else OK
@@ -519,7 +525,7 @@ def _set_data(verdict: StepVerdict, status: str, looked: int, change: Change, tr
     if status == FAILED or verdict.data == FAILED:
         verdict.data = FAILED
         return
-    unseeded = sorted(t for t in change.checked if t in tracker.seed_skipped)
+    unseeded = sorted(t for t in change.rows | change.schema_changed if t in tracker.seed_skipped)
     if looked == 0 and unseeded:
         if verdict.data != OK:
             verdict.data = SKIPPED
@@ -579,13 +585,13 @@ def _after_down(verdict: StepVerdict, tracker: Tracker, before: DbState, after: 
         verdict.problems.append(Problem(
             "roundtrip", "after the down the schema is not what it was before the up" + _count(verdict.roundtrip_diff), file))
     if options.check_data:
-        tables = up_change.checked | change.checked
+        tables = up_change.rows | change.rows
         expected = _still_present(before, after, pre_down, tables)
         lost, looked, updated = tracker.check_rows(expected, tables, same_values=True)
         for text in lost:
             verdict.problems.append(Problem("data", "after the down, " + text, file))
         _set_data(verdict, FAILED if lost else OK, looked, change, tracker)
-        tracker.update_rows(change.checked - updated)
+        tracker.update_rows(change.rows - updated)
     _after_integrity(verdict, tracker, change, "after the down", file, before)
 
 
@@ -614,7 +620,7 @@ def _after_integrity(verdict: StepVerdict, tracker: Tracker, change: Change, whe
     something a later version left behind: a note here, that version's
     problem."""
     failed = False
-    for table, text in tracker.check_integrity(change.checked):
+    for table, text in tracker.check_integrity(change):
         if table and table not in reference.schema.tables:
             verdict.notes.append(f"{when}, {text} ({table} was left behind by a later version)")
             continue
@@ -743,10 +749,10 @@ class _Replay:
                 return False
             version = outcome.steps[-1].version
             if self.options.check_data:
-                self.tracker.update_rows(change.checked)
+                self.tracker.update_rows(change.rows)
                 grown = [t for t in change.schema_changed if t in self.tracker.schema.tables]
                 self.tracker.seed(grown, self.seed_index.get(version, 0), self.options.rows_per_table)
-            self.tracker.check_integrity(change.checked)
+            self.tracker.check_integrity(change)
 
     # -- steps ---------------------------------------------------------------
     def _step(self, phase: str, direction: str) -> Tuple[RunOutcome, Optional[Step], Change]:
@@ -754,7 +760,11 @@ class _Replay:
         outcome, change = self.tracker.run(lambda: action(1))
         step = outcome.steps[-1] if outcome.steps else None
         if not self.stopped:
-            version, dirty = self.gm.version()
+            if step is not None and (outcome.error is None or outcome.error_kind == RUN_FAILED):
+                # What GoMigrate wrote: the target, dirty only when the file failed.
+                version, dirty = step.target, outcome.error is not None
+            else:
+                version, dirty = self.gm.version()
             self.report.trace.append(GoStep(phase, step.version if step else version, direction, outcome.error, version, dirty))
             if outcome.error is not None:
                 self.stopped = True
@@ -811,10 +821,10 @@ class _Replay:
 
     def _seed_after(self, version: int, change: Change) -> None:
         if self.options.check_data:
-            self.tracker.update_rows(change.checked)
+            self.tracker.update_rows(change.rows)
             grown = [t for t in change.schema_changed if t in self.tracker.schema.tables]
             self.tracker.seed(grown, self.seed_index[version], self.options.rows_per_table)
-        self.tracker.check_integrity(change.checked)
+        self.tracker.check_integrity(change)
 
     def _pass_up(self, verified: List[Migration], verdicts: Dict[int, StepVerdict]) -> List[Migration]:
         applied: List[Migration] = []
@@ -880,7 +890,7 @@ class _Replay:
                     verdict.problems.append(Problem("down", text, self._file_name(migration, UP)))
                 self.unclean.append(version)
                 if self.options.check_data:
-                    self.tracker.update_rows(change.checked)
+                    self.tracker.update_rows(change.rows)
                 continue
             verdict.down = OK
             _after_down(verdict, self.tracker, self.before[version], self.after[version], pre_down,

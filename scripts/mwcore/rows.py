@@ -58,6 +58,8 @@ def foreign_keys_of(conn: sqlite3.Connection, table: str) -> Dict[str, Tuple[str
 def dependency_order(conn: sqlite3.Connection, tables: Iterable[str]) -> List[str]:
     """Parents before children (self-references and cycles tolerated)."""
     pending = list(dict.fromkeys(tables))
+    if len(pending) < 2:
+        return pending
     lower = {t.lower() for t in pending}
     parents = {t: {p.lower() for p, _ in foreign_keys_of(conn, t).values()} & lower - {t.lower()} for t in pending}
     ordered: List[str] = []
@@ -127,11 +129,15 @@ def seed_rows(conn: sqlite3.Connection, tables: Iterable[str], per_table: int = 
         columns = columns_of(conn, table)
         fks = foreign_keys_of(conn, table)
         alias = _is_rowid_alias(conn, table, columns)
+        # Parent keys, read once per table (again per row for a table that
+        # references itself: its own new rows become parents).
+        parents = {name: _parent_values(conn, parent, column) for name, (parent, column) in fks.items()
+                   if parent.lower() != table.lower()}
         inserted: List[tuple] = []
         last_error = "no attempt"
         for i in range(per_table):
             n = start * 100 + i
-            row = _try_insert(conn, table, columns, fks, alias, n)
+            row = _try_insert(conn, table, columns, fks, alias, n, parents)
             if isinstance(row, str):
                 last_error = row
                 continue
@@ -144,12 +150,12 @@ def seed_rows(conn: sqlite3.Connection, tables: Iterable[str], per_table: int = 
     return report
 
 
-def _try_insert(conn, table, columns, fks, alias, n):
+def _try_insert(conn, table, columns, fks, alias, n, parents=None):
     """Insert one row, trying simpler variants on constraint errors. Returns
     the inserted row (all non-generated columns, as stored) or the error."""
     fk_values: Dict[str, object] = {}
     for name, (parent, parent_col) in fks.items():
-        values = _parent_values(conn, parent, parent_col)
+        values = parents[name] if parents is not None and name in parents else _parent_values(conn, parent, parent_col)
         fk_values[name] = values[n % len(values)] if values else None
     writable = [c for c in columns if not c.generated]
     variants = []
@@ -167,6 +173,7 @@ def _try_insert(conn, table, columns, fks, alias, n):
             error = "a NOT NULL foreign key has no parent row to point to"
             continue
         cols = list(values)
+        names = [c.name for c in writable]
         sql = (f"INSERT INTO {q(table)} ({', '.join(map(q, cols))}) VALUES ({', '.join('?' for _ in cols)})"
                if cols else f"INSERT INTO {q(table)} DEFAULT VALUES")
         try:
@@ -178,8 +185,9 @@ def _try_insert(conn, table, columns, fks, alias, n):
             if error.startswith("CHECK constraint failed: ") and tries < 4:
                 variants[:0] = _check_variants(values, error[len("CHECK constraint failed: "):])
             continue
+        # Read the row back (not RETURNING): AFTER INSERT triggers may have
+        # changed it, and the stored row is what must survive.
         rowid = cursor.lastrowid
-        names = [c.name for c in writable]
         try:
             stored = conn.execute(f"SELECT {', '.join(map(q, names))} FROM {q(table)} WHERE rowid = ?", (rowid,)).fetchone()
         except sqlite3.Error:  # WITHOUT ROWID
