@@ -338,6 +338,59 @@ def test_sqlite_version_hint_on_failures_that_may_come_from_an_older_sqlite(tmp_
     assert "bundles" not in verdict(plain, 1).error
 
 
+# Blame: only the version at fault -------------------------------------------------------
+
+
+def test_an_index_a_later_down_left_behind_is_not_blamed_on_a_lower_version(tmp_path):
+    report = replay_files(tmp_path, {
+        **BASE,
+        "2_b.up.sql": "CREATE INDEX t_b ON t(b);", "2_b.down.sql": "DROP INDEX t_b;",
+        "3_ab.up.sql": "CREATE INDEX t_ab ON t(a, b);", "3_ab.down.sql": "SELECT 1; -- forgot DROP INDEX t_ab",
+    })
+    assert [s.version for s in report.failing()] == [3]
+    assert verdict(report, 3).roundtrip_diff == ["index t_ab: unexpected: INDEX on t(a, b)"]
+    assert any("not compared: index t_ab" in n for n in verdict(report, 2).notes)
+
+
+def test_values_a_later_down_never_restored_are_not_blamed_on_a_lower_version(tmp_path):
+    report = replay_files(tmp_path, {
+        **BASE,
+        "2_c.up.sql": "ALTER TABLE t ADD COLUMN c INT;", "2_c.down.sql": "ALTER TABLE t DROP COLUMN c;",
+        "3_bump.up.sql": "UPDATE t SET b = b + 1;", "3_bump.down.sql": "SELECT 1; -- forgot to undo",
+    })
+    assert [s.version for s in report.failing()] == [3]
+    assert "back with other values" in verdict(report, 3).error
+
+
+def test_a_down_that_fails_only_because_of_a_later_versions_leftovers_is_retried(tmp_path):
+    """golang-migrate does stop at version 2's down (the view version 4 left
+    behind no longer compiles once version 3 dropped its table), but version
+    2's down is fine from the state it should see: only 4 is to fix."""
+    report = replay_files(tmp_path, {
+        "1_a.up.sql": "CREATE TABLE a(x);", "1_a.down.sql": "DROP TABLE a;",
+        "2_z.up.sql": "ALTER TABLE a ADD COLUMN z INT;", "2_z.down.sql": "ALTER TABLE a DROP COLUMN z;",
+        "3_b.up.sql": "CREATE TABLE b(y);", "3_b.down.sql": "DROP TABLE b;",
+        "4_v.up.sql": "CREATE VIEW v AS SELECT * FROM b;", "4_v.down.sql": "SELECT 1; -- forgot DROP VIEW",
+    })
+    assert [s.version for s in report.failing()] == [4]
+    second = verdict(report, 2)
+    assert second.down == "ok" and second.stops_here
+    assert (report.stop.phase, report.stop.version) == ("down", 2)
+    assert any("golang-migrate's own run fails at this down" in n and "error in view v" in n for n in second.notes)
+
+
+def test_rows_left_dangling_in_a_child_table_fail_integrity(tmp_path):
+    report = replay_files(tmp_path, {
+        "1_pc.up.sql": "CREATE TABLE p(id INTEGER PRIMARY KEY, n TEXT);\n"
+                       "CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INT NOT NULL REFERENCES p(id));",
+        "1_pc.down.sql": "DROP TABLE c;\nDROP TABLE p;",
+        "2_purge.up.sql": "DELETE FROM p;", "2_purge.down.sql": "SELECT 1;",
+    })
+    second = verdict(report, 2)
+    assert second.integrity == "failed"
+    assert any("rows of c point to missing rows of p (c.p_id -> p(id))" in p.message for p in second.problems)
+
+
 # Touched objects only -----------------------------------------------------------------
 
 

@@ -73,9 +73,11 @@ class TouchRecorder:
         self.conn = conn
         self.ignore = {name.lower() for name in ignore}
         self._current: Optional[Touched] = None
+        self._dropped_views: Set[str] = set()
 
     def start(self) -> None:
         self._current = Touched()
+        self._dropped_views: Set[str] = set()
         self.conn.set_authorizer(self._authorize)
 
     def stop(self) -> Touched:
@@ -107,6 +109,8 @@ class TouchRecorder:
             if arg1.lower() not in self.ignore and not arg1.lower().startswith("sqlite_"):
                 touched.read.add(arg1.lower())
         elif action in _WRITE:
+            if action == sqlite3.SQLITE_DELETE and arg1.lower() in self._dropped_views:
+                return _OK  # DROP VIEW reports a DELETE on the view; no rows change
             self._add(touched, arg1, schema=False, written=True)
         elif action in _CREATE_TABLE or action in _DROP_TABLE:
             self._add(touched, arg1, schema=True, written=True)
@@ -114,6 +118,8 @@ class TouchRecorder:
             if arg2:
                 self._add(touched, arg2, schema=True, written=False)
         elif action in _VIEW:
+            if action == sqlite3.SQLITE_DROP_VIEW:
+                self._dropped_views.add(arg1.lower())
             self._add(touched, arg1, schema=True, written=False)
         return _OK
 
