@@ -227,6 +227,19 @@ def test_an_up_may_change_values_if_the_down_puts_them_back(tmp_path):
     assert verdict(broken, 2).data == "failed" and "back with other values" in verdict(broken, 2).error
 
 
+def test_data_an_up_destroys_on_purpose_is_noted_not_failed(tmp_path):
+    report = replay_files(tmp_path, {
+        **BASE,
+        "2_drop.up.sql": "ALTER TABLE t DROP COLUMN b;",
+        "2_drop.down.sql": "ALTER TABLE t ADD COLUMN b INT;",
+        "3_u.up.sql": "CREATE TABLE u(x);", "3_u.down.sql": "DROP TABLE u;",
+        "4_drop_u.up.sql": "DROP TABLE u;", "4_drop_u.down.sql": "CREATE TABLE u(x);",
+    })
+    assert report.ok, [s.error for s in report.steps]
+    assert "the up drops t.b and the values in it; a down cannot bring them back" in verdict(report, 2).notes
+    assert "the up drops table u and its rows; a down cannot bring them back" in verdict(report, 4).notes
+
+
 def test_data_is_skipped_not_failed_when_no_row_fits(tmp_path):
     report = replay_files(tmp_path, {
         "1_base.up.sql": "CREATE TABLE never(x INT CHECK (0));", "1_base.down.sql": "DROP TABLE never;",

@@ -511,6 +511,8 @@ def _after_up(verdict: StepVerdict, tracker: Tracker, before: DbState, change: C
             verdict.problems.append(Problem("data", "after the up, " + text, file))
         tracker.update_rows(change.rows - updated)
         _set_data(verdict, FAILED if lost else OK, looked, change, tracker)
+    if options.check_data:
+        verdict.notes.extend(_destroyed(before, tracker, change))
     integrity = tracker.check_integrity(change)
     for _table, text in integrity:
         verdict.problems.append(Problem("integrity", "after the up, " + text, file))
@@ -519,6 +521,25 @@ def _after_up(verdict: StepVerdict, tracker: Tracker, before: DbState, change: C
         grown = [t for t in change.schema_changed if t in tracker.schema.tables]
         notes = tracker.seed(grown, seed_start, options.rows_per_table)
         verdict.notes.extend(f"no synthetic rows for {n}" for n in notes)
+
+
+def _destroyed(before: DbState, tracker: Tracker, change: Change) -> List[str]:
+    """Notes on data the up destroys on purpose (a dropped table or column
+    that held rows): no down can bring it back, so it is not checked."""
+    notes = []
+    for name in sorted(change.rows):
+        rowset = before.rows.get(name)
+        old = before.schema.tables.get(name)
+        if rowset is None or not rowset.rows or old is None:
+            continue
+        new = tracker.schema.tables.get(name)
+        if new is None:
+            notes.append(f"the up drops table {old.name} and its rows; a down cannot bring them back")
+            continue
+        gone = [c.name for c in old.columns if new.column(c.name) is None]
+        if gone:
+            notes.append(f"the up drops {old.name}.{', '.join(gone)} and the values in it; a down cannot bring them back")
+    return notes
 
 
 def _set_data(verdict: StepVerdict, status: str, looked: int, change: Change, tracker: Tracker) -> None:
@@ -562,7 +583,11 @@ def _still_present(before: DbState, after: DbState, pre: DbState, tables: Iterab
             cur_pos = [current.columns.index(c) for c in shared]
             present = {tuple(row[i] for i in cur_pos) for row in current.rows}
             rows = tuple(row for row in old.rows if tuple(row[i] for i in old_pos) in present)
-        out[name] = RowSet(old.table, old.columns, rows)
+        # Values in a column the up dropped are gone for good; the down is
+        # judged on the columns the up kept.
+        survived = [i for i, c in enumerate(old.columns) if c in upped.columns]
+        out[name] = RowSet(old.table, tuple(old.columns[i] for i in survived),
+                           tuple(tuple(row[i] for i in survived) for row in rows))
     return out
 
 
