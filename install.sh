@@ -24,6 +24,8 @@ demo_steps() {
     demo_step "Create the up/down pair for a new migration (dry run)" \
         python3 "$SKILL/scripts/next_version.py" --dir "$MIGRATIONS" \
         --create add_demo_column --dry-run
+    demo_step "Replay every migration up, down and up again on a scratch database" \
+        python3 "$SKILL/scripts/verify_migrations.py" --dir "$MIGRATIONS"
 }
 # ======================================================================
 
