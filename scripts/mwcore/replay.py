@@ -286,7 +286,9 @@ class Tracker:
             names |= owners_now ^ _owners(self.schema)
             names |= {t.lower() for kind, t in catalogue if kind in ("trigger", "view")}
             names |= self.children(touched.schema)
-        before_children = self.children(names | touched.written)
+        # Children of a table whose rows or definition changed (a new index
+        # or trigger cannot break a reference) are where violations appear.
+        before_children = self.children(touched.written)
         self.schema, changed = refresh(self.schema, self.conn, names, migrations_table=self.migrations_table,
                                        canonical=self.canonical, owned=self.owned)
         for name in names:
@@ -298,7 +300,7 @@ class Tracker:
                                      + "; ".join(map(str, diff(full, self.schema))))
         rows = {t for t in touched.written if not _internal(t, self.migrations_table)}
         tables = rows | {n for n in changed if n not in self.schema.views}
-        checked = tables | before_children | self.children(tables)
+        checked = tables | before_children | self.children(rows)
         return Change(touched, changed, rows, {t for t in checked if not _internal(t, self.migrations_table)})
 
     # -- checks --------------------------------------------------------------
