@@ -173,6 +173,18 @@ def test_db_copy_is_upgraded_and_the_original_never_written(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db", "m"]
 
 
+def test_a_wal_database_gets_no_side_files(tmp_path):
+    folder = write_files(tmp_path / "m", CLEAN)
+    db = _real_db(tmp_path / "app.db", 1)
+    conn = sqlite3.connect(str(db))
+    assert conn.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+    conn.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db", "m"]
+    code, out = run_json(SCRIPT, "--dir", str(folder), "--db", str(db))
+    assert code == 0 and out["start_version"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db", "m"]
+
+
 def test_dirty_db_copy_is_reported_not_run(tmp_path):
     folder = write_files(tmp_path / "m", CLEAN)
     db = _real_db(tmp_path / "app.db", 1, dirty=True)
