@@ -603,14 +603,8 @@ def _after_down(verdict: StepVerdict, tracker: Tracker, before: DbState, after: 
                 up_change: Change, change: Change, options: ReplayOptions, file: Optional[str]) -> None:
     """Checks after the down: `before`/`after` are the states around the
     first up, `pre_down` the state right before this down."""
-    names = up_change.schema_changed | change.schema_changed
-    drift = _drift(pre_down, after, names)
-    _drift_note(verdict, drift)
-    verdict.roundtrip_diff = _diff_lines(before, tracker.state(), names, drift)
-    verdict.roundtrip = DIFFERS if verdict.roundtrip_diff else OK
-    if verdict.roundtrip_diff:
-        verdict.problems.append(Problem(
-            "roundtrip", "after the down the schema is not what it was before the up" + _count(verdict.roundtrip_diff), file))
+    _schema_check(verdict, "roundtrip", before, pre_down, after, tracker, up_change.schema_changed | change.schema_changed,
+                  "after the down the schema is not what it was before the up", file)
     if options.check_data:
         tables = up_change.rows | change.rows
         expected = _still_present(before, after, pre_down, tables)
@@ -624,15 +618,22 @@ def _after_down(verdict: StepVerdict, tracker: Tracker, before: DbState, after: 
 
 def _after_reup(verdict: StepVerdict, tracker: Tracker, before: DbState, after: DbState, pre_reup: DbState,
                 up_change: Change, change: Change, file: Optional[str]) -> None:
-    names = up_change.schema_changed | change.schema_changed
-    drift = _drift(pre_reup, before, names)
-    _drift_note(verdict, drift)
-    verdict.reup_diff = _diff_lines(after, tracker.state(), names, drift)
-    verdict.reup = DIFFERS if verdict.reup_diff else OK
-    if verdict.reup_diff:
-        verdict.problems.append(Problem(
-            "reup", "the up applied again gives another schema than the first time" + _count(verdict.reup_diff), file))
+    _schema_check(verdict, "reup", after, pre_reup, before, tracker, up_change.schema_changed | change.schema_changed,
+                  "the up applied again gives another schema than the first time", file)
     _after_integrity(verdict, tracker, change, "after the up ran again", file, after)
+
+
+def _schema_check(verdict: StepVerdict, check: str, expected: DbState, pre: DbState, should: DbState,
+                  tracker: Tracker, names: Set[str], message: str, file: Optional[str]) -> None:
+    """Compare the schema now with `expected` on `names`, leaving out what
+    was already off before the step (`pre` against what it `should` be)."""
+    drift = _drift(pre, should, names)
+    _drift_note(verdict, drift)
+    lines = _diff_lines(expected, tracker.state(), names, drift)
+    setattr(verdict, check, DIFFERS if lines else OK)
+    setattr(verdict, f"{check}_diff", lines)
+    if lines:
+        verdict.problems.append(Problem(check, message + _count(lines), file))
 
 
 def _count(differences: List[str]) -> str:
@@ -694,29 +695,31 @@ def verify_pair(conn: sqlite3.Connection, up_sql: str, down_sql: str, *, options
     if options.check_data:
         verdict.notes.extend(f"no synthetic rows for {n}" for n in tracker.seed(tracker.tables(), 1, options.rows_per_table))
     tracker.record_violations(tracker.tables())
+
+    def attempt(check: str, sql: str, file: Optional[str]) -> Optional[Change]:
+        result, change = tracker.run(lambda: run_script(conn, sql, wrap=wrap))
+        if not result.ok:
+            setattr(verdict, check, FAILED)
+            verdict.problems.append(_failure_problem(check, result, file, options))
+            return None
+        if check != "reup":
+            setattr(verdict, check, OK)
+        return change
+
     before = tracker.state()
-    result, up_change = tracker.run(lambda: run_script(conn, up_sql, wrap=wrap))
-    if not result.ok:
-        verdict.up = FAILED
-        verdict.problems.append(_failure_problem("up", result, up_file, options))
+    up_change = attempt("up", up_sql, up_file)
+    if up_change is None:
         return verdict
-    verdict.up = OK
     _after_up(verdict, tracker, before, up_change, options, up_file, 2)
     after = tracker.state()
-    result, change = tracker.run(lambda: run_script(conn, down_sql, wrap=wrap))
-    if not result.ok:
-        verdict.down = FAILED
-        verdict.problems.append(_failure_problem("down", result, down_file, options))
+    change = attempt("down", down_sql, down_file)
+    if change is None:
         return verdict
-    verdict.down = OK
     _after_down(verdict, tracker, before, after, after, up_change, change, options, down_file)
     pre_reup = tracker.state()
-    result, change = tracker.run(lambda: run_script(conn, up_sql, wrap=wrap))
-    if not result.ok:
-        verdict.reup = FAILED
-        verdict.problems.append(_failure_problem("reup", result, up_file, options))
-        return verdict
-    _after_reup(verdict, tracker, before, after, pre_reup, up_change, change, up_file)
+    change = attempt("reup", up_sql, up_file)
+    if change is not None:
+        _after_reup(verdict, tracker, before, after, pre_reup, up_change, change, up_file)
     return verdict
 
 
