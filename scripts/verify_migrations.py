@@ -70,7 +70,7 @@ def _version_arg(text: Optional[str], flag: str) -> Optional[int]:
 
 def main(args: argparse.Namespace) -> int:
     from mwcore.project import go_sqlite_driver, read_project_facts
-    from mwcore.replay import ReplayOptions, replay
+    from mwcore.replay import ReplayOptions, replay, start_from
 
     low, high = _version_arg(args.from_version, "--from"), _version_arg(args.to_version, "--to")
     if low is not None and high is not None and low > high:
@@ -95,7 +95,7 @@ def main(args: argparse.Namespace) -> int:
     kept: List[str] = []
     if keep_dir is not None:
         _check_keep_dir(keep_dir)
-    start = _start_factory(Path(args.db) if args.db else None, foreign_keys)
+    start = start_from(Path(args.db) if args.db else None, foreign_keys=foreign_keys)
     options = ReplayOptions(
         foreign_keys=foreign_keys,
         no_tx_wrap=no_tx_wrap,
@@ -157,21 +157,6 @@ def _keeper(folder: Path, dry_run: bool, kept: List[str]) -> Callable[[str, sqli
         finally:
             out.close()
     return keep
-
-
-def _start_factory(db: Optional[Path], foreign_keys: bool):
-    from mwcore.sqlrun import connect, copy_database, open_readonly
-
-    if db is None:
-        return lambda: connect(":memory:", foreign_keys=foreign_keys)
-    source = open_readonly(db)
-    try:
-        pristine = copy_database(source)
-    except sqlite3.Error as exc:
-        raise MigrationWriterError(f"{db}: cannot be copied ({exc}).") from None
-    finally:
-        source.close()
-    return lambda: copy_database(pristine, foreign_keys=foreign_keys)
 
 
 # Output ----------------------------------------------------------------------------
@@ -251,6 +236,9 @@ def _print_text(report, ctx, verbose: bool) -> None:
     where = f"{ctx['directory']} ({ctx['how']})"
     if report.blocked:
         print(f"{where}: nothing replayed.")
+    elif not steps and report.start_version >= 0:
+        print(f"{where}: nothing to verify: the database is at version {report.start_version} "
+              "and no later version is in range.")
     elif not steps:
         print(f"{where}: no migrations to verify.")
     elif report.ok:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from mwcore.folder import read_sql, scan_folder
 from mwcore.replay import ReplayOptions, ReplayReport, StepVerdict, replay, verify_pair
+from mwcore.replay import replay_dir as replay_folder
 from mwcore.sqlrun import connect, run_script
 
 from conftest import EXAMPLE_MIGRATIONS, ROOT, write_files
@@ -29,10 +30,12 @@ def replay_files(tmp_path: Path, files: Dict[str, str], **options) -> ReplayRepo
 
 
 def replay_dir(folder: Path, *, start=None, **options) -> ReplayReport:
+    opts = ReplayOptions(cross_check=True, **options)
+    if start is None:
+        return replay_folder(folder, opts)
     model = scan_folder(folder)
     texts = {f.name: read_sql(model.file_path(f)).text for f in model.all_files()}
-    opts = ReplayOptions(cross_check=True, **options)
-    return replay(model, texts, start or (lambda: connect(foreign_keys=opts.foreign_keys)), opts)
+    return replay(model, texts, start, opts)
 
 
 def verdict(report: ReplayReport, version: int) -> StepVerdict:

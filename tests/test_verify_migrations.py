@@ -258,6 +258,20 @@ def test_empty_folder_has_nothing_to_verify(tmp_path):
     assert code == 0 and out["steps"] == []
 
 
+def test_a_file_golang_migrate_skips_is_named_in_a_note(tmp_path):
+    folder = write_files(tmp_path / "m", {**CLEAN, "000003-add_x.up.sql": "CREATE TABLE x(a);"})
+    proc = run_cli(SCRIPT, "--dir", str(folder))
+    assert proc.returncode == 0 and proc.stdout.count("\n") == 3
+    assert "note: 1 file(s) look like migrations but golang-migrate skips them (000003-add_x.up.sql)" in proc.stdout
+
+
+def test_nothing_pending_on_a_copy_at_the_last_version(tmp_path):
+    folder = write_files(tmp_path / "m", CLEAN)
+    db = _real_db(tmp_path / "app.db", 2)
+    proc = run_cli(SCRIPT, "--dir", str(folder), "--db", str(db))
+    assert proc.returncode == 0 and "nothing to verify: the database is at version 2" in proc.stdout
+
+
 def test_duplicate_versions_are_reported_as_golang_migrate_reports_them(tmp_path):
     folder = write_files(tmp_path / "m", {**CLEAN, "1_again.up.sql": "SELECT 1;"})
     code, out = run_json(SCRIPT, "--dir", str(folder))

@@ -24,14 +24,16 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
-from .folder import DOWN, UP, Migration, MigrationFolder
+from .errors import MigrationWriterError
+from .folder import DOWN, UP, Migration, MigrationFolder, read_sql, scan_folder
 from .gomigrate import FAILED as RUN_FAILED
 from .gomigrate import NIL_VERSION, GoMigrate, RunOutcome, Step
 from .rows import RowSet, find_rows, seed_rows
 from .schema import Owned, Snapshot, diff, owned_index, refresh, restrict, snapshot
-from .sqlrun import ScriptResult, run_script
+from .sqlrun import ScriptResult, connect, copy_database, open_readonly, run_script
 from .touched import TouchRecorder, Touched
 
 OK, FAILED, MISSING, SKIPPED, DIFFERS = "ok", "failed", "missing", "skipped", "differs"
@@ -727,6 +729,33 @@ def verify_pair(conn: sqlite3.Connection, up_sql: str, down_sql: str, *, options
 
 
 ConnectionFactory = Callable[[], sqlite3.Connection]
+
+
+def start_from(db: Optional[Path] = None, *, foreign_keys: bool = False) -> ConnectionFactory:
+    """Where a replay starts: an empty in-memory database, or an in-memory
+    copy of `db` (opened read-only, copied once with the backup API, never
+    written); each call returns a fresh copy."""
+    if db is None:
+        return lambda: connect(":memory:", foreign_keys=foreign_keys)
+    source = open_readonly(db)
+    try:
+        pristine = copy_database(source)
+    except sqlite3.Error as exc:
+        raise MigrationWriterError(f"{db}: cannot be copied ({exc}).") from None
+    finally:
+        source.close()
+    return lambda: copy_database(pristine, foreign_keys=foreign_keys)
+
+
+def replay_dir(path: Path, options: Optional[ReplayOptions] = None, *, db: Optional[Path] = None,
+               ext: str = "sql") -> ReplayReport:
+    """Replay the migrations folder at `path` (see `replay`): the folder is
+    scanned and every file read first (FolderError/FileReadError on bad
+    input), from an empty database or a copy of `db`."""
+    options = options or ReplayOptions()
+    folder = scan_folder(path, ext)
+    texts = {f.name: read_sql(folder.file_path(f)).text for f in folder.all_files()}
+    return replay(folder, texts, start_from(db, foreign_keys=options.foreign_keys), options)
 
 
 def replay(folder: MigrationFolder, texts: Dict[str, str], start: ConnectionFactory,
