@@ -352,6 +352,22 @@ def test_a_copy_golang_migrate_would_refuse_is_reported_not_run(tmp_path, row, b
     assert blocked in report.blocked and report.steps == [] and not report.ok
 
 
+def test_damage_a_real_database_already_had_is_not_blamed_on_a_migration(tmp_path):
+    folder = write_files(tmp_path / "migrations", {
+        "1_t.up.sql": "CREATE TABLE t(a);", "1_t.down.sql": "DROP TABLE t;",
+        "2_c.up.sql": "ALTER TABLE t ADD COLUMN c INT;", "2_c.down.sql": "ALTER TABLE t DROP COLUMN c;",
+    })
+    damaged = connect()
+    run_script(damaged, "CREATE TABLE t(a); INSERT INTO t VALUES (1), (1); CREATE INDEX i ON t(a);\n"
+                        "CREATE TABLE schema_migrations (version uint64,dirty bool); INSERT INTO schema_migrations VALUES (1, 0);\n"
+                        "PRAGMA writable_schema = ON;\n"
+                        "UPDATE sqlite_master SET sql = 'CREATE UNIQUE INDEX i ON t(a)' WHERE name = 'i';", wrap=False)
+    start = lambda: _copy(damaged)  # noqa: E731
+    assert start().execute("SELECT * FROM pragma_integrity_check('t')").fetchall() == [("non-unique entry in index i",)]
+    report = replay_dir(folder, start=start)
+    assert report.ok and verdict(report, 2).integrity == "ok"
+
+
 def test_duplicate_versions_block_the_run(tmp_path):
     report = replay_files(tmp_path, {**BASE, "01_again.up.sql": "SELECT 1;"})
     assert "duplicate migration file: 1_base.up.sql" in report.blocked

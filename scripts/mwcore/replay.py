@@ -229,6 +229,7 @@ class Tracker:
             self._link(name)
         self.seed_skipped: Dict[str, str] = {}
         self._integrity_per_table = sqlite3.sqlite_version_info >= (3, 33, 0)
+        self.known_damage: Dict[str, List[str]] = {}  # table ("" = whole database) -> findings at the start
 
     # -- model ---------------------------------------------------------------
     def state(self) -> DbState:
@@ -394,18 +395,34 @@ class Tracker:
             for name in existing:
                 if name not in change.rows and name not in change.schema_changed:
                     continue
-                table = self.schema.tables[name].name
-                try:
-                    rows = [r[0] for r in self.conn.execute("SELECT * FROM pragma_integrity_check(?)", (table,))]
-                except sqlite3.Error as exc:
-                    rows = [str(exc)]
-                if rows != ["ok"]:
-                    messages.append((name, f"integrity_check({table}): " + "; ".join(rows[:3])))
+                rows = self._integrity(name)
+                if rows != ["ok"] and rows != self.known_damage.get(name):
+                    messages.append((name, f"integrity_check({self.schema.tables[name].name}): " + "; ".join(rows[:3])))
         elif existing:
             rows = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
-            if rows != ["ok"]:
+            if rows != ["ok"] and rows != self.known_damage.get(""):
                 messages.append(("", "quick_check: " + "; ".join(rows[:3])))
         return messages
+
+    def record_damage(self) -> None:
+        """Take the integrity_check findings of a database that was already
+        damaged at the start as known, so only new ones are reported."""
+        if self._integrity_per_table:
+            for name in self.tables():
+                rows = self._integrity(name)
+                if rows != ["ok"]:
+                    self.known_damage[name] = rows
+        elif self.schema.tables:
+            rows = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
+            if rows != ["ok"]:
+                self.known_damage[""] = rows
+
+    def _integrity(self, name: str) -> List[str]:
+        try:
+            return [r[0] for r in self.conn.execute("SELECT * FROM pragma_integrity_check(?)",
+                                                     (self.schema.tables[name].name,))]
+        except sqlite3.Error as exc:
+            return [str(exc)]
 
     def record_violations(self, tables: Iterable[str]) -> None:
         """Take the current foreign-key violations of `tables` as known, so
@@ -697,6 +714,7 @@ def verify_pair(conn: sqlite3.Connection, up_sql: str, down_sql: str, *, options
     if options.check_data:
         verdict.notes.extend(f"no synthetic rows for {n}" for n in tracker.seed(tracker.tables(), 1, options.rows_per_table))
     tracker.record_violations(tracker.tables())
+    tracker.record_damage()
 
     def attempt(check: str, sql: str, file: Optional[str]) -> Optional[Change]:
         result, change = tracker.run(lambda: run_script(conn, sql, wrap=wrap))
@@ -790,6 +808,7 @@ class _Replay:
                             read_text=lambda f: self.texts[f.name])
         self.tracker = Tracker(conn, migrations_table=self.options.migrations_table, cross_check=self.options.cross_check)
         self.tracker.record_violations(self.tracker.tables())
+        self.tracker.record_damage()
         if self.options.check_data:
             self.tracker.seed(self.tracker.tables(), 0, self.options.rows_per_table)
 
