@@ -7,11 +7,13 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, EXAMPLE_MIGRATIONS, run_cli, run_json, write_files
+from conftest import EXAMPLES, EXAMPLE_MIGRATIONS, ROOT, run_cli, run_json, write_files
 
 SCRIPT = "verify_migrations.py"
 STEP_KEYS = {"version", "name", "up", "down", "roundtrip", "reup", "data", "integrity", "stops_here", "error", "diff"}
@@ -291,3 +293,11 @@ def test_json_is_one_line_even_with_problems(tmp_path):
     folder = write_files(tmp_path / "m", BROKEN)
     proc = run_cli(SCRIPT, "--dir", str(folder), "--json")
     assert proc.stdout.count("\n") == 1 and json.loads(proc.stdout)["status"] == "problems"
+
+
+def test_the_benchmark_still_runs():
+    """bench/verify_migrations.py at a tiny size, so it cannot rot unnoticed."""
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "verify_migrations.py"), "--sizes", "4", "--runs", "1",
+                           "--no-migrate"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "verify/floor" in proc.stdout and proc.stdout.rstrip().splitlines()[-1].split()[0] == "4"
