@@ -216,6 +216,9 @@ def _run_notes(report, ctx) -> List[str]:
         names = ", ".join(printable(n.name) for n in folder.near_misses[:3])
         notes.append(f"{len(folder.near_misses)} file(s) look like migrations but golang-migrate skips them ({names}); "
                      "they were not replayed")
+    if folder.bad_links:
+        notes.append(f"{len(folder.bad_links)} migration name(s) are broken symlinks ({printable(folder.bad_links[0])}); "
+                     "they were not replayed, and golang-migrate fails when it reaches them")
     if folder.other_ext:
         notes.append(f"{len(folder.other_ext)} file(s) match golang-migrate's pattern with another extension "
                      f"({printable(folder.other_ext[0].name)}); `//go:embed *.sql` leaves them out, `file://` reads them")

@@ -267,6 +267,13 @@ def test_a_file_golang_migrate_skips_is_named_in_a_note(tmp_path):
     assert "note: 1 file(s) look like migrations but golang-migrate skips them (000003-add_x.up.sql)" in proc.stdout
 
 
+def test_a_broken_symlink_is_named_in_a_note(tmp_path):
+    folder = write_files(tmp_path / "m", CLEAN)
+    os.symlink(tmp_path / "nowhere.sql", folder / "000003_gone.up.sql")
+    code, out = run_json(SCRIPT, "--dir", str(folder))
+    assert code == 0 and any("000003_gone.up.sql" in note and "broken symlink" in note for note in out["notes"])
+
+
 def test_nothing_pending_on_a_copy_at_the_last_version(tmp_path):
     folder = write_files(tmp_path / "m", CLEAN)
     db = _real_db(tmp_path / "app.db", 2)
