@@ -87,6 +87,12 @@ class GoTools:
         assert proc.returncode == 0, proc.stderr
         return [json.loads(line) for line in proc.stdout.splitlines()]
 
+    def sqlite_version(self) -> str:
+        """sqlite_version() as golang-migrate's sqlite3 driver (mattn) runs it."""
+        proc = subprocess.run([str(self.harness), "-sqlite-version"], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
     def migrate_create(self, folder: Path, name: str, digits: int = 6) -> subprocess.CompletedProcess:
         return subprocess.run(
             [str(self.migrate), "create", "-seq", "-digits", str(digits), "-dir", str(folder), "-ext", "sql", name],

@@ -224,3 +224,59 @@ def read_project_facts(migrations_dir: Path) -> ProjectFacts:
         facts.foreign_keys = False
         facts.foreign_keys_evidence = fk_off or f"no _foreign_keys/_fk in the DSN ({facts.go_files} Go files read)"
     return facts
+
+
+# The SQLite the app really runs -------------------------------------------------
+
+MATTN_MODULE = "github.com/mattn/go-sqlite3"
+# SQLite bundled by mattn/go-sqlite3 releases (sqlite3-binding.h), for when
+# the Go module cache is not there to read it from.
+MATTN_BUNDLED_SQLITE = {"v1.14.22": "3.45.1", "v1.14.32": "3.50.4"}
+_REQUIRE_RE = re.compile(r"^\s*(?:require\s+)?" + re.escape(MATTN_MODULE) + r"\s+(v[0-9][^\s]*)", re.M)
+_BINDING_VERSION_RE = re.compile(r'^#define SQLITE_VERSION\s+"([0-9.]+)"', re.M)
+
+
+@dataclass(frozen=True)
+class GoDriver:
+    """The SQLite driver module of the Go project and the SQLite it bundles."""
+
+    module: str
+    version: str
+    sqlite_version: Optional[str]
+    source: str  # where sqlite_version was read ("module cache", "known release", "unknown")
+
+
+def go_module_cache() -> Optional[Path]:
+    env = os.environ.get("GOMODCACHE")
+    if env:
+        return Path(env)
+    gopath = os.environ.get("GOPATH", "").split(os.pathsep)[0]
+    base = Path(gopath) if gopath else Path.home() / "go"
+    return base / "pkg" / "mod"
+
+
+def go_sqlite_driver(module_root: Optional[Path]) -> Optional[GoDriver]:
+    """mattn/go-sqlite3's version from go.mod and the SQLite it bundles (read
+    from the module cache's sqlite3-binding.h when present)."""
+    if module_root is None:
+        return None
+    try:
+        text = (module_root / "go.mod").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    match = _REQUIRE_RE.search(text)
+    if match is None:
+        return None
+    version = match.group(1)
+    cache = go_module_cache()
+    if cache is not None:
+        header = cache / "github.com" / "mattn" / f"go-sqlite3@{version}" / "sqlite3-binding.h"
+        try:
+            with header.open("r", encoding="utf-8", errors="replace") as handle:
+                found = _BINDING_VERSION_RE.search(handle.read(64 * 1024))
+            if found:
+                return GoDriver(MATTN_MODULE, version, found.group(1), "module cache")
+        except OSError:
+            pass
+    known = MATTN_BUNDLED_SQLITE.get(version)
+    return GoDriver(MATTN_MODULE, version, known, "known release" if known else "unknown")

@@ -58,6 +58,8 @@ def foreign_keys_of(conn: sqlite3.Connection, table: str) -> Dict[str, Tuple[str
 def dependency_order(conn: sqlite3.Connection, tables: Iterable[str]) -> List[str]:
     """Parents before children (self-references and cycles tolerated)."""
     pending = list(dict.fromkeys(tables))
+    if len(pending) < 2:
+        return pending
     lower = {t.lower() for t in pending}
     parents = {t: {p.lower() for p, _ in foreign_keys_of(conn, t).values()} & lower - {t.lower()} for t in pending}
     ordered: List[str] = []
@@ -127,11 +129,15 @@ def seed_rows(conn: sqlite3.Connection, tables: Iterable[str], per_table: int = 
         columns = columns_of(conn, table)
         fks = foreign_keys_of(conn, table)
         alias = _is_rowid_alias(conn, table, columns)
+        # Parent keys, read once per table (again per row for a table that
+        # references itself: its own new rows become parents).
+        parents = {name: _parent_values(conn, parent, column) for name, (parent, column) in fks.items()
+                   if parent.lower() != table.lower()}
         inserted: List[tuple] = []
         last_error = "no attempt"
         for i in range(per_table):
             n = start * 100 + i
-            row = _try_insert(conn, table, columns, fks, alias, n)
+            row = _try_insert(conn, table, columns, fks, alias, n, parents)
             if isinstance(row, str):
                 last_error = row
                 continue
@@ -144,12 +150,12 @@ def seed_rows(conn: sqlite3.Connection, tables: Iterable[str], per_table: int = 
     return report
 
 
-def _try_insert(conn, table, columns, fks, alias, n):
+def _try_insert(conn, table, columns, fks, alias, n, parents=None):
     """Insert one row, trying simpler variants on constraint errors. Returns
     the inserted row (all non-generated columns, as stored) or the error."""
     fk_values: Dict[str, object] = {}
     for name, (parent, parent_col) in fks.items():
-        values = _parent_values(conn, parent, parent_col)
+        values = parents[name] if parents is not None and name in parents else _parent_values(conn, parent, parent_col)
         fk_values[name] = values[n % len(values)] if values else None
     writable = [c for c in columns if not c.generated]
     variants = []
@@ -167,6 +173,7 @@ def _try_insert(conn, table, columns, fks, alias, n):
             error = "a NOT NULL foreign key has no parent row to point to"
             continue
         cols = list(values)
+        names = [c.name for c in writable]
         sql = (f"INSERT INTO {q(table)} ({', '.join(map(q, cols))}) VALUES ({', '.join('?' for _ in cols)})"
                if cols else f"INSERT INTO {q(table)} DEFAULT VALUES")
         try:
@@ -178,8 +185,9 @@ def _try_insert(conn, table, columns, fks, alias, n):
             if error.startswith("CHECK constraint failed: ") and tries < 4:
                 variants[:0] = _check_variants(values, error[len("CHECK constraint failed: "):])
             continue
+        # Read the row back (not RETURNING): AFTER INSERT triggers may have
+        # changed it, and the stored row is what must survive.
         rowid = cursor.lastrowid
-        names = [c.name for c in writable]
         try:
             stored = conn.execute(f"SELECT {', '.join(map(q, names))} FROM {q(table)} WHERE rowid = ?", (rowid,)).fetchone()
         except sqlite3.Error:  # WITHOUT ROWID
@@ -208,24 +216,114 @@ def _col(columns: Sequence[ColumnSpec], name: str) -> ColumnSpec:
     return next(c for c in columns if c.name == name)
 
 
+SMALL_TABLE_ROWS = 1000
+
+
+def _matching_rows_small(conn: sqlite3.Connection, table: str, columns: Sequence[str], compared: Sequence[str],
+                         keys: List[tuple]) -> Dict[tuple, List[tuple]]:
+    """Like _matching_rows for a table of at most SMALL_TABLE_ROWS rows: one
+    read of the whole table, compared in Python. Values equal in Python are
+    equal to SQLite too; keys found unequal here (a value whose type changed
+    with the column's affinity, say) are left to _matching_rows."""
+    stored = conn.execute(f"SELECT {', '.join(map(q, columns))} FROM {q(table)} LIMIT {SMALL_TABLE_ROWS + 1}").fetchall()
+    if len(stored) > SMALL_TABLE_ROWS:
+        return {}
+    positions = [columns.index(name) for name in compared]
+    wanted = set(keys)
+    out: Dict[tuple, List[tuple]] = {}
+    for row in stored:
+        key = tuple(row[i] for i in positions)
+        if key in wanted:
+            out.setdefault(key, []).append(tuple(row))
+    return out
+
+
+def _matching_rows(conn: sqlite3.Connection, table: str, columns: Sequence[str], compared: Sequence[str],
+                   keys: List[tuple]) -> Dict[tuple, List[tuple]]:
+    """For each key (values of `compared`), the rows of `table` that hold
+    them, read as `columns`. SQLite compares (`IS`, with the columns'
+    affinity), in one query per few hundred keys."""
+    select = ", ".join(map(q, columns))
+    where = " AND ".join(f"{q(name)} IS ?" for name in compared) or "1"
+    per_query = max(1, min(400, 900 // max(1, len(compared))))
+    out: Dict[tuple, List[tuple]] = {}
+    for start in range(0, len(keys), per_query):
+        chunk = keys[start:start + per_query]
+        sql = " UNION ALL ".join(f"SELECT {i}, {select} FROM {q(table)} WHERE {where}" for i in range(len(chunk)))
+        for row in conn.execute(sql, [value for key in chunk for value in key]):
+            out.setdefault(chunk[row[0]], []).append(tuple(row[1:]))
+    return out
+
+
 def missing_rows(conn: sqlite3.Connection, rowset: RowSet) -> Tuple[int, List[str]]:
     """(rows not found, columns no longer there). A row counts as found when
     some row holds the same values in every column that still exists."""
-    try:
-        current = {c.name.lower(): c.name for c in columns_of(conn, rowset.table)}
-    except sqlite3.Error:
-        current = {}
-    if not current:
-        return len(rowset.rows), list(rowset.columns)
+    found = find_rows(conn, rowset)
+    return len(found.missing), found.gone_columns
+
+
+@dataclass(frozen=True)
+class FoundRows:
+    """Where the rows of a RowSet are now."""
+
+    current: RowSet  # the rows still there, with every current column's value
+    missing: Tuple[tuple, ...]  # rows of the old set not found (old values)
+    gone_columns: List[str]  # columns of the old set the table no longer has
+    table_exists: bool = True
+    # Rows found only by their key, with other values (old values); they are
+    # in `current` with their new values.
+    changed: Tuple[tuple, ...] = ()
+
+
+def find_rows(conn: sqlite3.Connection, rowset: RowSet, columns: Optional[Sequence[str]] = None,
+              key: Sequence[str] = ()) -> FoundRows:
+    """Look for each row of `rowset` again, by its values in the columns that
+    still exist, and read it back with the table's current columns (so the
+    result can be looked for again after the next change). `columns`, the
+    table's current non-generated columns, saves reading them when known.
+    `key`, columns that identify a row (the primary key), finds rows whose
+    other values changed: they are reported in `changed`, not `missing`."""
+    if columns is None:
+        try:
+            columns = [c.name for c in columns_of(conn, rowset.table) if not c.generated]
+        except sqlite3.Error:
+            columns = []
+    if not columns:
+        return FoundRows(RowSet(rowset.table, (), ()), rowset.rows, list(rowset.columns), table_exists=False)
+    current = {c.lower(): c for c in columns}
+    names = tuple(columns)
     kept = [(i, current[c.lower()]) for i, c in enumerate(rowset.columns) if c.lower() in current]
     gone = [c for c in rowset.columns if c.lower() not in current]
-    if not kept:
-        count = conn.execute(f"SELECT count(*) FROM {q(rowset.table)}").fetchone()[0]
-        return max(0, len(rowset.rows) - count), gone
-    where = " AND ".join(f"{q(name)} IS ?" for _, name in kept)
-    sql = f"SELECT count(*) FROM {q(rowset.table)} WHERE {where}"
-    missing = 0
+    keys = list(dict.fromkeys(tuple(row[i] for i, _ in kept) for row in rowset.rows))
+    matches = _matching_rows_small(conn, rowset.table, names, [name for _, name in kept], keys)
+    unmatched = [key for key in keys if key not in matches]
+    if unmatched:
+        matches.update(_matching_rows(conn, rowset.table, names, [name for _, name in kept], unmatched))
+    found: List[tuple] = []
+    missing: List[tuple] = []
+    seen: Dict[tuple, int] = {}
     for row in rowset.rows:
-        if conn.execute(sql, [row[i] for i, _ in kept]).fetchone()[0] == 0:
-            missing += 1
-    return missing, gone
+        values = tuple(row[i] for i, _ in kept)
+        # Identical rows must be found as often as they were inserted.
+        occurrence = seen.get(values, 0) + 1
+        seen[values] = occurrence
+        candidates = matches.get(values, [])
+        if len(candidates) >= occurrence:
+            found.append(candidates[occurrence - 1])
+        else:
+            missing.append(row)
+    changed: List[tuple] = []
+    key_positions = [i for name in key for i, c in enumerate(rowset.columns) if c.lower() == name.lower()]
+    if missing and key and len(key_positions) == len(key) and all(name.lower() in current for name in key):
+        by_key = _matching_rows(conn, rowset.table, names, [current[name.lower()] for name in key],
+                                list(dict.fromkeys(tuple(row[i] for i in key_positions) for row in missing)))
+        still_missing = []
+        for row in missing:
+            hits = by_key.get(tuple(row[i] for i in key_positions), [])
+            if hits and None not in (row[i] for i in key_positions):
+                changed.append(row)
+                found.append(hits[0])
+            else:
+                still_missing.append(row)
+        missing = still_missing
+    return FoundRows(RowSet(rowset.table, names, tuple(found)), tuple(missing), gone, changed=tuple(changed))

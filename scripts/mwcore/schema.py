@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from .sqltext import normalize_sql
 
@@ -128,28 +128,167 @@ def snapshot(
     *,
     tables: Optional[Iterable[str]] = None,
     migrations_table: str = "schema_migrations",
+    canonical: Optional[Dict[str, str]] = None,
 ) -> Snapshot:
     """Read the schema. `tables` limits it to those tables and the indexes,
-    triggers and views attached to them (views by their own name)."""
+    triggers and views attached to them (views by their own name).
+    `canonical` caches normalize_sql results between calls."""
     wanted = None if tables is None else {t.lower() for t in tables}
-    rows = conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master").fetchall()
+    if wanted is None:
+        rows = conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master").fetchall()
+    else:
+        rows = _master_rows_of(conn, sorted(wanted))
     snap = Snapshot()
-    for obj_type, name, table_name, sql in rows:
-        if wanted is not None and table_name.lower() not in wanted:
-            continue
-        if _is_internal(table_name, migrations_table):
-            continue
-        if obj_type == "table":
-            snap.tables[name.lower()] = _read_table(conn, name, sql)
-        elif obj_type == "index":
-            snap.indexes[name.lower()] = _read_index(conn, name, table_name, sql)
-        elif obj_type in ("trigger", "view"):
-            target = snap.triggers if obj_type == "trigger" else snap.views
-            target[name.lower()] = SchemaObject(obj_type, name, table_name, normalize_sql(sql or ""))
+    _read_rows(conn, rows, wanted, migrations_table, {}, canonical if canonical is not None else {}, snap)
     return snap
 
 
-def _read_table(conn: sqlite3.Connection, name: str, sql: Optional[str]) -> Table:
+def _read_rows(conn: sqlite3.Connection, rows: List[tuple], wanted: Optional[set], migrations_table: str,
+               old: Dict[Tuple[str, str], object], canonical: Dict[str, str], into: Snapshot) -> None:
+    """Add the objects of sqlite_master `rows` to `into`. An object in `old`
+    (keyed by type and lower-cased name) whose stored SQL is unchanged is
+    reused without reading its PRAGMAs: a table's columns and foreign keys,
+    and an index's columns, follow from that SQL (ALTER TABLE rewrites it)."""
+    reused_tables = set()
+    # Tables first: an automatic index (no SQL) is reused only with its table.
+    for obj_type, name, table_name, sql in sorted(rows, key=lambda r: r[0] != "table"):
+        owner_name = table_name.lower()
+        if (wanted is not None and owner_name not in wanted) or _is_internal(table_name, migrations_table):
+            continue
+        key = name.lower()
+        text = _canonical(sql, canonical)
+        previous = old.get((obj_type, key))
+        if obj_type == "table":
+            if isinstance(previous, Table) and previous.sql == text and previous.name == name:
+                into.tables[key] = previous
+                reused_tables.add(key)
+            else:
+                into.tables[key] = _read_table(conn, name, sql, text)
+        elif obj_type == "index":
+            same = isinstance(previous, Index) and previous.table == table_name and previous.name == name and (
+                previous.sql == text if sql else owner_name in reused_tables)
+            into.indexes[key] = previous if same else _read_index(conn, name, table_name, sql, text)  # type: ignore[assignment]
+        elif obj_type in ("trigger", "view"):
+            target = into.triggers if obj_type == "trigger" else into.views
+            target[key] = SchemaObject(obj_type, name, table_name, text or "")
+
+
+def _canonical(sql: Optional[str], cache: Dict[str, str]) -> Optional[str]:
+    if sql is None:
+        return None
+    text = cache.get(sql)
+    if text is None:
+        text = cache[sql] = normalize_sql(sql)
+    return text
+
+
+def _master_rows_of(conn: sqlite3.Connection, names: List[str]) -> List[tuple]:
+    """sqlite_master rows whose tbl_name is one of `names` (any case)."""
+    rows: List[tuple] = []
+    for start in range(0, len(names), 500):  # stay under old SQLITE_MAX_VARIABLE_NUMBER
+        chunk = names[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows.extend(conn.execute(
+            f"SELECT type, name, tbl_name, sql FROM main.sqlite_master WHERE tbl_name COLLATE NOCASE IN ({marks})", chunk
+        ).fetchall())
+    return rows
+
+
+def owner(obj) -> str:
+    """The lower-cased name of the table or view an entry belongs to (a view owns itself)."""
+    return (obj.name if isinstance(obj, Table) or getattr(obj, "type", "") == "view" else obj.table).lower()
+
+
+Owned = Dict[str, Set[Tuple[str, str]]]  # owner -> {(kind, lower-cased name)}
+
+
+def owned_index(snap: Snapshot) -> Owned:
+    """Which entries each table or view owns, to find them without a scan."""
+    index: Owned = {}
+    for kind, group in (("table", snap.tables), ("index", snap.indexes), ("trigger", snap.triggers), ("view", snap.views)):
+        for key, obj in group.items():
+            index.setdefault(owner(obj), set()).add((kind, key))
+    return index
+
+
+def _groups(snap: Snapshot) -> Dict[str, dict]:
+    return {"table": snap.tables, "index": snap.indexes, "trigger": snap.triggers, "view": snap.views}
+
+
+def restrict(snap: Snapshot, names: Iterable[str], owned: Optional[Owned] = None) -> Snapshot:
+    """The part of `snap` owned by the given tables and views: the tables, the
+    views, and the indexes and triggers attached to them. `owned` (the
+    snapshot's owned_index) avoids a scan of every index and trigger."""
+    wanted = {n.lower() for n in names}
+    part = Snapshot()
+    if not wanted:
+        return part
+    if owned is None:
+        part.tables.update((k, snap.tables[k]) for k in wanted if k in snap.tables)
+        part.views.update((k, snap.views[k]) for k in wanted if k in snap.views)
+        part.indexes.update((k, v) for k, v in snap.indexes.items() if v.table.lower() in wanted)
+        part.triggers.update((k, v) for k, v in snap.triggers.items() if v.table.lower() in wanted)
+        return part
+    source, target = _groups(snap), _groups(part)
+    for name in wanted:
+        for kind, key in owned.get(name, ()):
+            target[kind][key] = source[kind][key]
+    return part
+
+
+def refresh(
+    snap: Snapshot,
+    conn: sqlite3.Connection,
+    names: Iterable[str],
+    *,
+    migrations_table: str = "schema_migrations",
+    canonical: Optional[Dict[str, str]] = None,
+    owned: Optional[Owned] = None,
+) -> Tuple[Snapshot, set]:
+    """`snap` with the given tables and views (and their indexes and triggers)
+    read again from the database: the snapshot after a change that touched
+    only those objects, at the cost of reading only them (and of reading
+    PRAGMAs only for objects whose stored SQL changed). Returns the new
+    snapshot and the names whose part of the schema changed. `owned`, the
+    owned_index of `snap`, is updated in place to index the result."""
+    wanted = {n.lower() for n in names}
+    if not wanted:
+        return snap, set()
+    before = restrict(snap, wanted, owned)
+    merged = Snapshot(dict(snap.tables), dict(snap.indexes), dict(snap.triggers), dict(snap.views))
+    old: Dict[Tuple[str, str], object] = {}
+    for kind, group in _groups(before).items():
+        target = _groups(merged)[kind]
+        for key, obj in group.items():
+            old[(kind, key)] = obj
+            del target[key]
+    fresh = Snapshot()
+    _read_rows(conn, _master_rows_of(conn, sorted(wanted)), wanted, migrations_table, old,
+               canonical if canonical is not None else {}, fresh)
+    for kind, group in _groups(fresh).items():
+        _groups(merged)[kind].update(group)
+    old_parts = _entries_by_owner(before)
+    new_parts = _entries_by_owner(fresh)
+    if owned is not None:
+        for name in wanted:
+            owned.pop(name, None)
+        for name, entries in owned_index(fresh).items():
+            owned[name] = entries
+    changed = {name for name in wanted if old_parts.get(name) != new_parts.get(name)}
+    return merged, changed
+
+
+def _entries_by_owner(snap: Snapshot) -> Dict[str, Dict[Tuple[str, str], object]]:
+    # Dicts, not sets: comparing them checks identity first, so entries
+    # reused unchanged cost nothing (hashing a Table walks all its columns).
+    parts: Dict[str, Dict[Tuple[str, str], object]] = {}
+    for kind, group in _groups(snap).items():
+        for key, obj in group.items():
+            parts.setdefault(owner(obj), {})[(kind, key)] = obj
+    return parts
+
+
+def _read_table(conn: sqlite3.Connection, name: str, sql: Optional[str], canonical: Optional[str] = None) -> Table:
     try:
         info = conn.execute("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?)", (name,)).fetchall()
     except sqlite3.OperationalError:  # SQLite before 3.26 has no table_xinfo
@@ -163,10 +302,10 @@ def _read_table(conn: sqlite3.Connection, name: str, sql: Optional[str]) -> Tabl
         rows.sort(key=lambda r: r[1])
         fks.append(ForeignKey(tuple(r[3] for r in rows), rows[0][2], tuple(r[4] for r in rows), rows[0][5], rows[0][6]))
     fks.sort(key=lambda fk: (fk.columns, fk.table.lower()))
-    return Table(name, normalize_sql(sql or ""), columns, tuple(fks))
+    return Table(name, canonical if canonical is not None else normalize_sql(sql or ""), columns, tuple(fks))
 
 
-def _read_index(conn: sqlite3.Connection, name: str, table: str, sql: Optional[str]) -> Index:
+def _read_index(conn: sqlite3.Connection, name: str, table: str, sql: Optional[str], canonical: Optional[str] = None) -> Index:
     unique, origin, partial = 0, "c", 0
     for _seq, idx_name, idx_unique, idx_origin, idx_partial in conn.execute(
         "SELECT seq, name, \"unique\", origin, partial FROM pragma_index_list(?)", (table,)
@@ -177,7 +316,9 @@ def _read_index(conn: sqlite3.Connection, name: str, table: str, sql: Optional[s
     cols = tuple(
         col for _seqno, _cid, col in conn.execute("SELECT seqno, cid, name FROM pragma_index_info(?) ORDER BY seqno", (name,))
     )
-    return Index(name, table, bool(unique), origin, bool(partial), cols, normalize_sql(sql) if sql else None)
+    if sql and canonical is None:
+        canonical = normalize_sql(sql)
+    return Index(name, table, bool(unique), origin, bool(partial), cols, canonical if sql else None)
 
 
 # Diff ----------------------------------------------------------------------

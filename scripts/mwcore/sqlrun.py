@@ -49,12 +49,27 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise MigrationWriterError(f"{path}: is not a file.")
     uri = "file:" + quote(str(path.resolve())) + "?mode=ro"
+    if _is_wal_without_log(path):
+        # A read-only open of a WAL database would create -wal and -shm
+        # files next to it (and leave them there); with no -wal file there
+        # is nothing but the main file to read, so read it as immutable.
+        uri += "&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
         raise MigrationWriterError(f"{path}: cannot be read as an SQLite database ({exc}).") from None
     return conn
+
+
+def _is_wal_without_log(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False
+    wal_mode = header.startswith(b"SQLite format 3\x00") and header[18:20] == b"\x02\x02"
+    return wal_mode and not Path(str(path) + "-wal").exists()
 
 
 def copy_database(source: sqlite3.Connection, *, foreign_keys: bool = False) -> sqlite3.Connection:

@@ -9,6 +9,9 @@
 //
 // goharness -parse reads JSON strings (file names), one per line, from stdin
 // and prints for each what source.Parse makes of it, or null.
+//
+// goharness -sqlite-version prints the version of the SQLite library the
+// sqlite3 driver runs (mattn/go-sqlite3's bundled one), as sqlite_version().
 package main
 
 import (
@@ -44,9 +47,14 @@ func main() {
 	fk := flag.Bool("fk", false, "enable foreign keys in the DSN (_foreign_keys=1)")
 	table := flag.String("table", "", "x-migrations-table")
 	parse := flag.Bool("parse", false, "parse file names read from stdin")
+	sqliteVersion := flag.Bool("sqlite-version", false, "print the SQLite version the driver runs")
 	flag.Parse()
 	if *parse {
 		parseNames()
+		return
+	}
+	if *sqliteVersion {
+		printSQLiteVersion()
 		return
 	}
 
@@ -148,6 +156,19 @@ func emit(r result) {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "goharness:", err)
 	os.Exit(2)
+}
+
+func printSQLiteVersion() {
+	db, err := sql.Open("sqlite3", ":memory:")
+	if err != nil {
+		fail(err)
+	}
+	defer db.Close()
+	var version string
+	if err := db.QueryRow("SELECT sqlite_version()").Scan(&version); err != nil {
+		fail(err)
+	}
+	fmt.Println(version)
 }
 
 type parsed struct {

@@ -1,0 +1,1033 @@
+"""Replay a migrations folder on a scratch SQLite database: up, down, up again.
+
+The protocol is golang-migrate's own, run through `gomigrate.GoMigrate`: from
+the start state (an empty database, or a copy of a real one) every version is
+applied in order, then undone one step at a time, then applied again. For
+every version the replay proves that the up applies, that the down brings
+back exactly the schema that was there before the up (`roundtrip`), that the
+up applies again to the same schema (`reup`), that synthetic rows that
+existed before the up survive the up and the down (`data`), and that
+`foreign_key_check`/`integrity_check` find nothing new (`integrity`).
+
+Cost stays linear in the number of migrations: SQLite's authorizer reports
+what each file touches (`touched.TouchRecorder`), and only those tables, plus
+the tables that reference them, are snapshotted, seeded and checked; the rest
+of the model carries over unchanged from the previous step. Nothing is
+replayed from scratch per version: only when a step fails (golang-migrate
+would stop there) is the state that step should have produced rebuilt, on a
+fresh copy of the start state, so that every later version still gets a
+verdict in the same run.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+
+from .errors import MigrationWriterError
+from .folder import DOWN, UP, Migration, MigrationFolder, read_sql, scan_folder
+from .gomigrate import FAILED as RUN_FAILED
+from .gomigrate import NIL_VERSION, GoMigrate, RunOutcome, Step
+from .rows import RowSet, find_rows, seed_rows
+from .schema import Owned, Snapshot, diff, owned_index, refresh, restrict, snapshot
+from .sqlrun import ScriptResult, connect, copy_database, open_readonly, run_script
+from .touched import TouchRecorder, Touched
+
+OK, FAILED, MISSING, SKIPPED, DIFFERS = "ok", "failed", "missing", "skipped", "differs"
+STATUSES = (OK, FAILED, MISSING, SKIPPED, DIFFERS)
+CHECKS = ("up", "down", "roundtrip", "reup", "data", "integrity")
+
+# Phases of the run, named as the report names them.
+PHASE_UP, PHASE_DOWN, PHASE_REUP = "up", "down", "reup"
+
+_VERSION_SENSITIVE = re.compile(r"syntax error|no such function|no such module|unknown|not supported|malformed", re.I)
+
+
+@dataclass
+class ReplayOptions:
+    """How to replay. Defaults match golang-migrate's sqlite3 driver with an
+    app DSN that leaves foreign keys off."""
+
+    foreign_keys: bool = False
+    no_tx_wrap: bool = False
+    migrations_table: str = "schema_migrations"
+    check_data: bool = True
+    allow_missing_down: bool = False
+    from_version: Optional[int] = None
+    to_version: Optional[int] = None
+    rows_per_table: int = 3
+    # The SQLite version the app runs (mattn's bundled one), for hints when
+    # a failure may come from the version difference.
+    app_sqlite_version: Optional[str] = None
+    # Called as keep(label, connection) at golang-migrate's stop ("stop") and
+    # at the end ("final"), so a caller can save the scratch database.
+    keep: Optional[Callable[[str, sqlite3.Connection], None]] = None
+    # Tests: after every step, compare the incrementally kept schema with a
+    # full snapshot and raise AssertionError when they differ.
+    cross_check: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing to fix, located as precisely as SQLite allows."""
+
+    check: str  # one of CHECKS
+    message: str
+    file: Optional[str] = None  # migration file name
+    line: Optional[int] = None
+
+    def location(self) -> str:
+        if self.file and self.line:
+            return f"{self.file}:{self.line}"
+        return self.file or ""
+
+    def __str__(self) -> str:
+        where = self.location()
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass
+class StepVerdict:
+    """Everything the replay found out about one version."""
+
+    version: int
+    name: str
+    up: str = SKIPPED
+    down: str = SKIPPED
+    roundtrip: str = SKIPPED
+    reup: str = SKIPPED
+    data: str = SKIPPED
+    integrity: str = SKIPPED
+    stops_here: bool = False  # golang-migrate's up/down/up run stops at this version
+    problems: List[Problem] = field(default_factory=list)
+    roundtrip_diff: List[str] = field(default_factory=list)
+    reup_diff: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+
+    def statuses(self) -> Dict[str, str]:
+        return {check: getattr(self, check) for check in CHECKS}
+
+    def is_ok(self, allow_missing_down: bool = False) -> bool:
+        for check, status in self.statuses().items():
+            if status in (FAILED, DIFFERS):
+                return False
+            if status == MISSING and not (check == "down" and allow_missing_down):
+                return False
+        return True
+
+    @property
+    def error(self) -> Optional[str]:
+        """The first problem, as one line (None when there is none)."""
+        return str(self.problems[0]) if self.problems else None
+
+
+@dataclass(frozen=True)
+class GoStep:
+    """One step of golang-migrate's own run (up all, down by steps, up all)
+    as the real tool reports it: error or None, then version and dirty flag."""
+
+    phase: str
+    version: int  # the migration's version
+    direction: str
+    error: Optional[str]
+    after_version: int
+    after_dirty: bool
+
+
+@dataclass(frozen=True)
+class StopPoint:
+    """Where golang-migrate stops: the failing step and the dirty version it leaves."""
+
+    phase: str
+    version: int
+    direction: str
+    error: str
+    dirty_version: int
+
+
+@dataclass
+class ReplayReport:
+    folder: str
+    sqlite_version: str
+    options: ReplayOptions
+    start_version: int = NIL_VERSION
+    steps: List[StepVerdict] = field(default_factory=list)
+    trace: List[GoStep] = field(default_factory=list)
+    stop: Optional[StopPoint] = None
+    blocked: Optional[str] = None  # why nothing (or not everything) could run
+    notes: List[str] = field(default_factory=list)
+    restores: int = 0  # states rebuilt after failures
+
+    @property
+    def ok(self) -> bool:
+        return self.blocked is None and all(s.is_ok(self.options.allow_missing_down) for s in self.steps)
+
+    def failing(self) -> List[StepVerdict]:
+        return [s for s in self.steps if not s.is_ok(self.options.allow_missing_down)]
+
+    def summary(self) -> Dict[str, object]:
+        counts = {check: {status: 0 for status in STATUSES} for check in CHECKS}
+        for step in self.steps:
+            for check, status in step.statuses().items():
+                counts[check][status] += 1
+        return {
+            "versions": len(self.steps),
+            "ok": sum(1 for s in self.steps if s.is_ok(self.options.allow_missing_down)),
+            "failing": [s.version for s in self.failing()],
+            "counts": {check: {k: v for k, v in c.items() if v} for check, c in counts.items()},
+        }
+
+
+# The incremental model ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DbState:
+    """The model at one moment: schema, synthetic rows, known FK violations."""
+
+    schema: Snapshot
+    rows: Dict[str, RowSet]
+    violations: Dict[str, FrozenSet[tuple]]
+    owned: Owned  # schema's owned_index
+
+
+@dataclass
+class Change:
+    """What one run of SQL did, as the model sees it."""
+
+    touched: Touched
+    schema_changed: Set[str]  # owners (tables, views) whose schema part changed
+    rows: Set[str]  # tables whose rows may have changed (SQLite reported a write, a CASCADE included)
+    checked: Set[str]  # tables whose integrity must be checked: rows, schema_changed and the tables referencing them
+
+
+class Tracker:
+    """A connection plus a model of it kept up to date one change at a time.
+
+    `run(action)` records what the action touches, re-reads only those
+    objects (and, after an ALTER TABLE, whatever a RENAME may rewrite) and
+    returns a Change. Between changes nothing is read.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, *, migrations_table: str = "schema_migrations",
+                 cross_check: bool = False) -> None:
+        self.conn = conn
+        self.migrations_table = migrations_table
+        self.cross_check = cross_check
+        self.recorder = TouchRecorder(conn, ignore={migrations_table})
+        self.canonical: Dict[str, str] = {}  # normalize_sql cache
+        self.schema = snapshot(conn, migrations_table=migrations_table, canonical=self.canonical)
+        self.owned = owned_index(self.schema)  # kept in step with self.schema by refresh()
+        self.rows: Dict[str, RowSet] = {}
+        self.violations: Dict[str, FrozenSet[tuple]] = {}
+        self._parents: Dict[str, Set[str]] = {}
+        self._children: Dict[str, Set[str]] = {}
+        for name in self.schema.tables:
+            self._link(name)
+        self.seed_skipped: Dict[str, str] = {}
+        self._integrity_per_table = sqlite3.sqlite_version_info >= (3, 33, 0)
+        self.known_damage: Dict[str, List[str]] = {}  # table ("" = whole database) -> findings at the start
+
+    # -- model ---------------------------------------------------------------
+    def state(self) -> DbState:
+        return DbState(self.schema, dict(self.rows), dict(self.violations), dict(self.owned))
+
+    def tables(self) -> List[str]:
+        return sorted(self.schema.tables)
+
+    def seedable(self, names: Iterable[str]) -> List[str]:
+        """Ordinary tables among `names` (no virtual tables or their shadow tables)."""
+        virtual = [t for t, table in self.schema.tables.items() if table.sql.startswith("create virtual table")]
+        out = []
+        for name in names:
+            table = self.schema.tables.get(name)
+            if table is None or name in virtual or any(name.startswith(v + "_") for v in virtual):
+                continue
+            out.append(name)
+        return sorted(out)
+
+    def _link(self, name: str) -> None:
+        old = self._parents.pop(name, set())
+        for parent in old:
+            self._children.get(parent, set()).discard(name)
+        table = self.schema.tables.get(name)
+        if table is None:
+            return
+        parents = {fk.table.lower() for fk in table.foreign_keys}
+        self._parents[name] = parents
+        for parent in parents:
+            self._children.setdefault(parent, set()).add(name)
+
+    def children(self, names: Iterable[str]) -> Set[str]:
+        out: Set[str] = set()
+        for name in names:
+            out |= self._children.get(name, set())
+        return out
+
+    # -- running SQL ---------------------------------------------------------
+    def run(self, action: Callable[[], object]) -> Tuple[object, Change]:
+        self.recorder.start()
+        try:
+            result = action()
+        finally:
+            touched = self.recorder.stop()
+        return result, self.absorb(touched)
+
+    def absorb(self, touched: Touched) -> Change:
+        names = set(touched.schema)
+        if touched.writable_schema:
+            full = snapshot(self.conn, migrations_table=self.migrations_table, canonical=self.canonical)
+            names |= _owners(self.schema) | _owners(full)
+        elif touched.renamed:
+            # A RENAME rewrites references in child tables, triggers and views,
+            # and the new name is reported nowhere: compare the catalogue.
+            catalogue = self.conn.execute("SELECT type, tbl_name FROM main.sqlite_master").fetchall()
+            owners_now = {t.lower() for _, t in catalogue if not _internal(t, self.migrations_table)}
+            names |= owners_now ^ _owners(self.schema)
+            names |= {t.lower() for kind, t in catalogue if kind in ("trigger", "view")}
+            names |= self.children(touched.schema)
+        # Children of a table whose rows or definition changed (a new index
+        # or trigger cannot break a reference) are where violations appear.
+        before_children = self.children(touched.written)
+        self.schema, changed = refresh(self.schema, self.conn, names, migrations_table=self.migrations_table,
+                                       canonical=self.canonical, owned=self.owned)
+        for name in names:
+            self._link(name)
+        if self.cross_check:
+            full = snapshot(self.conn, migrations_table=self.migrations_table)
+            if full != self.schema or owned_index(full) != self.owned:
+                raise AssertionError("incremental schema differs from a full snapshot: "
+                                     + "; ".join(map(str, diff(full, self.schema))))
+        rows = {t for t in touched.written if not _internal(t, self.migrations_table)}
+        tables = rows | {n for n in changed if n not in self.schema.views}
+        checked = tables | before_children | self.children(rows)
+        return Change(touched, changed, rows, {t for t in checked if not _internal(t, self.migrations_table)})
+
+    # -- checks --------------------------------------------------------------
+    def check_rows(self, before: Dict[str, RowSet], tables: Iterable[str], *,
+                   same_values: bool) -> Tuple[List[str], int, Set[str]]:
+        """Rows of `before` in `tables` that are gone now (and, with
+        `same_values`, rows that are still there by primary key but hold
+        other values). Returns messages and how many rows were looked for.
+        Where `before` holds the model's current rows (nothing touched the
+        table since), the model is updated from the same lookup; the names so
+        updated are returned last."""
+        messages, looked, updated = [], 0, set()
+        for name in sorted(tables):
+            rowset = before.get(name)
+            if rowset is None or not rowset.rows:
+                continue
+            table = self.schema.tables.get(name)
+            if table is None:
+                continue
+            found = find_rows(self.conn, rowset, _writable(table), _key(table))
+            if self.rows.get(name) is rowset:
+                self.rows[name] = found.current
+                updated.add(name)
+            looked += len(rowset.rows)
+            if found.missing:
+                text = f"{len(found.missing)} of {len(rowset.rows)} synthetic rows of {rowset.table} are gone"
+                sample = _row_text(rowset.columns, found.missing[0])
+                text += f" (e.g. {sample})"
+                if found.gone_columns:
+                    text += f"; compared on the columns still there (gone: {', '.join(found.gone_columns)})"
+                messages.append(text)
+            if found.changed and same_values:
+                sample = _row_text(rowset.columns, found.changed[0])
+                messages.append(f"{len(found.changed)} of {len(rowset.rows)} synthetic rows of {rowset.table} are "
+                                f"back with other values (e.g. {sample} before)")
+        return messages, looked, updated
+
+    def update_rows(self, tables: Iterable[str]) -> None:
+        """Read the model's rows of `tables` back as they are now."""
+        for name in tables:
+            rowset = self.rows.get(name)
+            if rowset is None:
+                continue
+            table = self.schema.tables.get(name)
+            if table is None:
+                del self.rows[name]
+                continue
+            self.rows[name] = find_rows(self.conn, rowset, _writable(table), _key(table)).current
+
+    def seed(self, tables: Iterable[str], start: int, per_table: int) -> List[str]:
+        """Insert synthetic rows; returns notes on tables no row fits."""
+        names = self.seedable(tables)
+        if not names:
+            return []
+        real = [self.schema.tables[n].name for n in names]
+        report = seed_rows(self.conn, real, per_table, start=start)
+        notes = []
+        for table, rowset in report.inserted.items():
+            key = table.lower()
+            old = self.rows.get(key)
+            if old is not None and old.columns == rowset.columns:
+                # Keep every row: the oldest ones are the ones the downs of
+                # the lower versions must bring back.
+                rowset = RowSet(rowset.table, rowset.columns, old.rows + rowset.rows)
+            self.rows[key] = rowset
+            self.seed_skipped.pop(key, None)
+        for table, reason in report.skipped.items():
+            self.seed_skipped[table.lower()] = reason
+            notes.append(f"{table}: {reason}; its rows are not checked")
+        self.record_violations(names)
+        return notes
+
+    def check_integrity(self, change: Change) -> List[Tuple[str, str]]:
+        """New foreign-key violations in the tables a change may affect and
+        integrity_check errors in those it wrote or altered, as (table,
+        message); the model then records the current violations."""
+        tables = change.checked
+        messages: List[Tuple[str, str]] = []
+        existing = [t for t in sorted(tables) if t in self.schema.tables]
+        for name in set(self.violations) - set(self.schema.tables):
+            del self.violations[name]
+        for name in existing:
+            now = self._violations(name)
+            new = now - self.violations.get(name, frozenset())
+            self.violations[name] = now
+            if new:
+                messages.extend((name, text) for text in self._describe_violations(name, new))
+        if self._integrity_per_table:
+            for name in existing:
+                if name not in change.rows and name not in change.schema_changed:
+                    continue
+                rows = self._integrity(name)
+                if rows != ["ok"] and rows != self.known_damage.get(name):
+                    messages.append((name, f"integrity_check({self.schema.tables[name].name}): " + "; ".join(rows[:3])))
+        elif existing:
+            rows = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
+            if rows != ["ok"] and rows != self.known_damage.get(""):
+                messages.append(("", "quick_check: " + "; ".join(rows[:3])))
+        return messages
+
+    def record_damage(self) -> None:
+        """Take the integrity_check findings of a database that was already
+        damaged at the start as known, so only new ones are reported."""
+        if self._integrity_per_table:
+            for name in self.tables():
+                rows = self._integrity(name)
+                if rows != ["ok"]:
+                    self.known_damage[name] = rows
+        elif self.schema.tables:
+            rows = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
+            if rows != ["ok"]:
+                self.known_damage[""] = rows
+
+    def _integrity(self, name: str) -> List[str]:
+        try:
+            return [r[0] for r in self.conn.execute("SELECT * FROM pragma_integrity_check(?)",
+                                                     (self.schema.tables[name].name,))]
+        except sqlite3.Error as exc:
+            return [str(exc)]
+
+    def record_violations(self, tables: Iterable[str]) -> None:
+        """Take the current foreign-key violations of `tables` as known, so
+        only violations that appear later are reported."""
+        self.violations.update({n: self._violations(n) for n in tables})
+
+    def _violations(self, name: str) -> FrozenSet[tuple]:
+        table = self.schema.tables.get(name)
+        if table is None or not table.foreign_keys:
+            return frozenset()
+        try:
+            rows = self.conn.execute('SELECT "table", rowid, parent, fkid FROM pragma_foreign_key_check(?)', (table.name,))
+            return frozenset(tuple(r) for r in rows)
+        except sqlite3.Error:
+            return frozenset()
+
+    def _describe_violations(self, name: str, new: FrozenSet[tuple]) -> List[str]:
+        table = self.schema.tables[name]
+        fk_columns = {}
+        for row in self.conn.execute('SELECT id, "from", "to" FROM pragma_foreign_key_list(?)', (table.name,)):
+            fk_columns.setdefault(row[0], []).append((row[1], row[2]))
+        groups: Dict[Tuple[str, int], int] = {}
+        for _child, _rowid, parent, fkid in new:
+            groups[(parent, fkid)] = groups.get((parent, fkid), 0) + 1
+        out = []
+        for (parent, fkid), count in sorted(groups.items()):
+            pairs = fk_columns.get(fkid, [])
+            cols = ", ".join(f for f, _ in pairs) or "?"
+            to = ", ".join(t or "(primary key)" for _, t in pairs)
+            rows = "row" if count == 1 else "rows"
+            out.append(f"foreign_key_check: {count} {rows} of {table.name} point to missing rows of {parent} "
+                       f"({table.name}.{cols} -> {parent}({to}))")
+        return out
+
+
+def _writable(table) -> List[str]:
+    """Names of the columns a row can be compared on (generated ones excluded)."""
+    return [c.name for c in table.columns if c.hidden not in (2, 3)]
+
+
+def _key(table) -> List[str]:
+    """The primary-key columns, which identify a row whose values changed."""
+    return [c.name for c in sorted((c for c in table.columns if c.pk), key=lambda c: c.pk)]
+
+
+def _internal(name: str, migrations_table: str) -> bool:
+    lower = name.lower()
+    return lower.startswith("sqlite_") or lower == migrations_table.lower()
+
+
+def _owners(snap: Snapshot) -> Set[str]:
+    return (set(snap.tables) | set(snap.views) | {i.table.lower() for i in snap.indexes.values()}
+            | {t.table.lower() for t in snap.triggers.values()})
+
+
+def _row_text(columns: Tuple[str, ...], row: tuple) -> str:
+    parts = []
+    for name, value in list(zip(columns, row))[:4]:
+        text = repr(value)
+        parts.append(f"{name}={text[:30]}")
+    return ", ".join(parts) + (", ..." if len(columns) > 4 else "")
+
+
+# Checks shared by the replay and verify_pair -------------------------------------
+
+
+def _entries(state: DbState, names: Set[str]) -> Dict[Tuple[str, str], object]:
+    part = restrict(state.schema, names, state.owned)
+    return {(kind, key): obj for kind, group in (("table", part.tables), ("index", part.indexes),
+                                                 ("trigger", part.triggers), ("view", part.views))
+            for key, obj in group.items()}
+
+
+def _diff_lines(expected: DbState, actual: DbState, names: Set[str], ignore: Set[Tuple[str, str]]) -> List[str]:
+    """Differences between two states on the objects owned by `names`,
+    leaving out the objects in `ignore`."""
+    parts = []
+    for state in (expected, actual):
+        part = Snapshot()
+        groups = {"table": part.tables, "index": part.indexes, "trigger": part.triggers, "view": part.views}
+        for (kind, key), obj in _entries(state, names).items():
+            if (kind, key) not in ignore:
+                groups[kind][key] = obj
+        parts.append(part)
+    return [str(d) for d in diff(parts[0], parts[1])]
+
+
+def _drift(pre: DbState, should: DbState, names: Set[str]) -> Set[Tuple[str, str]]:
+    """Objects that were not as they should be before a step ran: what a
+    later version's down left behind or changed. They are that version's
+    problem, so a step is not compared on them."""
+    a, b = _entries(pre, names), _entries(should, names)
+    return {key for key in a.keys() | b.keys() if a.get(key) != b.get(key)}
+
+
+def _drift_note(verdict: StepVerdict, drift: Set[Tuple[str, str]]) -> None:
+    if drift:
+        listed = ", ".join(f"{kind} {key}" for kind, key in sorted(drift)[:5])
+        verdict.notes.append(f"not compared: {listed} (left behind or changed by a later version's down)")
+
+
+def _after_up(verdict: StepVerdict, tracker: Tracker, before: DbState, change: Change, options: ReplayOptions,
+              file: Optional[str], seed_start: int) -> None:
+    if options.check_data:
+        lost, looked, updated = tracker.check_rows(before.rows, change.rows, same_values=False)
+        for text in lost:
+            verdict.problems.append(Problem("data", "after the up, " + text, file))
+        tracker.update_rows(change.rows - updated)
+        _set_data(verdict, FAILED if lost else OK, looked, change, tracker)
+        verdict.notes.extend(_destroyed(before, tracker, change))
+    integrity = tracker.check_integrity(change)
+    for _table, text in integrity:
+        verdict.problems.append(Problem("integrity", "after the up, " + text, file))
+    verdict.integrity = FAILED if integrity else OK
+    if options.check_data:
+        grown = [t for t in change.schema_changed if t in tracker.schema.tables]
+        verdict.notes.extend(tracker.seed(grown, seed_start, options.rows_per_table))
+
+
+def _destroyed(before: DbState, tracker: Tracker, change: Change) -> List[str]:
+    """Notes on data the up destroys on purpose (a dropped table or column
+    that held rows): no down can bring it back, so it is not checked."""
+    notes = []
+    for name in sorted(change.rows):
+        rowset = before.rows.get(name)
+        old = before.schema.tables.get(name)
+        if rowset is None or not rowset.rows or old is None:
+            continue
+        new = tracker.schema.tables.get(name)
+        if new is None:
+            notes.append(f"the up drops table {old.name} and its rows; a down cannot bring them back")
+            continue
+        gone = [c.name for c in old.columns if new.column(c.name) is None]
+        if gone:
+            notes.append(f"the up drops {old.name}.{', '.join(gone)} and the values in it; a down cannot bring them back")
+    return notes
+
+
+def _set_data(verdict: StepVerdict, status: str, looked: int, change: Change, tracker: Tracker) -> None:
+    if status == FAILED or verdict.data == FAILED:
+        verdict.data = FAILED
+        return
+    unseeded = sorted(t for t in change.rows | change.schema_changed if t in tracker.seed_skipped)
+    if looked == 0 and unseeded:
+        if verdict.data != OK:
+            verdict.data = SKIPPED
+        note = f"data not checked for {', '.join(unseeded)}: no synthetic row fits"
+        if note not in verdict.notes:
+            verdict.notes.append(note)
+        return
+    verdict.data = OK
+
+
+def _still_present(before: DbState, after: DbState, pre: DbState, tables: Iterable[str]) -> Dict[str, RowSet]:
+    """The rows of `before` (the state before the up) that must be back after
+    the down: those still there, as the up left them, right before the down
+    (`pre` against `after`). Rows a later version's down lost or changed are
+    that version's problem; rows are matched by primary key (by all shared
+    columns when there is none)."""
+    out: Dict[str, RowSet] = {}
+    for name in tables:
+        old, upped, current = before.rows.get(name), after.rows.get(name), pre.rows.get(name)
+        table = before.schema.tables.get(name)
+        if old is None or upped is None or current is None or table is None:
+            continue
+        key = [c for c in _key(table) if c in old.columns and c in upped.columns and c in current.columns]
+        if key:
+            shared = [c for c in upped.columns if c in current.columns]
+            as_left = _by_key(upped, key, shared)
+            as_now = _by_key(current, key, shared)
+            keep = {k for k, values in as_left.items() if as_now.get(k) == values}
+            positions = [old.columns.index(c) for c in key]
+            rows = tuple(row for row in old.rows if tuple(row[i] for i in positions) in keep)
+        else:
+            shared = [c for c in old.columns if c in current.columns]
+            old_pos = [old.columns.index(c) for c in shared]
+            cur_pos = [current.columns.index(c) for c in shared]
+            present = {tuple(row[i] for i in cur_pos) for row in current.rows}
+            rows = tuple(row for row in old.rows if tuple(row[i] for i in old_pos) in present)
+        # Values in a column the up dropped are gone for good; the down is
+        # judged on the columns the up kept.
+        survived = [i for i, c in enumerate(old.columns) if c in upped.columns]
+        out[name] = RowSet(old.table, tuple(old.columns[i] for i in survived),
+                           tuple(tuple(row[i] for i in survived) for row in rows))
+    return out
+
+
+def _by_key(rowset: RowSet, key: List[str], columns: List[str]) -> Dict[tuple, tuple]:
+    key_pos = [rowset.columns.index(c) for c in key]
+    col_pos = [rowset.columns.index(c) for c in columns]
+    return {tuple(row[i] for i in key_pos): tuple(row[i] for i in col_pos) for row in rowset.rows}
+
+
+def _after_down(verdict: StepVerdict, tracker: Tracker, before: DbState, after: DbState, pre_down: DbState,
+                up_change: Change, change: Change, options: ReplayOptions, file: Optional[str]) -> None:
+    """Checks after the down: `before`/`after` are the states around the
+    first up, `pre_down` the state right before this down."""
+    _schema_check(verdict, "roundtrip", before, pre_down, after, tracker, up_change.schema_changed | change.schema_changed,
+                  "after the down the schema is not what it was before the up", file)
+    if options.check_data:
+        tables = up_change.rows | change.rows
+        expected = _still_present(before, after, pre_down, tables)
+        lost, looked, updated = tracker.check_rows(expected, tables, same_values=True)
+        for text in lost:
+            verdict.problems.append(Problem("data", "after the down, " + text, file))
+        _set_data(verdict, FAILED if lost else OK, looked, change, tracker)
+        tracker.update_rows(change.rows - updated)
+    _after_integrity(verdict, tracker, change, "after the down", file, before)
+
+
+def _after_reup(verdict: StepVerdict, tracker: Tracker, before: DbState, after: DbState, pre_reup: DbState,
+                up_change: Change, change: Change, file: Optional[str]) -> None:
+    _schema_check(verdict, "reup", after, pre_reup, before, tracker, up_change.schema_changed | change.schema_changed,
+                  "the up applied again gives another schema than the first time", file)
+    _after_integrity(verdict, tracker, change, "after the up ran again", file, after)
+
+
+def _schema_check(verdict: StepVerdict, check: str, expected: DbState, pre: DbState, should: DbState,
+                  tracker: Tracker, names: Set[str], message: str, file: Optional[str]) -> None:
+    """Compare the schema now with `expected` on `names`, leaving out what
+    was already off before the step (`pre` against what it `should` be)."""
+    drift = _drift(pre, should, names)
+    _drift_note(verdict, drift)
+    lines = _diff_lines(expected, tracker.state(), names, drift)
+    setattr(verdict, check, DIFFERS if lines else OK)
+    setattr(verdict, f"{check}_diff", lines)
+    if lines:
+        verdict.problems.append(Problem(check, message + _count(lines), file))
+
+
+def _count(differences: List[str]) -> str:
+    more = len(differences) - 1
+    return f": {differences[0]}" + (f" (and {more} more difference{'s' if more != 1 else ''})" if more else "")
+
+
+def _after_integrity(verdict: StepVerdict, tracker: Tracker, change: Change, when: str, file: Optional[str],
+                     reference: DbState) -> None:
+    """Integrity after a down or a second up. Findings in a table that
+    `reference` (the state this step should produce) does not have are in
+    something a later version left behind: a note here, that version's
+    problem."""
+    failed = False
+    for table, text in tracker.check_integrity(change):
+        if table and table not in reference.schema.tables:
+            verdict.notes.append(f"{when}, {text} ({table} was left behind by a later version)")
+            continue
+        verdict.problems.append(Problem("integrity", f"{when}, {text}", file))
+        failed = True
+    if failed:
+        verdict.integrity = FAILED
+    elif verdict.integrity == SKIPPED:
+        verdict.integrity = OK
+
+
+def _failure_problem(check: str, result: ScriptResult, file: Optional[str], options: ReplayOptions) -> Problem:
+    message = f"{check} failed: {result.error}"
+    python_version = sqlite3.sqlite_version
+    app = options.app_sqlite_version
+    if app and _version_tuple(app) > _version_tuple(python_version) and _VERSION_SENSITIVE.search(result.error or ""):
+        message += (f" (this ran on SQLite {python_version}; the app's driver bundles SQLite {app}: "
+                    "if the SQL needs the newer version, the failure may come from that difference)")
+    return Problem(check, message, file, result.line)
+
+
+def _version_tuple(text: str) -> Tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in text.split("."))
+    except ValueError:
+        return ()
+
+
+# One pair on a given connection ---------------------------------------------------
+
+
+def verify_pair(conn: sqlite3.Connection, up_sql: str, down_sql: str, *, options: Optional[ReplayOptions] = None,
+                version: int = 0, name: str = "", up_file: Optional[str] = None,
+                down_file: Optional[str] = None) -> StepVerdict:
+    """Run `up_sql`, `down_sql`, `up_sql` on `conn` (whatever state it is in
+    is the "before" state) and check each step as the replay does: schema
+    round trip, re-up, synthetic rows (seeded into every user table first),
+    foreign keys and integrity. The connection ends after the second up (or
+    where a step failed). golang-migrate's version table is not touched."""
+    options = options or ReplayOptions()
+    tracker = Tracker(conn, migrations_table=options.migrations_table, cross_check=options.cross_check)
+    verdict = StepVerdict(version, name)
+    wrap = not options.no_tx_wrap
+    if options.check_data:
+        verdict.notes.extend(tracker.seed(tracker.tables(), 1, options.rows_per_table))
+    tracker.record_violations(tracker.tables())
+    tracker.record_damage()
+
+    def attempt(check: str, sql: str, file: Optional[str]) -> Optional[Change]:
+        result, change = tracker.run(lambda: run_script(conn, sql, wrap=wrap))
+        if not result.ok:
+            setattr(verdict, check, FAILED)
+            verdict.problems.append(_failure_problem(check, result, file, options))
+            return None
+        if check != "reup":
+            setattr(verdict, check, OK)
+        return change
+
+    before = tracker.state()
+    up_change = attempt("up", up_sql, up_file)
+    if up_change is None:
+        return verdict
+    _after_up(verdict, tracker, before, up_change, options, up_file, 2)
+    after = tracker.state()
+    change = attempt("down", down_sql, down_file)
+    if change is None:
+        return verdict
+    _after_down(verdict, tracker, before, after, after, up_change, change, options, down_file)
+    pre_reup = tracker.state()
+    change = attempt("reup", up_sql, up_file)
+    if change is not None:
+        _after_reup(verdict, tracker, before, after, pre_reup, up_change, change, up_file)
+    return verdict
+
+
+# The whole folder --------------------------------------------------------------------
+
+
+ConnectionFactory = Callable[[], sqlite3.Connection]
+
+
+def start_from(db: Optional[Path] = None, *, foreign_keys: bool = False) -> ConnectionFactory:
+    """Where a replay starts: an empty in-memory database, or an in-memory
+    copy of `db` (opened read-only, copied once with the backup API, never
+    written); each call returns a fresh copy."""
+    if db is None:
+        return lambda: connect(":memory:", foreign_keys=foreign_keys)
+    source = open_readonly(db)
+    try:
+        pristine = copy_database(source)
+    except sqlite3.Error as exc:
+        raise MigrationWriterError(f"{db}: cannot be copied ({exc}).") from None
+    finally:
+        source.close()
+    return lambda: copy_database(pristine, foreign_keys=foreign_keys)
+
+
+def replay_dir(path: Path, options: Optional[ReplayOptions] = None, *, db: Optional[Path] = None,
+               ext: str = "sql") -> ReplayReport:
+    """Replay the migrations folder at `path` (see `replay`): the folder is
+    scanned and every file read first (FolderError/FileReadError on bad
+    input), from an empty database or a copy of `db`."""
+    options = options or ReplayOptions()
+    folder = scan_folder(path, ext)
+    texts = {f.name: read_sql(folder.file_path(f)).text for f in folder.all_files()}
+    return replay(folder, texts, start_from(db, foreign_keys=options.foreign_keys), options)
+
+
+def replay(folder: MigrationFolder, texts: Dict[str, str], start: ConnectionFactory,
+           options: Optional[ReplayOptions] = None) -> ReplayReport:
+    """Replay `folder` (file texts in `texts`, by file name) from the state
+    `start()` returns: a new connection each call, each a fresh copy of the
+    same start state (an empty database, or a copy of a real one), with
+    foreign keys set as the app sets them."""
+    return _Replay(folder, texts, start, options or ReplayOptions()).run()
+
+
+class _Replay:
+    def __init__(self, folder: MigrationFolder, texts: Dict[str, str], start: ConnectionFactory,
+                 options: ReplayOptions) -> None:
+        self.folder = folder
+        self.texts = texts
+        self.start = start
+        self.options = options
+        self.report = ReplayReport(str(folder.path), sqlite3.sqlite_version, options)
+        self.before: Dict[int, DbState] = {}
+        self.after: Dict[int, DbState] = {}
+        self.up_changes: Dict[int, Change] = {}
+        self.seed_index: Dict[int, int] = {}
+        self.unclean: List[int] = []  # versions whose down left things in place (missing, differs, lost rows)
+        self.stopped = False
+        self._open()
+
+    # -- sessions ------------------------------------------------------------
+    def _open(self) -> None:
+        conn = self.start()
+        self.gm = GoMigrate(conn, self.folder, table=self.options.migrations_table, no_tx_wrap=self.options.no_tx_wrap,
+                            read_text=lambda f: self.texts[f.name])
+        self.tracker = Tracker(conn, migrations_table=self.options.migrations_table, cross_check=self.options.cross_check)
+        self.tracker.record_violations(self.tracker.tables())
+        self.tracker.record_damage()
+        if self.options.check_data:
+            self.tracker.seed(self.tracker.tables(), 0, self.options.rows_per_table)
+
+    def _restore(self, target: int) -> bool:
+        """Replace the scratch database with a fresh copy of the start state
+        brought to `target` by the ups pass 1 applied. False if that fails."""
+        self.report.restores += 1
+        self.gm.conn.close()
+        self._open()
+        while True:
+            current, _dirty = self.gm.version()
+            if current == target:
+                return True
+            outcome, change = self.tracker.run(lambda: self.gm.up(1))
+            if not outcome.ok or not outcome.steps:
+                return False
+            version = outcome.steps[-1].version
+            if self.options.check_data:
+                self.tracker.update_rows(change.rows)
+                grown = [t for t in change.schema_changed if t in self.tracker.schema.tables]
+                self.tracker.seed(grown, self.seed_index.get(version, 0), self.options.rows_per_table)
+            self.tracker.check_integrity(change)
+
+    # -- steps ---------------------------------------------------------------
+    def _step(self, phase: str, direction: str) -> Tuple[RunOutcome, Optional[Step], Change]:
+        action = self.gm.up if direction == UP else self.gm.down
+        outcome, change = self.tracker.run(lambda: action(1))
+        step = outcome.steps[-1] if outcome.steps else None
+        if not self.stopped:
+            if step is not None and (outcome.error is None or outcome.error_kind == RUN_FAILED):
+                # What GoMigrate wrote: the target, dirty only when the file failed.
+                version, dirty = step.target, outcome.error is not None
+            else:
+                version, dirty = self.gm.version()
+            self.report.trace.append(GoStep(phase, step.version if step else version, direction, outcome.error, version, dirty))
+            if outcome.error is not None:
+                self.stopped = True
+                self.report.stop = StopPoint(phase, step.version if step else version, direction, outcome.error, version)
+                if self.options.keep:
+                    self.options.keep("stop", self.gm.conn)
+        return outcome, step, change
+
+    def _file_name(self, migration: Migration, direction: str) -> Optional[str]:
+        f = migration.file(direction)
+        return f.name if f else None
+
+    # -- the run ---------------------------------------------------------------
+    def run(self) -> ReplayReport:
+        report = self.report
+        folder = self.folder
+        if folder.duplicates:
+            dup = folder.duplicates[0]
+            report.blocked = (f"golang-migrate refuses to open the folder: duplicate migration file: {dup.names[1]} "
+                              f"(version {dup.version} {dup.direction} is also {dup.names[0]}); keep one of them.")
+            return report
+        current, dirty = self.gm.version()
+        report.start_version = current
+        if dirty:
+            report.blocked = (f"the database is dirty at version {current}: golang-migrate refuses to run "
+                              "(Dirty database version {0}. Fix and force version.); fix it and `migrate force` "
+                              "a clean version first.".format(current))
+            return report
+        if current != NIL_VERSION and folder.find(current) is None:
+            report.blocked = (f"the database is at version {current}, which no file in {folder.path} has: "
+                              f"golang-migrate fails with `no migration found for version {current}`.")
+            return report
+        to = self.options.to_version
+        chain = [m for m in folder.migrations if m.version > current and (to is None or m.version <= to)]
+        low = self.options.from_version
+        prefix = [m for m in chain if low is not None and m.version < low]
+        verified = [m for m in chain if low is None or m.version >= low]
+        self.seed_index = {m.version: i + 1 for i, m in enumerate(chain)}
+        report.steps = [StepVerdict(m.version, m.name) for m in verified]
+        verdicts = {s.version: s for s in report.steps}
+        for migration in prefix:
+            outcome, step, change = self._step(PHASE_UP, UP)
+            if not outcome.ok:
+                report.blocked = f"version {migration.version} (below --from) does not apply: {outcome.error}"
+                report.steps = []
+                return report
+            self._seed_after(migration.version, change)
+        applied = self._pass_up(verified, verdicts)
+        if self._pass_down(applied, verdicts):
+            self._pass_reup(applied, verdicts)
+        if self.options.keep:
+            self.options.keep("final", self.gm.conn)
+        return report
+
+    def _seed_after(self, version: int, change: Change) -> None:
+        if self.options.check_data:
+            self.tracker.update_rows(change.rows)
+            grown = [t for t in change.schema_changed if t in self.tracker.schema.tables]
+            self.tracker.seed(grown, self.seed_index[version], self.options.rows_per_table)
+        self.tracker.check_integrity(change)
+
+    def _pass_up(self, verified: List[Migration], verdicts: Dict[int, StepVerdict]) -> List[Migration]:
+        applied: List[Migration] = []
+        for index, migration in enumerate(verified):
+            version, verdict = migration.version, verdicts[migration.version]
+            before = self.tracker.state()
+            outcome, step, change = self._step(PHASE_UP, UP)
+            file = self._file_name(migration, UP)
+            if not outcome.ok:
+                self._fail(verdict, "up", outcome, step, file)
+                for later in verified[index + 1:]:
+                    verdicts[later.version].notes.append(f"not run: the up of version {version} failed and later versions build on it")
+                previous = self.folder.previous(version)
+                target = NIL_VERSION if previous is None else previous
+                if self.options.no_tx_wrap and step is not None and step.result is not None and step.result.statements_run:
+                    self._restore(target)  # statements before the failing one stayed applied
+                else:
+                    self.gm.force(target)
+                return applied
+            verdict.up = MISSING if file is None else OK
+            if file is None:
+                verdict.problems.append(Problem("up", f"version {version} has no up file: going up does nothing, "
+                                                      "going down runs its down"))
+            self.before[version] = before
+            self.up_changes[version] = change
+            _after_up(verdict, self.tracker, before, change, self.options, file, self.seed_index[version])
+            self.after[version] = self.tracker.state()
+            applied.append(migration)
+        return applied
+
+    def _pass_down(self, applied: List[Migration], verdicts: Dict[int, StepVerdict]) -> bool:
+        for migration in reversed(applied):
+            version, verdict = migration.version, verdicts[migration.version]
+            pre_down = self.tracker.state()
+            outcome, step, change = self._step(PHASE_DOWN, DOWN)
+            file = self._file_name(migration, DOWN)
+            if not outcome.ok and self.unclean:
+                # A higher version's down left things in place; golang-migrate
+                # stops here, but judge this down from the state it should see.
+                self._mark_stop(verdict, PHASE_DOWN)
+                first_error = outcome.error
+                if not self._restore(version):
+                    verdict.notes.append(f"could not rebuild the state of version {version}; lower versions not checked")
+                    return False
+                pre_down = self.tracker.state()
+                outcome, step, change = self._step(PHASE_DOWN, DOWN)
+                if outcome.ok:
+                    verdict.notes.append(self._blame_note("down", first_error))
+            if not outcome.ok:
+                self._fail(verdict, "down", outcome, step, file)
+                target = step.target if step is not None else NIL_VERSION
+                if not self._restore(target):
+                    verdict.notes.append(f"could not rebuild the state of version {target}; lower versions not checked")
+                    return False
+                continue
+            if file is None:
+                verdict.down = MISSING
+                text = (f"version {version} has no down file: golang-migrate runs nothing going down and "
+                        "leaves the up's changes in place")
+                if self.options.allow_missing_down:
+                    verdict.notes.append(text)
+                else:
+                    verdict.problems.append(Problem("down", text, self._file_name(migration, UP)))
+                self.unclean.append(version)
+                if self.options.check_data:
+                    self.tracker.update_rows(change.rows)
+                continue
+            verdict.down = OK
+            _after_down(verdict, self.tracker, self.before[version], self.after[version], pre_down,
+                        self.up_changes[version], change, self.options, file)
+            if verdict.roundtrip != OK or verdict.data == FAILED:
+                self.unclean.append(version)
+        return True
+
+    def _pass_reup(self, applied: List[Migration], verdicts: Dict[int, StepVerdict]) -> None:
+        for migration in applied:
+            version, verdict = migration.version, verdicts[migration.version]
+            pre_reup = self.tracker.state()
+            outcome, step, change = self._step(PHASE_REUP, UP)
+            file = self._file_name(migration, UP)
+            if not outcome.ok and verdict.down == MISSING:
+                verdict.reup = SKIPPED
+                result = step.result if step else None
+                verdict.notes.append("the up cannot run again after the missing down"
+                                     + (f" ({result.error})" if result and result.error else ""))
+                self._mark_stop(verdict, PHASE_REUP)
+                if not self._restore(version):
+                    verdict.notes.append(f"could not rebuild the state of version {version}; later versions not checked again")
+                    return
+                continue
+            if not outcome.ok and version not in self.unclean and self.unclean:
+                # Its own down was clean: what is in the way was left by
+                # another version. Judge the up from the state it should see.
+                self._mark_stop(verdict, PHASE_REUP)
+                first_error = outcome.error
+                previous = self.folder.previous(version)
+                if not self._restore(NIL_VERSION if previous is None else previous):
+                    verdict.notes.append("could not rebuild the state before this version; later versions not checked again")
+                    return
+                pre_reup = self.tracker.state()
+                outcome, step, change = self._step(PHASE_REUP, UP)
+                if outcome.ok:
+                    verdict.notes.append(self._blame_note("second up", first_error))
+            if not outcome.ok:
+                self._fail(verdict, "reup", outcome, step, file)
+                if not self._restore(version):
+                    verdict.notes.append(f"could not rebuild the state of version {version}; later versions not checked again")
+                    return
+                continue
+            _after_reup(verdict, self.tracker, self.before[version], self.after[version], pre_reup,
+                        self.up_changes[version], change, file)
+
+    def _blame_note(self, what: str, error: Optional[str]) -> str:
+        others = ", ".join(str(v) for v in sorted(set(self.unclean)))
+        return (f"golang-migrate's own run fails at this {what} ({error}) because the down of version(s) "
+                f"{others} left things in place; from the state this version should see, the {what} works")
+
+    def _mark_stop(self, verdict: StepVerdict, phase: str) -> None:
+        stop = self.report.stop
+        if stop is not None and stop.version == verdict.version and stop.phase == phase:
+            verdict.stops_here = True
+
+    def _fail(self, verdict: StepVerdict, check: str, outcome: RunOutcome, step: Optional[Step], file: Optional[str]) -> None:
+        setattr(verdict, check, FAILED)
+        result = step.result if step is not None else None
+        if result is not None and outcome.error_kind == RUN_FAILED:
+            verdict.problems.append(_failure_problem(check, result, file, self.options))
+        else:
+            verdict.problems.append(Problem(check, f"{check} failed: {outcome.error}", file))
+        self._mark_stop(verdict, {"up": PHASE_UP, "down": PHASE_DOWN}.get(check, PHASE_REUP))

@@ -1,0 +1,208 @@
+"""The replay against real golang-migrate: on the same folders, golang-migrate's
+own up, down-by-steps, up run (tests/goharness) must end every step as the
+replay's trace says: same error or success, version and dirty flag, and the
+same schema where golang-migrate stops."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mwcore.folder import read_sql, scan_folder
+from mwcore.replay import ReplayOptions, ReplayReport, replay
+from mwcore.schema import snapshot
+from mwcore.sqlrun import connect
+
+from conftest import write_files
+
+pytestmark = pytest.mark.go
+
+
+def replay_folder(folder: Path, *, foreign_keys: bool = False, no_tx_wrap: bool = False,
+                  kept: Optional[Dict[str, sqlite3.Connection]] = None) -> ReplayReport:
+    model = scan_folder(folder)
+    texts = {f.name: read_sql(model.file_path(f)).text for f in model.all_files()}
+
+    def keep(label: str, conn: sqlite3.Connection) -> None:
+        if kept is not None:
+            copy = connect()
+            conn.backup(copy)
+            kept[label] = copy
+
+    options = ReplayOptions(foreign_keys=foreign_keys, no_tx_wrap=no_tx_wrap, check_data=False, keep=keep,
+                            cross_check=True)
+    return replay(model, texts, lambda: connect(foreign_keys=foreign_keys), options)
+
+
+def golang_migrate_run(go_tools, folder: Path, db: Path, versions: int, **options) -> List[dict]:
+    """golang-migrate's up, down, up as single steps, up to its first error
+    (after it every step fails: the database is dirty)."""
+    ops = ["steps:1"] * versions + ["steps:-1"] * versions + ["steps:1"] * versions
+    if not ops:
+        return []
+    out = []
+    for line in go_tools.run_harness(folder, db, ops, **options):
+        out.append(line)
+        if line["error"] is not None:
+            break
+    return out
+
+
+def compare(go_tools, tmp_path: Path, files: Dict[str, str], **options) -> ReplayReport:
+    folder = write_files(tmp_path / "migrations", files)
+    kept: Dict[str, sqlite3.Connection] = {}
+    report = replay_folder(folder, kept=kept, foreign_keys=options.get("fk", False),
+                           no_tx_wrap=options.get("no_tx_wrap", False))
+    theirs = golang_migrate_run(go_tools, folder, tmp_path / "go.db", len(scan_folder(folder).migrations), **options)
+    ours = [{"error": step.error is not None, "version": step.after_version, "dirty": step.after_dirty}
+            for step in report.trace]
+    assert ours == [{"error": r["error"] is not None, "version": r["version"], "dirty": r["dirty"]} for r in theirs], \
+        "\n".join(f"go: {r}" for r in theirs)
+    failed = [r for r in theirs if r["error"] is not None]
+    if failed:
+        assert report.stop is not None and report.stop.dirty_version == failed[0]["version"]
+        stopping = [s for s in report.steps if s.stops_here]
+        assert [s.version for s in stopping] == [report.stop.version]
+        go_schema = snapshot(sqlite3.connect(str(tmp_path / "go.db")))
+        assert snapshot(kept["stop"]) == go_schema
+    else:
+        assert report.stop is None and not any(s.stops_here for s in report.steps)
+    return report
+
+
+CHAINS = {
+    "clean chain": {
+        "1_a.up.sql": "CREATE TABLE a(x);", "1_a.down.sql": "DROP TABLE a;",
+        "2_b.up.sql": "CREATE TABLE b(x);", "2_b.down.sql": "DROP TABLE b;",
+    },
+    "failing up": {
+        "1_a.up.sql": "CREATE TABLE a(x);", "1_a.down.sql": "DROP TABLE a;",
+        "2_b.up.sql": "CREATE TABLE b(x);\nINSERT INTO missing VALUES (1);", "2_b.down.sql": "DROP TABLE b;",
+        "3_c.up.sql": "CREATE TABLE c(x);", "3_c.down.sql": "DROP TABLE c;",
+    },
+    "failing first up": {"1_a.up.sql": "CREATE TABLE a(x); SELECT nope();", "1_a.down.sql": "DROP TABLE a;"},
+    "failing down": {
+        "1_a.up.sql": "CREATE TABLE a(x);", "1_a.down.sql": "DROP TABLE a;",
+        "2_b.up.sql": "CREATE TABLE b(x);", "2_b.down.sql": "DROP TABLE nope;",
+        "3_c.up.sql": "CREATE TABLE c(x);", "3_c.down.sql": "DROP TABLE c;",
+    },
+    "failing first down": {"1_a.up.sql": "CREATE TABLE a(x);", "1_a.down.sql": "DROP TABLE nope;"},
+    "empty and comment-only files": {
+        "1_a.up.sql": "", "1_a.down.sql": "-- nothing\n", "2_b.up.sql": "CREATE TABLE b(x);", "2_b.down.sql": "",
+    },
+    "missing down": {
+        "1_a.up.sql": "CREATE TABLE a(x);", "2_b.up.sql": "CREATE TABLE b(x);", "2_b.down.sql": "DROP TABLE b;",
+    },
+    "missing down whose up cannot run twice": {
+        "1_a.up.sql": "CREATE TABLE a(x);", "1_a.down.sql": "DROP TABLE a;",
+        "2_b.up.sql": "CREATE TABLE b(x);", "3_c.up.sql": "CREATE TABLE c(x);", "3_c.down.sql": "DROP TABLE c;",
+    },
+    "down-only version": {
+        "1_a.up.sql": "CREATE TABLE a(x);", "1_a.down.sql": "DROP TABLE a;", "2_b.down.sql": "SELECT 1;",
+    },
+    "explicit BEGIN in a wrapped file": {
+        "1_a.up.sql": "CREATE TABLE a(x);", "1_a.down.sql": "DROP TABLE a;",
+        "2_b.up.sql": "BEGIN TRANSACTION;\nCREATE TABLE b(x);\nCOMMIT;", "2_b.down.sql": "DROP TABLE b;",
+    },
+    "gaps and version 0": {
+        "0_zero.up.sql": "CREATE TABLE z(x);", "0_zero.down.sql": "DROP TABLE z;",
+        "5_five.up.sql": "CREATE TABLE f(x);", "5_five.down.sql": "DROP TABLE f;",
+        "0020_twenty.up.sql": "CREATE TABLE t(x);", "0020_twenty.down.sql": "DROP TABLE t;",
+    },
+    "down that forgets an index": {
+        "1_a.up.sql": "CREATE TABLE a(x, y);", "1_a.down.sql": "DROP TABLE a;",
+        "2_b.up.sql": "CREATE INDEX a_y ON a(y);", "2_b.down.sql": "SELECT 1;",
+    },
+    "down that drops an indexed column": {
+        "1_a.up.sql": "CREATE TABLE a(x, y);", "1_a.down.sql": "DROP TABLE a;",
+        "2_b.up.sql": "ALTER TABLE a ADD COLUMN z INT;\nCREATE INDEX a_z ON a(z);",
+        "2_b.down.sql": "ALTER TABLE a DROP COLUMN z;",
+    },
+    "up that is not idempotent after a bad down": {
+        "1_a.up.sql": "CREATE TABLE a(x);", "1_a.down.sql": "DROP TABLE a;",
+        "2_b.up.sql": "CREATE TABLE b(x);\nCREATE INDEX b_x ON b(x);", "2_b.down.sql": "DROP INDEX b_x;",
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(CHAINS))
+def test_replay_stops_where_golang_migrate_stops(go_tools, tmp_path, name):
+    compare(go_tools, tmp_path, CHAINS[name])
+
+
+def test_no_tx_wrap_partial_failure_matches_golang_migrate(go_tools, tmp_path):
+    files = {"1_a.up.sql": "CREATE TABLE a(x);", "1_a.down.sql": "DROP TABLE a;",
+             "2_b.up.sql": "CREATE TABLE b(x);\nINSERT INTO missing VALUES (1);", "2_b.down.sql": "DROP TABLE b;"}
+    report = compare(go_tools, tmp_path, files, no_tx_wrap=True)
+    assert report.steps[1].up == "failed" and report.restores == 1
+
+
+def test_cascade_on_rebuild_with_foreign_keys_matches_golang_migrate(go_tools, tmp_path):
+    files = {
+        "1_a.up.sql": "CREATE TABLE p(id INTEGER PRIMARY KEY);\n"
+                      "CREATE TABLE c(id INTEGER PRIMARY KEY, p INT REFERENCES p(id) ON DELETE CASCADE);",
+        "1_a.down.sql": "DROP TABLE c; DROP TABLE p;",
+        "2_b.up.sql": "CREATE TABLE p_new(id INTEGER PRIMARY KEY, name TEXT);\nINSERT INTO p_new(id) SELECT id FROM p;\n"
+                      "DROP TABLE p;\nALTER TABLE p_new RENAME TO p;",
+        "2_b.down.sql": "SELECT 1;",
+    }
+    compare(go_tools, tmp_path, files, fk=True)
+
+
+def test_sqlite_versions_on_both_sides_are_reported(go_tools, tmp_path, capsys):
+    """The replay runs on Python's SQLite; golang-migrate on mattn's bundled one.
+    The project's go.mod pins mattn; the version the replay names for the app
+    must be the one golang-migrate's driver really runs."""
+    from mwcore.project import go_sqlite_driver
+
+    theirs = go_tools.sqlite_version()
+    driver = go_sqlite_driver(Path(__file__).resolve().parent / "goharness")
+    assert driver is not None and driver.sqlite_version == theirs
+    with capsys.disabled():
+        print(f"\nSQLite: Python {sqlite3.sqlite_version}, golang-migrate (mattn {driver.version}) {theirs}")
+
+
+_ups = st.sampled_from(["create", "create", "create", "fail", "empty", "missing", "begin", "index"])
+_downs = st.sampled_from(["drop", "drop", "drop", "fail", "empty", "missing", "keep-index"])
+
+
+def _generated(versions: List[int], kinds) -> Dict[str, str]:
+    files: Dict[str, str] = {}
+    for version, (up, down) in zip(versions, kinds):
+        table = f"t{version}"
+        up_sql = {
+            "create": f"CREATE TABLE {table}(x);",
+            "fail": f"CREATE TABLE {table}(x);\nSELECT * FROM nope;",
+            "empty": "",
+            "begin": f"BEGIN;\nCREATE TABLE {table}(x);\nCOMMIT;",
+            "index": f"CREATE TABLE {table}(x);\nCREATE INDEX i{version} ON {table}(x);",
+        }
+        down_sql = {
+            "drop": f"DROP TABLE IF EXISTS {table};",
+            "fail": "DROP TABLE nope;",
+            "empty": "-- empty\n",
+            "keep-index": f"CREATE TABLE IF NOT EXISTS keep{version}(x);",
+        }
+        if up != "missing":
+            files[f"{version}_m.up.sql"] = up_sql[up]
+        if down != "missing":
+            files[f"{version}_m.down.sql"] = down_sql[down]
+    return files
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    versions=st.lists(st.integers(0, 15), min_size=1, max_size=5, unique=True).map(sorted),
+    kinds=st.lists(st.tuples(_ups, _downs), min_size=5, max_size=5),
+    no_tx_wrap=st.booleans(),
+)
+def test_generated_chains_stop_where_golang_migrate_stops(go_tools, tmp_path_factory, versions, kinds, no_tx_wrap):
+    files = _generated(versions, kinds)
+    if not files:
+        return
+    compare(go_tools, tmp_path_factory.mktemp("chain"), files, no_tx_wrap=no_tx_wrap)
