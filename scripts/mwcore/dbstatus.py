@@ -18,7 +18,7 @@ from typing import Dict, List, Optional
 from .folder import Migration, MigrationFolder
 from .gomigrate import NIL_VERSION, GoMigrate
 from .schema import Snapshot, diff, snapshot
-from .sqlrun import connect, copy_database, open_readonly
+from .sqlrun import connect, copy_of_file
 from .errors import MigrationWriterError
 
 
@@ -62,13 +62,7 @@ def read_version(conn: sqlite3.Connection, table: str) -> "tuple[bool, int, bool
 def database_status(folder: MigrationFolder, db_path: Path, *, table: str = "schema_migrations",
                     no_tx_wrap: bool = False) -> DatabaseStatus:
     """Read `db_path` (never writing it) and relate it to `folder`."""
-    source = open_readonly(db_path)
-    try:
-        conn = copy_database(source)
-    except sqlite3.OperationalError as exc:
-        raise MigrationWriterError(f"{db_path}: cannot be read ({exc}); is another program holding a lock on it?") from None
-    finally:
-        source.close()
+    conn = copy_of_file(db_path)
     has_table, version, dirty = read_version(conn, table)
     status = DatabaseStatus(db_path, has_table, version, dirty)
     status.missing_current = version >= 0 and folder.find(version) is None

@@ -27,13 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
-from .errors import MigrationWriterError
 from .folder import DOWN, UP, Migration, MigrationFolder, read_sql, scan_folder
 from .gomigrate import FAILED as RUN_FAILED
 from .gomigrate import NIL_VERSION, GoMigrate, RunOutcome, Step
 from .rows import RowSet, find_rows, seed_rows
 from .schema import Owned, Snapshot, diff, owned_index, refresh, restrict, snapshot
-from .sqlrun import ScriptResult, connect, copy_database, open_readonly, run_script
+from .sqlrun import ScriptResult, connect, copy_database, copy_of_file, run_script
 from .touched import TouchRecorder, Touched
 
 OK, FAILED, MISSING, SKIPPED, DIFFERS = "ok", "failed", "missing", "skipped", "differs"
@@ -753,13 +752,7 @@ def start_from(db: Optional[Path] = None, *, foreign_keys: bool = False) -> Conn
     written); each call returns a fresh copy."""
     if db is None:
         return lambda: connect(":memory:", foreign_keys=foreign_keys)
-    source = open_readonly(db)
-    try:
-        pristine = copy_database(source)
-    except sqlite3.Error as exc:
-        raise MigrationWriterError(f"{db}: cannot be copied ({exc}).") from None
-    finally:
-        source.close()
+    pristine = copy_of_file(db)
     return lambda: copy_database(pristine, foreign_keys=foreign_keys)
 
 

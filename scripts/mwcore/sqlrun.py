@@ -81,6 +81,19 @@ def copy_database(source: sqlite3.Connection, *, foreign_keys: bool = False) -> 
     return target
 
 
+def copy_of_file(path: Path) -> sqlite3.Connection:
+    """An in-memory copy of a user's database: opened read-only, copied once
+    with the backup API, closed. The file is never written."""
+    source = open_readonly(path)
+    try:
+        return copy_database(source)
+    except sqlite3.Error as exc:
+        raise MigrationWriterError(
+            f"{path}: cannot be read ({exc}); is another program holding a lock on it?") from None
+    finally:
+        source.close()
+
+
 def foreign_keys_enabled(conn: sqlite3.Connection) -> bool:
     return bool(conn.execute("PRAGMA foreign_keys").fetchone()[0])
 
