@@ -1,0 +1,239 @@
+"""What each statement did to the schema, learned from SQLite itself.
+
+A `SchemaTracker` keeps a mirror of `main.sqlite_master` and updates it after
+every statement that changed the schema (`PRAGMA schema_version` moved). The
+mirror is how the linter knows, statement by statement, which tables,
+indexes, triggers and views appeared, vanished or were rewritten.
+
+Reading the whole of sqlite_master after every statement would make a
+1,000-migration folder quadratic, so the statement's leading keywords choose
+how much to read: a CREATE can only add rows (read the rows after the old
+highest rowid), a DROP can only remove the named object and what belongs to
+it (look those up), anything else (ALTER TABLE renames rewrite other
+objects) re-reads everything. The keywords only decide where to look; what
+changed always comes from sqlite_master. `verify=True` re-reads everything
+after each change and checks the shortcut agrees (the tests run with it).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+
+from ..sqltext import tokens, unquote_identifier
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold(name: str) -> str:
+    """SQLite compares names case-insensitively for ASCII letters only."""
+    return name.translate(_ASCII_LOWER)
+
+
+class Obj(NamedTuple):
+    """One row of sqlite_master."""
+
+    type: str  # table, index, view, trigger
+    name: str
+    tbl_name: str
+    sql: Optional[str]  # None for automatic indexes
+
+    @property
+    def key(self) -> Tuple[bool, str]:
+        """Triggers have their own namespace; tables, indexes and views share one."""
+        return (self.type == "trigger", fold(self.name))
+
+    @property
+    def table_key(self) -> str:
+        return fold(self.tbl_name)
+
+    def label(self) -> str:
+        return f"{self.type} {self.name}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """The schema effect of one statement."""
+
+    created: Tuple[Obj, ...] = ()
+    dropped: Tuple[Obj, ...] = ()
+    altered: Tuple[Tuple[Obj, Obj], ...] = ()  # (before, after), same name
+    renamed: Tuple[Tuple[Obj, Obj], ...] = ()  # tables: (old, new)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.created or self.dropped or self.altered)
+
+    def dropped_tables(self) -> List[Obj]:
+        """Tables that vanished by being dropped (not renamed)."""
+        renamed = {old.key for old, _new in self.renamed}
+        return [o for o in self.dropped if o.type == "table" and o.key not in renamed]
+
+
+NO_CHANGE = Change()
+
+_MASTER = "SELECT type, name, tbl_name, sql FROM main.sqlite_master"
+
+
+def head_words(sql: str, limit: int = 8) -> List[Tuple[str, str]]:
+    """The first `limit` tokens of a statement (kind, text), comments skipped."""
+    out = []
+    for token in tokens(sql):
+        out.append(token)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _dropped_name(head: Sequence[Tuple[str, str]]) -> Optional[Tuple[str, str]]:
+    """(object type, folded name) of `DROP TYPE [IF EXISTS] [schema.]name`, or None."""
+    words = [(k, t.upper() if k == "word" else t) for k, t in head]
+    if len(words) < 3 or words[0][1] != "DROP" or words[1][1] not in ("TABLE", "INDEX", "VIEW", "TRIGGER"):
+        return None
+    rest = words[2:]
+    if len(rest) >= 2 and rest[0][1] == "IF" and rest[1][1] == "EXISTS":
+        rest = rest[2:]
+    names = [head[len(head) - len(rest) + i] for i in range(len(rest))]
+    if len(names) >= 3 and names[1][1] == ".":
+        if fold(unquote_identifier(names[0][1])) != "main":
+            return None
+        names = names[2:]
+    if not names or names[0][0] not in ("word", "ident", "string"):
+        return None
+    text = names[0][1]
+    name = text[1:-1].replace("''", "'") if names[0][0] == "string" else unquote_identifier(text)
+    return words[1][1].lower(), fold(name)
+
+
+_FIRST_WORD = re.compile(r"[A-Za-z_]+")
+
+
+def first_word(sql: str) -> str:
+    """A statement's first keyword in upper case ('' when it starts otherwise)."""
+    match = _FIRST_WORD.match(sql)
+    return match.group().upper() if match else ""
+
+
+class SchemaTracker:
+    """The mirror of main.sqlite_master, kept current statement by statement."""
+
+    def __init__(self, conn: sqlite3.Connection, *, ignore: Iterable[str] = (), verify: bool = False) -> None:
+        self.conn = conn
+        self.verify = verify
+        self.ignore = {fold(n) for n in ignore}
+        self.objects: Dict[Tuple[bool, str], Obj] = self._read_all()
+        self.schema_version = self._schema_version()
+        self._fk_cache: Dict[Obj, FrozenSet[str]] = {}
+
+    # -- reading -----------------------------------------------------------
+    def _schema_version(self) -> int:
+        return self.conn.execute("PRAGMA main.schema_version").fetchone()[0]
+
+    def _keep(self, obj: Obj) -> bool:
+        # sqlite_* objects (autoindexes, sqlite_sequence, sqlite_stat1) follow
+        # from the user's tables; golang-migrate's own table is not theirs.
+        return obj.table_key not in self.ignore and not obj.key[1].startswith("sqlite_")
+
+    def _read_all(self) -> Dict[Tuple[bool, str], Obj]:
+        objects = {}
+        for row in self.conn.execute(_MASTER):
+            obj = Obj(*row)
+            if self._keep(obj):
+                objects[obj.key] = obj
+        return objects
+
+    def max_rowid(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(rowid), 0) FROM main.sqlite_master").fetchone()[0]
+
+    # -- one statement -------------------------------------------------------
+    def prepare(self, keyword: str) -> Optional[int]:
+        """Call before running a statement (its first keyword); pass the
+        result to `changes`."""
+        return self.max_rowid() if keyword == "CREATE" else None
+
+    def changes(self, keyword: str, sql: str, token: Optional[int]) -> Change:
+        """What the statement just run did to the main schema."""
+        version = self._schema_version()
+        if version == self.schema_version:
+            return NO_CHANGE
+        self.schema_version = version
+        dropped = _dropped_name(head_words(sql, 8)) if keyword == "DROP" else None
+        if token is not None:
+            change = self._created_since(token)
+        elif dropped is not None:
+            change = self._dropped(*dropped)
+        else:
+            change = self._full_diff()
+        if self.verify:
+            actual = self._read_all()
+            assert actual == self.objects, f"schema mirror out of date after {sql[:80]!r}"
+        return change
+
+    def _created_since(self, rowid: int) -> Change:
+        created = []
+        for row in self.conn.execute(_MASTER + " WHERE rowid > ? ORDER BY rowid", (rowid,)):
+            obj = Obj(*row)
+            if self._keep(obj):
+                self.objects[obj.key] = obj
+                created.append(obj)
+        return Change(created=tuple(created))
+
+    def _dropped(self, kind: str, name: str) -> Change:
+        key = (kind == "trigger", name)
+        candidates = [o for o in self.objects.values() if o.key == key or (kind == "table" and o.table_key == name)]
+        if not candidates:
+            return self._full_diff()
+        marks = ",".join("?" for _ in candidates)
+        rows = self.conn.execute(f"SELECT type, name FROM main.sqlite_master WHERE name IN ({marks})", [o.name for o in candidates])
+        still = {(t == "trigger", fold(n)) for t, n in rows}
+        gone = tuple(o for o in candidates if o.key not in still)
+        for obj in gone:
+            del self.objects[obj.key]
+        return Change(dropped=gone)
+
+    def _full_diff(self) -> Change:
+        before, after = self.objects, self._read_all()
+        self.objects = after
+        created = tuple(o for k, o in after.items() if k not in before)
+        dropped = tuple(o for k, o in before.items() if k not in after)
+        altered = tuple((before[k], o) for k, o in after.items() if k in before and before[k] != o)
+        renamed: Tuple[Tuple[Obj, Obj], ...] = ()
+        old_tables = [o for o in dropped if o.type == "table"]
+        new_tables = [o for o in created if o.type == "table"]
+        if len(old_tables) == 1 and len(new_tables) == 1:
+            renamed = ((old_tables[0], new_tables[0]),)
+        return Change(created, dropped, altered, renamed)
+
+    # -- foreign keys ----------------------------------------------------------
+    def parents_of(self, table: Obj) -> FrozenSet[str]:
+        """Folded names of the tables `table` references (read while it exists)."""
+        cached = self._fk_cache.get(table)
+        if cached is None:
+            try:
+                rows = self.conn.execute('SELECT "table" FROM pragma_foreign_key_list(?)', (table.name,)).fetchall()
+            except sqlite3.Error:
+                rows = []
+            cached = frozenset(fold(r[0]) for r in rows)
+            self._fk_cache[table] = cached
+        return cached
+
+    def children_of(self, table_key: str) -> List[Obj]:
+        """Other live tables whose foreign keys reference the table `table_key`
+        (a folded name)."""
+        return [
+            o for o in self.objects.values()
+            if o.type == "table" and o.table_key != table_key and table_key in self.parents_of(o)
+        ]
+
+    def remember_foreign_keys(self, change: Change) -> None:
+        """Read the foreign keys of tables that just appeared or changed."""
+        for obj in list(change.created) + [after for _before, after in change.altered]:
+            if obj.type == "table":
+                self.parents_of(obj)
+
+    def reset(self, objects: Dict[Tuple[bool, str], Obj]) -> None:
+        """After a ROLLBACK TO: the caller knows what the schema is again."""
+        self.objects = dict(objects)
+        self.schema_version = self._schema_version()
