@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from ..folder import Migration, MigrationFile, MigrationFolder
-from ..sqltext import Statement, quote_identifier, split_statements
+from ..sqltext import Statement, normalize_sql, quote_identifier, split_statements
 from .tracker import NO_CHANGE, Change, Obj, SchemaTracker, first_word, fold
 
 Key = Tuple[bool, str]
@@ -41,6 +41,7 @@ NOT_EXECUTED = {
     "ATTACH": "ATTACH opens another database file",
     "DETACH": "DETACH",
 }
+DATA_ONLY = frozenset(("INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "VALUES", "WITH"))
 STATEMENT_TIME_LIMIT = 20.0  # seconds on an empty database
 
 
@@ -68,6 +69,7 @@ class FileAnalysis:
     read_error: Optional[str] = None
     has_bom: bool = False
     statements: List[Statement] = field(default_factory=list)
+    keywords: List[str] = field(default_factory=list)  # each statement's first word, upper case
     facts: Dict[int, StatementFact] = field(default_factory=dict)
     executed: bool = False
     not_executed_reason: str = ""
@@ -89,6 +91,11 @@ class FileAnalysis:
     @property
     def readable(self) -> bool:
         return self.text is not None
+
+    def set_text(self, text: str, has_bom: bool = False) -> None:
+        self.text, self.has_bom = text, has_bom
+        self.statements = split_statements(text)
+        self.keywords = [first_word(s.sql) for s in self.statements]
 
     def first_error(self) -> Optional[StatementFact]:
         errors = [f for f in self.facts.values() if f.error is not None]
@@ -202,7 +209,7 @@ class Runner:
     def _execute(self, fa: FileAnalysis, *, record: bool) -> None:
         tracker = self.tracker
         for index, statement in enumerate(fa.statements):
-            keyword = first_word(statement.sql)
+            keyword = fa.keywords[index]
             skip = NOT_EXECUTED.get(keyword)
             if keyword == "ROLLBACK" and _is_rollback_to(statement.sql):
                 skip = None
@@ -226,7 +233,9 @@ class Runner:
                     fa.facts[index] = StatementFact(index, statement, error=error or "ended the transaction")
                     fa.state_reset_at = index
                 raise _StateLost()
-            change = tracker.changes(keyword, statement.sql, token)
+            # Data statements never change the schema (their triggers cannot
+            # hold DDL), so the schema cookie is not read after them.
+            change = NO_CHANGE if keyword in DATA_ONLY else tracker.changes(keyword, statement.sql, token)
             if error is None and change.empty:
                 continue
             if not record:
@@ -268,13 +277,12 @@ class Runner:
                 assert down is not None
                 if not clean:
                     self.conn.execute(f"ROLLBACK TO {self._savepoint(index + 1)}")
-                    self.tracker.reset(chain)
+                    self.tracker.reset()
                 down.executed = True
                 try:
                     self._execute(down, record=True)
                 except _StateLost:
                     self._replay(index + 1)
-                    self.tracker.reset(chain)
                     down.reversal = None
                     clean = False
                 else:
@@ -291,14 +299,30 @@ class Runner:
                     chain[key] = before
 
     def _compare(self, up_delta: Delta, down_delta: Delta, chain: Dict[Key, Obj]) -> Delta:
-        """Objects that differ between before-the-up and after-the-down."""
+        """Objects that differ between before-the-up and after-the-down.
+
+        Equal means the same canonical SQL (`normalize_sql`): a RENAME stores
+        `CREATE TABLE "x"` where the file said `CREATE TABLE x`. The chain
+        takes the live spelling, so it keeps matching the scratch database."""
         out: Delta = {}
         for key in set(up_delta) | set(down_delta):
             expected = up_delta[key][0] if key in up_delta else chain.get(key)
             actual = self.tracker.objects.get(key)
-            if expected != actual:
-                out[key] = (expected, actual)
+            if expected == actual:
+                continue
+            if expected is not None and actual is not None and _same(expected, actual):
+                if key in up_delta:
+                    up_delta[key] = (actual, up_delta[key][1])
+                else:
+                    chain[key] = actual
+                continue
+            out[key] = (expected, actual)
         return out
+
+
+def _same(a: Obj, b: Obj) -> bool:
+    return a.type == b.type and fold(a.tbl_name) == fold(b.tbl_name) and (
+        a.sql == b.sql or normalize_sql(a.sql or "") == normalize_sql(b.sql or ""))
 
 
 def _merge(delta: Delta, change: Change) -> None:
@@ -324,6 +348,6 @@ def analyze(folder: MigrationFolder, analysis: Analysis, *, foreign_keys: bool,
             migrations_table: str = "schema_migrations", verify: bool = False) -> None:
     """Execute the folder's migrations on a scratch database, filling `analysis`."""
     for fa in analysis.files.values():
-        if fa.text is not None and not fa.statements:
-            fa.statements = split_statements(fa.text)
+        if fa.text is not None and len(fa.keywords) != len(fa.statements):
+            fa.set_text(fa.text, fa.has_bom)
     Runner(folder, analysis, foreign_keys=foreign_keys, migrations_table=migrations_table, verify=verify).run()

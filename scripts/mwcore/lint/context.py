@@ -11,7 +11,6 @@ from .analysis import Analysis, FileAnalysis, StatementFact
 from .registry import Hit
 from .shapes import Shapes
 from .suppress import Directives
-from .tracker import first_word
 
 
 @dataclass
@@ -84,7 +83,6 @@ class FileCheck:
         self.ctx = ctx
         self.fa = fa
         self.directives = directives  # its suppression comments
-        self._keywords: Optional[List[str]] = None
 
     # -- the file ------------------------------------------------------------------
     @property
@@ -108,13 +106,11 @@ class FileCheck:
         return not self.ctx.settings.no_tx_wrap
 
     def keyword(self, index: int) -> str:
-        if self._keywords is None:
-            self._keywords = [first_word(s.sql) for s in self.fa.statements]
-        return self._keywords[index]
+        return self.fa.keywords[index]
 
     def indexes_of(self, *keywords: str) -> Iterator[int]:
-        for index in range(len(self.fa.statements)):
-            if self.keyword(index) in keywords:
+        for index, keyword in enumerate(self.fa.keywords):
+            if keyword in keywords:
                 yield index
 
     def words(self, index: int, limit: int = 12) -> List[str]:

@@ -101,8 +101,7 @@ def _read(folder: MigrationFolder) -> Analysis:
             except FileReadError as exc:
                 fa.read_error = exc.reason
             else:
-                fa.text, fa.has_bom = sql.text, sql.has_bom
-                fa.statements = split_statements(sql.text)
+                fa.set_text(sql.text, sql.has_bom)
             analysis.files[migration_file.name] = fa
     return analysis
 
@@ -122,13 +121,15 @@ def lint_folder(directory: Path, options: Optional[LintOptions] = None) -> LintR
     for fa in analysis.files.values():
         if fa.text is not None:
             directives[fa.name] = suppress.parse(fa.text, fa.statements)
-    for rule in sorted_rules():
+    rules = sorted_rules()
+    for rule in rules:
         if rule.scope == FOLDER:
             raw.extend(_findings(rule, rule.check(ctx), None))
-        else:
-            for fa in analysis.files.values():
-                check = FileCheck(ctx, fa, directives.get(fa.name))
-                raw.extend(_findings(rule, rule.check(check), fa.name))
+    file_rules = [rule for rule in rules if rule.scope != FOLDER]
+    for fa in analysis.files.values():
+        check = FileCheck(ctx, fa, directives.get(fa.name))
+        for rule in file_rules:
+            raw.extend(_findings(rule, rule.check(check), fa.name))
 
     result = LintResult(folder, settings, files=len(analysis.files), referenced_drop=analysis.referenced_drop)
     for finding in raw:

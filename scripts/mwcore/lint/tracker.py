@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from ..sqltext import tokens, unquote_identifier
 
@@ -33,21 +33,16 @@ def fold(name: str) -> str:
 
 
 class Obj(NamedTuple):
-    """One row of sqlite_master."""
+    """One row of sqlite_master (make it with `make_obj`)."""
 
     type: str  # table, index, view, trigger
     name: str
     tbl_name: str
     sql: Optional[str]  # None for automatic indexes
-
-    @property
-    def key(self) -> Tuple[bool, str]:
-        """Triggers have their own namespace; tables, indexes and views share one."""
-        return (self.type == "trigger", fold(self.name))
-
-    @property
-    def table_key(self) -> str:
-        return fold(self.tbl_name)
+    # Derived, kept to make lookups cheap. Triggers have their own namespace;
+    # tables, indexes and views share one.
+    key: Tuple[bool, str]
+    table_key: str  # folded tbl_name
 
     def label(self) -> str:
         return f"{self.type} {self.name}"
@@ -73,6 +68,10 @@ class Change:
 
 
 NO_CHANGE = Change()
+
+
+def make_obj(kind: str, name: str, tbl_name: str, sql: Optional[str]) -> Obj:
+    return Obj(kind, name, tbl_name, sql, (kind == "trigger", fold(name)), fold(tbl_name))
 
 _MASTER = "SELECT type, name, tbl_name, sql FROM main.sqlite_master"
 
@@ -116,6 +115,34 @@ def first_word(sql: str) -> str:
     return match.group().upper() if match else ""
 
 
+def _difference(before: Dict[Tuple[bool, str], Obj], after: Dict[Tuple[bool, str], Obj]) -> Change:
+    created = tuple(o for k, o in after.items() if k not in before)
+    dropped = tuple(o for k, o in before.items() if k not in after)
+    altered = tuple((before[k], o) for k, o in after.items() if k in before and before[k] != o)
+    renamed: Tuple[Tuple[Obj, Obj], ...] = ()
+    old_tables = [o for o in dropped if o.type == "table"]
+    new_tables = [o for o in created if o.type == "table"]
+    if len(old_tables) == 1 and len(new_tables) == 1:
+        renamed = ((old_tables[0], new_tables[0]),)
+    return Change(created, dropped, altered, renamed)
+
+
+def _altered_columns_of(head: Sequence[Tuple[str, str]]) -> Optional[str]:
+    """The folded table name of `ALTER TABLE [main.]x ADD|DROP ...`, else None
+    (RENAME rewrites other objects, so it needs a full comparison)."""
+    words = [t.upper() if k == "word" else t for k, t in head]
+    if words[:2] != ["ALTER", "TABLE"] or len(words) < 4:
+        return None
+    at = 2
+    if len(words) > 5 and words[3] == ".":
+        if fold(unquote_identifier(head[2][1])) != "main":
+            return None
+        at = 4
+    if at + 1 >= len(words) or words[at + 1] not in ("ADD", "DROP") or head[at][0] not in ("word", "ident"):
+        return None
+    return fold(unquote_identifier(head[at][1]))
+
+
 class SchemaTracker:
     """The mirror of main.sqlite_master, kept current statement by statement."""
 
@@ -123,7 +150,9 @@ class SchemaTracker:
         self.conn = conn
         self.verify = verify
         self.ignore = {fold(n) for n in ignore}
-        self.objects: Dict[Tuple[bool, str], Obj] = self._read_all()
+        self.objects: Dict[Tuple[bool, str], Obj] = {}
+        self._by_table: Dict[str, Set[Tuple[bool, str]]] = {}
+        self._set_all(self._read_all())
         self.schema_version = self._schema_version()
         self._fk_cache: Dict[Obj, FrozenSet[str]] = {}
 
@@ -136,13 +165,36 @@ class SchemaTracker:
         # from the user's tables; golang-migrate's own table is not theirs.
         return obj.table_key not in self.ignore and not obj.key[1].startswith("sqlite_")
 
-    def _read_all(self) -> Dict[Tuple[bool, str], Obj]:
+    def _rows(self, where: str = "", params: Sequence[object] = ()) -> Dict[Tuple[bool, str], Obj]:
         objects = {}
-        for row in self.conn.execute(_MASTER):
-            obj = Obj(*row)
-            if self._keep(obj):
-                objects[obj.key] = obj
+        ignore, lower = self.ignore, _ASCII_LOWER
+        for kind, name, table, sql in self.conn.execute(_MASTER + where, params):
+            folded = name.translate(lower)
+            if folded.startswith("sqlite_") or table.translate(lower) in ignore:
+                continue
+            objects[(kind == "trigger", folded)] = Obj(kind, name, table, sql, (kind == "trigger", folded), table.translate(lower))
         return objects
+
+    def _read_all(self) -> Dict[Tuple[bool, str], Obj]:
+        return self._rows()
+
+    # The mirror and its index by table, changed only through these.
+    def _set_all(self, objects: Dict[Tuple[bool, str], Obj]) -> None:
+        self.objects = objects
+        self._by_table = {}
+        for key, obj in objects.items():
+            self._by_table.setdefault(obj.table_key, set()).add(key)
+
+    def _put(self, obj: Obj) -> None:
+        old = self.objects.get(obj.key)
+        if old is not None and old.table_key != obj.table_key:
+            self._by_table[old.table_key].discard(obj.key)
+        self.objects[obj.key] = obj
+        self._by_table.setdefault(obj.table_key, set()).add(obj.key)
+
+    def _del(self, key: Tuple[bool, str]) -> None:
+        obj = self.objects.pop(key)
+        self._by_table.get(obj.table_key, set()).discard(key)
 
     def max_rowid(self) -> int:
         return self.conn.execute("SELECT coalesce(max(rowid), 0) FROM main.sqlite_master").fetchone()[0]
@@ -159,30 +211,41 @@ class SchemaTracker:
         if version == self.schema_version:
             return NO_CHANGE
         self.schema_version = version
-        dropped = _dropped_name(head_words(sql, 8)) if keyword == "DROP" else None
+        head = head_words(sql, 8) if keyword in ("DROP", "ALTER") else []
+        dropped = _dropped_name(head) if keyword == "DROP" else None
+        altered = _altered_columns_of(head) if keyword == "ALTER" else None
         if token is not None:
             change = self._created_since(token)
         elif dropped is not None:
             change = self._dropped(*dropped)
+        elif altered is not None:
+            change = self._table_diff(altered)
         else:
             change = self._full_diff()
         if self.verify:
             actual = self._read_all()
             assert actual == self.objects, f"schema mirror out of date after {sql[:80]!r}"
+            by_table: Dict[str, Set[Tuple[bool, str]]] = {}
+            for key, obj in actual.items():
+                by_table.setdefault(obj.table_key, set()).add(key)
+            assert {t: k for t, k in self._by_table.items() if k} == by_table, "schema mirror index out of date"
         return change
 
     def _created_since(self, rowid: int) -> Change:
         created = []
         for row in self.conn.execute(_MASTER + " WHERE rowid > ? ORDER BY rowid", (rowid,)):
-            obj = Obj(*row)
+            obj = make_obj(*row)
             if self._keep(obj):
-                self.objects[obj.key] = obj
+                self._put(obj)
                 created.append(obj)
         return Change(created=tuple(created))
 
     def _dropped(self, kind: str, name: str) -> Change:
         key = (kind == "trigger", name)
-        candidates = [o for o in self.objects.values() if o.key == key or (kind == "table" and o.table_key == name)]
+        keys = set(self._by_table.get(name, ())) if kind == "table" else set()
+        if key in self.objects:
+            keys.add(key)
+        candidates = [self.objects[k] for k in keys]
         if not candidates:
             return self._full_diff()
         marks = ",".join("?" for _ in candidates)
@@ -190,21 +253,24 @@ class SchemaTracker:
         still = {(t == "trigger", fold(n)) for t, n in rows}
         gone = tuple(o for o in candidates if o.key not in still)
         for obj in gone:
-            del self.objects[obj.key]
+            self._del(obj.key)
         return Change(dropped=gone)
+
+    def _table_diff(self, table_key: str) -> Change:
+        """ADD/DROP COLUMN changes only the table's own rows of sqlite_master."""
+        before = {k: self.objects[k] for k in self._by_table.get(table_key, ())}
+        after = self._rows(" WHERE tbl_name = ? COLLATE NOCASE", (table_key,))
+        for key in before:
+            if key not in after:
+                self._del(key)
+        for obj in after.values():
+            self._put(obj)
+        return _difference(before, after)
 
     def _full_diff(self) -> Change:
         before, after = self.objects, self._read_all()
-        self.objects = after
-        created = tuple(o for k, o in after.items() if k not in before)
-        dropped = tuple(o for k, o in before.items() if k not in after)
-        altered = tuple((before[k], o) for k, o in after.items() if k in before and before[k] != o)
-        renamed: Tuple[Tuple[Obj, Obj], ...] = ()
-        old_tables = [o for o in dropped if o.type == "table"]
-        new_tables = [o for o in created if o.type == "table"]
-        if len(old_tables) == 1 and len(new_tables) == 1:
-            renamed = ((old_tables[0], new_tables[0]),)
-        return Change(created, dropped, altered, renamed)
+        self._set_all(after)
+        return _difference(before, after)
 
     # -- foreign keys ----------------------------------------------------------
     def parents_of(self, table: Obj) -> FrozenSet[str]:
@@ -233,7 +299,7 @@ class SchemaTracker:
             if obj.type == "table":
                 self.parents_of(obj)
 
-    def reset(self, objects: Dict[Tuple[bool, str], Obj]) -> None:
-        """After a ROLLBACK TO: the caller knows what the schema is again."""
-        self.objects = dict(objects)
+    def reset(self) -> None:
+        """After a ROLLBACK TO: read the schema again."""
+        self._set_all(self._read_all())
         self.schema_version = self._schema_version()
