@@ -24,6 +24,8 @@ demo_steps() {
     demo_step "Create the up/down pair for a new migration (dry run)" \
         python3 "$SKILL/scripts/next_version.py" --dir "$MIGRATIONS" \
         --create add_demo_column --dry-run
+    demo_step "Check the example's migrations before they run" \
+        python3 "$SKILL/scripts/validate_pairs.py" --dir "$MIGRATIONS"
 }
 # ======================================================================
 

@@ -191,10 +191,8 @@ def _print_findings(results: List[Tuple[Path, str, LintResult]], *, github: bool
             else:
                 print(f"{path}:{f.line}:{f.col}: {f.severity}: {text} [{f.code}]")
     for directory, how, result in results:
-        print(_summary(directory, how, result))
         note = _settings_note(result)
-        if note:
-            print(note)
+        print(_summary(directory, how, result) + (f"; {note}" if note else ""))
     if not results:
         print("ok: none of the given files is in a migrations folder; nothing to check")
 

@@ -43,6 +43,7 @@ SKILL_FILES: Dict[str, Tuple[str, bool]] = {
     "SKILL.md": ("---\nname: migration-writer\n---\n# Writing migrations\n", False),
     "references/sqlite-alter-table.md": ("# ALTER TABLE in SQLite\n", False),
     "scripts/next_version.py": (FAKE_NEXT_VERSION, True),
+    "scripts/validate_pairs.py": (FAKE_NEXT_VERSION, True),
     "scripts/mwcore/__init__.py": ('"""Shared core."""\n', False),
     "examples/go.mod": ("module example.com/demo\n\ngo 1.22\n", False),
     f"{MIGRATIONS}/000001_init.up.sql": ("CREATE TABLE note (id INTEGER PRIMARY KEY);\n", False),
@@ -440,6 +441,7 @@ def test_demo_runs_each_demo_command_on_a_temp_copy_of_the_installed_examples(se
     assert [call.split(" ", 1)[1] for call in calls] == [
         f"--dir {MIGRATIONS}",
         f"--dir {MIGRATIONS} --create add_demo_column --dry-run",
+        f"--dir {MIGRATIONS}",
     ]
     assert all(not call.startswith(str(setup.dest)) for call in calls)
     assert files_under(setup.dest) == expected_files(), "the installed copy is untouched"

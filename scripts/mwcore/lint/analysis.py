@@ -108,7 +108,7 @@ class FileAnalysis:
         return [self.facts[i] for i in sorted(self.facts) if not self.facts[i].change.empty]
 
     def changed_schema(self) -> bool:
-        return bool(self.delta)
+        return any(before is not None or after is not None for before, after in self.delta.values())
 
 
 @dataclass
@@ -335,7 +335,9 @@ def _merge(delta: Delta, change: Change) -> None:
     for old, new in change.altered:
         before = delta[old.key][0] if old.key in delta else old
         delta[old.key] = (before, new)
-    for key in [k for k, (b, a) in delta.items() if b == a]:
+    # An object back exactly as it was is no change; one created and dropped
+    # within the file stays as (None, None): it did not exist before.
+    for key in [k for k, (b, a) in delta.items() if b == a and b is not None]:
         del delta[key]
 
 

@@ -122,6 +122,11 @@ class FileCheck:
                 break
         return out
 
+    def failed(self, index: int) -> bool:
+        """The statement failed on the scratch database (MW1xx/MW3xx report it)."""
+        fact = self.fa.facts.get(index)
+        return fact is not None and fact.error is not None
+
     def facts(self) -> List[StatementFact]:
         return [self.fa.facts[i] for i in sorted(self.fa.facts)]
 

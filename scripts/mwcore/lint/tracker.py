@@ -246,8 +246,8 @@ class SchemaTracker:
         if key in self.objects:
             keys.add(key)
         candidates = [self.objects[k] for k in keys]
-        if not candidates:
-            return self._full_diff()
+        if not candidates or any((o.sql or "").lstrip()[:14].upper() == "CREATE VIRTUAL" for o in candidates):
+            return self._full_diff()  # a virtual table's shadow tables go too
         marks = ",".join("?" for _ in candidates)
         rows = self.conn.execute(f"SELECT type, name FROM main.sqlite_master WHERE name IN ({marks})", [o.name for o in candidates])
         still = {(t == "trigger", fold(n)) for t, n in rows}
