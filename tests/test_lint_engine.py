@@ -120,6 +120,15 @@ def test_a_wrong_down_does_not_spill_into_the_checks_of_older_downs(tmp_path):
     assert [(f.file, f.code) for f in result.findings] == [("000003_c.down.sql", "MW402")]
 
 
+def test_a_down_may_spell_an_object_differently(tmp_path):
+    files = {**CHAIN,
+             "000003_c.up.sql": "DROP INDEX IF EXISTS no_such_index;\nCREATE INDEX b_a ON b (a_id);\n",
+             "000003_c.down.sql": "drop index b_a;\n",
+             "000004_d.up.sql": "DROP INDEX b_a;\n",
+             "000004_d.down.sql": "-- same index, other spelling\nCREATE   INDEX \"b_a\"\n  ON b(a_id);\n"}
+    assert lint_files(tmp_path, files).findings == []
+
+
 def test_a_down_that_forgets_an_object_is_found_and_the_older_downs_stay_clean(tmp_path):
     files = {**CHAIN,
              "000003_c.up.sql": "CREATE TABLE c (id INTEGER PRIMARY KEY);\nCREATE INDEX ci ON c (id);\n",
@@ -191,6 +200,22 @@ def copy_example(tmp_path: Path) -> Path:
     target = tmp_path / "migrations"
     shutil.copytree(EXAMPLE_MIGRATIONS, target)
     return target
+
+
+def test_a_rebuild_need_not_bring_back_an_index_on_a_column_it_removes(tmp_path):
+    files = {**CHAIN,
+             "000003_c.up.sql": "CREATE TABLE c (id INTEGER PRIMARY KEY, v TEXT, w TEXT);\nCREATE INDEX c_v ON c (v);\n"
+                                "CREATE INDEX c_w ON c (w);\n",
+             "000003_c.down.sql": "DROP TABLE c;\n",
+             "000004_drop_v.up.sql": ("CREATE TABLE c_new (id INTEGER PRIMARY KEY, w TEXT);\n"
+                                      "INSERT INTO c_new (id, w) SELECT id, w FROM c;\n"
+                                      "DROP TABLE c;\nALTER TABLE c_new RENAME TO c;\n")}
+    result = lint_files(tmp_path, files, "--allow-missing-down")
+    found = [(f.file, f.code) for f in result.findings if f.file.startswith("000004")]
+    # c_w is lost (MW302); c_v went with its column v (MW502 warns about v's data).
+    assert sorted(found) == [("000004_drop_v.up.sql", "MW003"), ("000004_drop_v.up.sql", "MW302"), ("000004_drop_v.up.sql", "MW502")]
+    assert "c_w" in next(f.message for f in result.findings if f.code == "MW302")
+    assert "c_v" not in next(f.message for f in result.findings if f.code == "MW302")
 
 
 def test_example_rebuild_recreates_its_index_and_trigger(tmp_path):
