@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from ..errors import FileReadError
-from ..folder import MigrationFolder, go_sort_key, read_sql, scan_folder
+from ..folder import MigrationFolder, go_sort_key, printable, read_sql, scan_folder
 from ..project import read_project_facts
 from ..sqltext import split_statements
 from . import suppress
@@ -157,8 +157,9 @@ def _findings(rule: Rule, hits, default_file: Optional[str]) -> List[Finding]:
         assert isinstance(hit, Hit), f"{rule.code} yielded {hit!r}"
         file_name = hit.file or default_file
         assert file_name is not None, f"{rule.code}: a folder rule must name the file"
+        # SQLite's messages may quote SQL with newlines: a finding stays one line.
         out.append(Finding(rule.code, rule.name, hit.severity or rule.severity, file_name,
-                           max(1, hit.line), max(1, hit.col), hit.message, hit.hint))
+                           max(1, hit.line), max(1, hit.col), printable(hit.message), printable(hit.hint)))
     return out
 
 

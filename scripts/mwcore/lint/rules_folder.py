@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from typing import Iterator, Optional
 
-from ..folder import MIGRATION_NAME_RE, UINT64_MAX, parse_name, printable
+from ..folder import MIGRATION_NAME_RE, UINT64_MAX, Migration, parse_name, printable
 from .context import Context, FileCheck
 from .registry import ERROR, FOLDER, INFO, WARNING, Hit, is_known, rule
 
@@ -16,13 +16,13 @@ def _too_large(name: str) -> bool:
     return match is not None and int(match.group(1)) > UINT64_MAX
 
 
-def _linked(ctx: Context, version: int, direction: str) -> bool:
-    """A broken symlink stands for this version and direction (MW011 reports it)."""
-    for name in ctx.folder.bad_links:
-        parsed = parse_name(name)
-        if parsed is not None and parsed.version == version and parsed.direction == direction:
-            return True
-    return False
+def _lacking(ctx: Context, direction: str) -> Iterator[Migration]:
+    """Versions without a file for `direction` (a broken symlink in its place
+    does not count as lacking: MW011 reports that)."""
+    linked = {(p.version, p.direction) for p in map(parse_name, ctx.folder.bad_links) if p is not None}
+    for migration in ctx.folder.migrations:
+        if migration.file(direction) is None and (migration.version, direction) not in linked:
+            yield migration
 
 
 def suggest_name(name: str, ext: str = "sql") -> Optional[str]:
@@ -68,29 +68,27 @@ def duplicate_version(ctx: Context) -> Iterator[Hit]:
 def missing_down(ctx: Context) -> Iterator[Hit]:
     """An up file without a down file, so `migrate down` silently keeps its changes."""
     severity = INFO if ctx.options.allow_missing_down else None
-    for migration in ctx.folder.migrations:
-        if migration.up is not None and migration.down is None and not _linked(ctx, migration.version, "down"):
-            down = ctx.pair_name(migration, "down")
-            yield Hit(
-                f"version {migration.version} has no down file: golang-migrate treats it as empty, so `down` moves "
-                "the version back but keeps this migration's changes",
-                f"add {printable(down)} that undoes this file (or pass --allow-missing-down if the project is up-only)",
-                file=migration.up.name, severity=severity,
-            )
+    for migration in _lacking(ctx, "down"):
+        down = ctx.pair_name(migration, "down")
+        yield Hit(
+            f"version {migration.version} has no down file: golang-migrate treats it as empty, so `down` moves "
+            "the version back but keeps this migration's changes",
+            f"add {printable(down)} that undoes this file (or pass --allow-missing-down if the project is up-only)",
+            file=migration.files[0].name, severity=severity,
+        )
 
 
 @rule("MW004", "missing-up", ERROR, FOLDER)
 def missing_up(ctx: Context) -> Iterator[Hit]:
     """A down file without an up file: the up is an empty migration."""
-    for migration in ctx.folder.migrations:
-        if migration.down is not None and migration.up is None and not _linked(ctx, migration.version, "up"):
-            up = ctx.pair_name(migration, "up")
-            yield Hit(
-                f"version {migration.version} has no up file: `up` records the version without changing anything, "
-                "and `down` then runs this file",
-                f"add {printable(up)}, or delete this file if the migration was abandoned",
-                file=migration.down.name,
-            )
+    for migration in _lacking(ctx, "up"):
+        up = ctx.pair_name(migration, "up")
+        yield Hit(
+            f"version {migration.version} has no up file: `up` records the version without changing anything, "
+            "and `down` then runs this file",
+            f"add {printable(up)}, or delete this file if the migration was abandoned",
+            file=migration.files[0].name,
+        )
 
 
 @rule("MW005", "mixed-padding", WARNING, FOLDER)

@@ -8,13 +8,14 @@ is executed again on a small separate in-memory database and SQLite is asked.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..rows import seed_rows
 from ..schema import Snapshot, Table, snapshot
-from ..sqltext import quote_identifier, tokens, unquote_identifier
-from .tracker import Obj, fold
+from ..sqltext import normalize_sql
+from .tracker import Obj
 
 _TYPE_ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
 
@@ -111,35 +112,13 @@ class Shapes:
             conn.close()
 
 
+_NAMED = re.compile(
+    r'^(create (?:unique )?index (?:if not exists )?|create (?:temp |temporary )?trigger (?:if not exists )?)'
+    r'(?:main \. )?("(?:[^"]|"")*"|\S+)'
+)
+
+
 def definition_key(obj: Obj) -> str:
-    """An index or trigger's definition with its own name left out, so the
-    same index recreated under another name compares equal."""
-    if not obj.sql:
-        return ""
-    words = list(tokens(obj.sql))
-    upper = [t.upper() if k == "word" else t for k, t in words]
-    name_at = -1
-    for i, word in enumerate(upper):
-        if word in ("INDEX", "TRIGGER"):
-            j = i + 1
-            if upper[j:j + 3] == ["IF", "NOT", "EXISTS"]:
-                j += 3
-            if j + 1 < len(words) and words[j + 1][1] == ".":
-                j += 2
-            name_at = j
-            break
-    out = []
-    for i, (kind, text) in enumerate(words):
-        if i == name_at:
-            out.append("?")
-        elif kind in ("word", "ident"):
-            out.append(fold(unquote_identifier(text)))
-        else:
-            out.append(text)
-    while out and out[-1] == ";":
-        out.pop()
-    return " ".join(out)
-
-
-def quoted(name: str) -> str:
-    return quote_identifier(name)
+    """An index or trigger's canonical definition with its own name left out,
+    so the same index recreated under another name compares equal."""
+    return _NAMED.sub(r"\1?", normalize_sql(obj.sql)) if obj.sql else ""
