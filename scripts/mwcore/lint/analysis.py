@@ -93,6 +93,12 @@ class FileAnalysis:
         return self.text is not None
 
     def set_text(self, text: str, has_bom: bool = False) -> None:
+        nul = text.find("\x00")
+        if nul >= 0:
+            # mattn/go-sqlite3 hands SQLite a C string: it silently ends at the first NUL.
+            line = text.count("\n", 0, nul) + 1
+            self.read_error = f"contains a NUL character (line {line}); golang-migrate's SQLite stops reading the file there"
+            return
         self.text, self.has_bom = text, has_bom
         self.statements = split_statements(text)
         self.keywords = [first_word(s.sql) for s in self.statements]
@@ -115,6 +121,7 @@ class FileAnalysis:
 class Analysis:
     files: Dict[str, FileAnalysis] = field(default_factory=dict)
     referenced_drop: bool = False  # some statement dropped a table others reference
+    columns: Dict[Obj, Tuple[str, ...]] = field(default_factory=dict)  # table -> column names (read live)
 
     def get(self, migration_file: Optional[MigrationFile]) -> Optional[FileAnalysis]:
         return self.files.get(migration_file.name) if migration_file is not None else None
@@ -157,6 +164,7 @@ class Runner:
         self.conn.execute(f"CREATE UNIQUE INDEX version_unique ON {table} (version)")
         self.conn.set_progress_handler(self._progress, 20000)
         self.tracker = SchemaTracker(self.conn, ignore=[self.table], verify=self.verify)
+        self.tracker.columns = self.analysis.columns
         self.conn.execute("BEGIN")
 
     def _progress(self) -> int:
@@ -242,7 +250,7 @@ class Runner:
                 continue
             fact = StatementFact(index, statement, error=error, change=change)
             if not change.empty:
-                tracker.remember_foreign_keys(change)
+                tracker.remember(change)
                 for table in change.dropped_tables():
                     children = self._children(table)
                     if children:

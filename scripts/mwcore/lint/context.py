@@ -55,7 +55,7 @@ class Context:
         self.options = options
         self.settings = settings
         self.analysis = analysis
-        self.shapes = Shapes()
+        self.shapes = Shapes(analysis.columns)
 
     def file(self, migration_file: Optional[MigrationFile]) -> Optional[FileAnalysis]:
         return self.analysis.get(migration_file)

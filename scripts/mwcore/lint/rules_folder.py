@@ -200,6 +200,8 @@ def unreadable_file(f: FileCheck) -> Iterator[Hit]:
     if "UTF-8" in reason:
         hint = "save it as UTF-8 text: golang-migrate hands its bytes to SQLite unchanged"
         reason = reason.split(";")[0]
+    elif "NUL" in reason:
+        hint = "remove the NUL character (a file saved as UTF-16, or binary data, has them)"
     elif "permission" in reason:
         hint = "make the file readable (golang-migrate cannot read it either)"
     else:

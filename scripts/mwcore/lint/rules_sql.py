@@ -26,6 +26,9 @@ _HINTS = [
      "an earlier migration already adds column {0}"),
     (re.compile(r"^Cannot add a (UNIQUE|PRIMARY KEY) column$"),
      "ADD COLUMN cannot add a {0} column: add it plainly and CREATE UNIQUE INDEX on it, or rebuild the table"),
+    (re.compile(r"^no such function: (.+)$"),
+     "SQLite " + sqlite3.sqlite_version + " here has no function {0}; if the app's newer SQLite (mattn/go-sqlite3) "
+     "has it, mark the statement: -- migration-writer: ignore MW101 <why>"),
     (re.compile(r"^near \"(.+)\": syntax error$"),
      "SQL syntax error near {0} (checked with SQLite " + sqlite3.sqlite_version + "; the app's mattn/go-sqlite3 may be newer)"),
 ]

@@ -30,8 +30,9 @@ def _side(foreign_keys: bool = False) -> sqlite3.Connection:
 class Shapes:
     """Cached facts about tables and objects, each learned by executing SQL."""
 
-    def __init__(self) -> None:
+    def __init__(self, known_columns: Optional[Dict[Obj, Tuple[str, ...]]] = None) -> None:
         self._tables: Dict[str, Optional[Table]] = {}
+        self._known_columns = known_columns or {}  # read from the scratch database while it held them
 
     def table(self, obj: Optional[Obj]) -> Optional[Table]:
         """Columns and foreign keys of a table as its CREATE TABLE defines them."""
@@ -49,6 +50,8 @@ class Shapes:
         return self._tables[obj.sql]
 
     def columns(self, obj: Optional[Obj]) -> List[str]:
+        if obj is not None and obj in self._known_columns:
+            return list(self._known_columns[obj])
         table = self.table(obj)
         return [c.name for c in table.columns] if table else []
 

@@ -143,6 +143,25 @@ def _altered_columns_of(head: Sequence[Tuple[str, str]]) -> Optional[str]:
     return fold(unquote_identifier(head[at][1]))
 
 
+def _is_virtual(obj: Obj) -> bool:
+    return (obj.sql or "").lstrip()[:14].upper() == "CREATE VIRTUAL"
+
+
+def _renamed_table(head: Sequence[Tuple[str, str]]) -> Optional[Tuple[str, str]]:
+    """(old, new) folded names of `ALTER TABLE [main.]old RENAME TO new`, else None."""
+    words = [t.upper() if k == "word" else t for k, t in head]
+    at = 4 if len(words) > 3 and words[3] == "." else 2
+    if at == 4 and fold(unquote_identifier(head[2][1])) != "main":
+        return None
+    if words[:2] != ["ALTER", "TABLE"] or words[at + 1:at + 3] != ["RENAME", "TO"] or len(head) <= at + 3:
+        return None
+    if head[at][0] not in ("word", "ident") or head[at + 3][0] not in ("word", "ident", "string"):
+        return None
+    new = head[at + 3][1]
+    new = new[1:-1].replace("''", "'") if head[at + 3][0] == "string" else unquote_identifier(new)
+    return fold(unquote_identifier(head[at][1])), fold(new)
+
+
 class SchemaTracker:
     """The mirror of main.sqlite_master, kept current statement by statement."""
 
@@ -155,6 +174,7 @@ class SchemaTracker:
         self._set_all(self._read_all())
         self.schema_version = self._schema_version()
         self._fk_cache: Dict[Obj, FrozenSet[str]] = {}
+        self.columns: Dict[Obj, Tuple[str, ...]] = {}  # table -> its column names, read while it existed
 
     # -- reading -----------------------------------------------------------
     def _schema_version(self) -> int:
@@ -214,12 +234,15 @@ class SchemaTracker:
         head = head_words(sql, 8) if keyword in ("DROP", "ALTER") else []
         dropped = _dropped_name(head) if keyword == "DROP" else None
         altered = _altered_columns_of(head) if keyword == "ALTER" else None
+        renamed = _renamed_table(head) if keyword == "ALTER" and altered is None else None
         if token is not None:
             change = self._created_since(token)
         elif dropped is not None:
             change = self._dropped(*dropped)
         elif altered is not None:
             change = self._table_diff(altered)
+        elif renamed is not None:
+            change = self._renamed(*renamed)
         else:
             change = self._full_diff()
         if self.verify:
@@ -246,7 +269,7 @@ class SchemaTracker:
         if key in self.objects:
             keys.add(key)
         candidates = [self.objects[k] for k in keys]
-        if not candidates or any((o.sql or "").lstrip()[:14].upper() == "CREATE VIRTUAL" for o in candidates):
+        if not candidates or any(_is_virtual(o) for o in candidates):
             return self._full_diff()  # a virtual table's shadow tables go too
         marks = ",".join("?" for _ in candidates)
         rows = self.conn.execute(f"SELECT type, name FROM main.sqlite_master WHERE name IN ({marks})", [o.name for o in candidates])
@@ -260,6 +283,26 @@ class SchemaTracker:
         """ADD/DROP COLUMN changes only the table's own rows of sqlite_master."""
         before = {k: self.objects[k] for k in self._by_table.get(table_key, ())}
         after = self._rows(" WHERE tbl_name = ? COLLATE NOCASE", (table_key,))
+        for key in before:
+            if key not in after:
+                self._del(key)
+        for obj in after.values():
+            self._put(obj)
+        return _difference(before, after)
+
+    def _renamed(self, old: str, new: str) -> Change:
+        """RENAME TO rewrites only the table's own rows and the objects whose
+        SQL names it; everything else in sqlite_master stays as it was."""
+        table = self.objects.get((False, old))
+        if table is None or _is_virtual(table):
+            return self._full_diff()  # a virtual table renames its shadow tables too
+        mentions = [o for o in self.objects.values()
+                    if o.table_key == old or (o.sql is not None and old in o.sql.translate(_ASCII_LOWER))]
+        names = {o.name for o in mentions} | {old, new}
+        marks = ",".join("?" for _ in names)
+        after = self._rows(f" WHERE name COLLATE NOCASE IN ({marks}) OR tbl_name COLLATE NOCASE IN (?, ?)",
+                           (*names, old, new))
+        before = {o.key: o for o in mentions}
         for key in before:
             if key not in after:
                 self._del(key)
@@ -293,11 +336,18 @@ class SchemaTracker:
             if o.type == "table" and o.table_key != table_key and table_key in self.parents_of(o)
         ]
 
-    def remember_foreign_keys(self, change: Change) -> None:
-        """Read the foreign keys of tables that just appeared or changed."""
+    def remember(self, change: Change) -> None:
+        """Read the foreign keys and columns of tables that just appeared or
+        changed, while SQLite can still tell."""
         for obj in list(change.created) + [after for _before, after in change.altered]:
             if obj.type == "table":
                 self.parents_of(obj)
+                if obj not in self.columns:
+                    try:
+                        rows = self.conn.execute("SELECT name FROM pragma_table_info(?)", (obj.name,)).fetchall()
+                    except sqlite3.Error:
+                        continue
+                    self.columns[obj] = tuple(r[0] for r in rows)
 
     def reset(self) -> None:
         """After a ROLLBACK TO: read the schema again."""
