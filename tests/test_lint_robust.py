@@ -28,6 +28,26 @@ SQLISH = st.text(alphabet=string.printable + "\u00e9\u2603\ufeff\x00", max_size=
 ])
 
 
+# Schema changes of every kind the rules look at, on a few shared names.
+POOL = [
+    "CREATE TABLE p (id INTEGER PRIMARY KEY, a TEXT UNIQUE, b TEXT)",
+    "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id) ON DELETE CASCADE, a TEXT)",
+    "CREATE TABLE IF NOT EXISTS p (id INTEGER PRIMARY KEY)", "CREATE INDEX pa ON p (a)", "CREATE INDEX cb ON c (a)",
+    "CREATE TRIGGER pt AFTER UPDATE ON p BEGIN UPDATE c SET a = a WHERE p_id = NEW.id; END",
+    "CREATE VIEW pv AS SELECT a FROM p", "CREATE VIRTUAL TABLE s USING fts5(a)",
+    "DROP TABLE p", "DROP TABLE c", "DROP TABLE IF EXISTS s", "DROP INDEX pa", "DROP VIEW pv", "DROP TRIGGER pt",
+    "ALTER TABLE p RENAME TO p_old", "ALTER TABLE p_old RENAME TO p", "ALTER TABLE p_new RENAME TO p",
+    "CREATE TABLE p_new (id INTEGER PRIMARY KEY, a TEXT)", "INSERT INTO p_new (id, a) SELECT id, a FROM p",
+    "ALTER TABLE p ADD COLUMN d TEXT NOT NULL DEFAULT 'x'", "ALTER TABLE p ADD COLUMN e TEXT NOT NULL",
+    "ALTER TABLE p DROP COLUMN b", "ALTER TABLE p DROP COLUMN a", "ALTER TABLE c RENAME COLUMN a TO z",
+    "INSERT INTO p (id, a) VALUES (1, 'x')", "INSERT INTO c (p_id, a) VALUES (1, 'y')", "UPDATE p SET a = 'z'",
+    "DELETE FROM c", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT s1", "RELEASE s1", "VACUUM",
+    "PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON", "PRAGMA legacy_alter_table = ON",
+    "CREATE TEMP TABLE tmp AS SELECT * FROM p", "DROP TABLE temp.tmp", "SELECT RAISE(ROLLBACK, 'x')",
+    "CREATE TRIGGER stop BEFORE INSERT ON c BEGIN SELECT RAISE(ROLLBACK, 'stop'); END", "ROLLBACK TO s1",
+]
+
+
 def check_well_formed(result, folder: Path) -> None:
     names = set(os.listdir(folder))
     for finding in result.findings:
@@ -138,3 +158,26 @@ def test_a_folder_of_10000_pairs_is_checked(tmp_path):
     result = lint_folder(folder, options_for([]))
     assert result.files == 20_000
     assert [(f.file, f.code) for f in result.findings] == [("009999_step.down.sql", "MW101")]
+
+
+def test_a_nul_character_is_reported_because_mattn_stops_reading_there(tmp_path):
+    folder = write(tmp_path / "m", {**BASE, "000002_x.up.sql": b"UPDATE t SET v = 'a' WHERE id = 1;\n\x00\nDROP TABLE t;\n",
+                                    "000002_x.down.sql": b"SELECT 1;\n"})
+    (finding,) = lint(folder).findings
+    assert (finding.file, finding.code) == ("000002_x.up.sql", "MW012")
+    assert "NUL character (line 2)" in finding.message
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(files=st.lists(st.tuples(st.lists(st.sampled_from(range(len(POOL))), max_size=5),
+                                st.lists(st.sampled_from(range(len(POOL))), max_size=5)), min_size=1, max_size=4),
+       fk=st.booleans(), unwrapped=st.booleans())
+def test_random_schema_changes_in_random_pairs_never_crash_the_rules(tmp_path_factory, files, fk, unwrapped):
+    statements = POOL
+    contents = {}
+    for version, (up, down) in enumerate(files, start=1):
+        contents[f"{version:06d}_x.up.sql"] = ";\n".join(statements[i] for i in up).encode() + b";\n"
+        contents[f"{version:06d}_x.down.sql"] = ";\n".join(statements[i] for i in down).encode() + b";\n"
+    folder = write(tmp_path_factory.mktemp("ddl"), contents)
+    args = ["--foreign-keys", "on" if fk else "off"] + (["--no-tx-wrap"] if unwrapped else [])
+    check_well_formed(lint(folder, *args), folder)

@@ -12,7 +12,7 @@ N, and what it leaves is compared with the schema before up N. When a down
 does not restore that schema exactly, ROLLBACK TO the savepoint taken before
 up N brings the scratch database back to it for the next down.
 
-Transaction control (BEGIN, COMMIT, END, ROLLBACK, VACUUM) and ATTACH/DETACH
+Transaction control (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, VACUUM) and ATTACH/DETACH
 are not executed: the transaction rules judge them from the statement text,
 and ATTACH would open files. Nothing here touches a user's database.
 """
@@ -37,6 +37,10 @@ NOT_EXECUTED = {
     "COMMIT": "transaction control",
     "END": "transaction control",
     "ROLLBACK": "transaction control",
+    # The scratch database nests its own savepoints; a migration's RELEASE
+    # or ROLLBACK TO would unwind them. MW202 judges these from the text.
+    "SAVEPOINT": "savepoint control",
+    "RELEASE": "savepoint control",
     "VACUUM": "VACUUM",
     "ATTACH": "ATTACH opens another database file",
     "DETACH": "DETACH",
@@ -219,8 +223,6 @@ class Runner:
         for index, statement in enumerate(fa.statements):
             keyword = fa.keywords[index]
             skip = NOT_EXECUTED.get(keyword)
-            if keyword == "ROLLBACK" and _is_rollback_to(statement.sql):
-                skip = None
             if skip is not None:
                 if record:
                     fa.facts[index] = StatementFact(index, statement, skipped=skip)
@@ -284,8 +286,7 @@ class Runner:
             if runnable:
                 assert down is not None
                 if not clean:
-                    self.conn.execute(f"ROLLBACK TO {self._savepoint(index + 1)}")
-                    self.tracker.reset()
+                    self._restore(index + 1)
                 down.executed = True
                 try:
                     self._execute(down, record=True)
@@ -305,6 +306,15 @@ class Runner:
                     chain.pop(key, None)
                 else:
                     chain[key] = before
+
+    def _restore(self, upto: int) -> None:
+        """Bring the scratch database back to the schema after ups [0, upto)."""
+        try:
+            self.conn.execute(f"ROLLBACK TO {self._savepoint(upto)}")
+        except sqlite3.Error:
+            self._replay(upto)  # the savepoint is gone: build it again
+        else:
+            self.tracker.reset()
 
     def _compare(self, up_delta: Delta, down_delta: Delta, chain: Dict[Key, Obj]) -> Delta:
         """Objects that differ between before-the-up and after-the-down.
@@ -347,11 +357,6 @@ def _merge(delta: Delta, change: Change) -> None:
     # within the file stays as (None, None): it did not exist before.
     for key in [k for k, (b, a) in delta.items() if b == a and b is not None]:
         del delta[key]
-
-
-def _is_rollback_to(sql: str) -> bool:
-    words = sql.split(None, 3)[:3]
-    return any(w.upper() == "TO" for w in words[1:])
 
 
 def analyze(folder: MigrationFolder, analysis: Analysis, *, foreign_keys: bool,
