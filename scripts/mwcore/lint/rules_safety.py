@@ -160,7 +160,7 @@ def drop_column(f: FileCheck) -> Iterator[Hit]:
         if not lost or not kept:
             continue
         if moved is None:
-            moved = _moved_columns(f)
+            moved = _moved_columns(f) | _renamed_columns(f)
         lost = [c for c in lost if fold(c) not in moved]
         if not lost:
             continue
@@ -173,6 +173,21 @@ def drop_column(f: FileCheck) -> Iterator[Hit]:
             "copy the values elsewhere first if they may be needed, or mark the intent: "
             "-- migration-writer: ignore MW502 <reason>",
         )
+
+
+def _renamed_columns(f: FileCheck) -> Set[str]:
+    """Old names of columns a statement renamed (RENAME COLUMN): SQLite shows
+    the same columns in the same places, one of them under a new name."""
+    shapes = f.ctx.shapes
+    out: Set[str] = set()
+    for fact in f.facts():
+        for before, after in fact.change.altered:
+            if before.type != "table":
+                continue
+            old, new = shapes.columns(before), shapes.columns(after)
+            if len(old) == len(new):
+                out.update(fold(a) for a, b in zip(old, new) if fold(a) != fold(b))
+    return out
 
 
 def _responsible(f: FileCheck, key, lost: List[str]) -> int:
