@@ -76,7 +76,6 @@ class FileAnalysis:
     keywords: List[str] = field(default_factory=list)  # each statement's first word, upper case
     facts: Dict[int, StatementFact] = field(default_factory=dict)
     executed: bool = False
-    not_executed_reason: str = ""
     delta: Delta = field(default_factory=dict)
     earlier_failure: Optional[str] = None  # an earlier up that failed (errors may follow from it)
     state_reset_at: Optional[int] = None  # statement index after which checking stopped
@@ -113,9 +112,6 @@ class FileAnalysis:
 
     def error_count(self) -> int:
         return sum(1 for f in self.facts.values() if f.error is not None)
-
-    def changes(self) -> List[StatementFact]:
-        return [self.facts[i] for i in sorted(self.facts) if not self.facts[i].change.empty]
 
     def changed_schema(self) -> bool:
         return any(before is not None or after is not None for before, after in self.delta.values())
@@ -199,8 +195,7 @@ class Runner:
 
     def _run_ups(self) -> None:
         failed: Optional[str] = None
-        index = 0
-        while index < len(self.migrations):
+        for index in range(len(self.migrations)):
             self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
             up = self.analysis.get(self.migrations[index].up)
             if up is not None and up.readable:
@@ -216,7 +211,6 @@ class Runner:
                     self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
                 if up.first_error() is not None and failed is None:
                     failed = up.name
-            index += 1
 
     def _execute(self, fa: FileAnalysis, *, record: bool) -> None:
         tracker = self.tracker
@@ -281,8 +275,6 @@ class Runner:
             down = self.analysis.get(migration.down)
             up_delta: Delta = up.delta if up is not None else {}
             runnable = down is not None and down.readable and up is not None and up.executed and up.first_error() is None
-            if down is not None and down.readable and not runnable:
-                down.not_executed_reason = "not run: its up file is missing, unreadable or failed on the scratch database"
             if runnable:
                 assert down is not None
                 if not clean:

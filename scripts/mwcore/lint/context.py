@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Iterator, List, Optional, Set
 
 from ..folder import DOWN, UP, Migration, MigrationFile, MigrationFolder, printable
 from ..sqltext import Statement, tokens
@@ -164,10 +164,3 @@ def name_list(names: List[str], limit: int = 4) -> str:
 def plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
-
-def line_of(fa: FileAnalysis, fact_index: int) -> int:
-    return fa.statements[fact_index].line
-
-
-def ordered(pairs: Dict, key=None) -> List[Tuple]:
-    return sorted(pairs.items(), key=key or (lambda item: item[0]))
