@@ -129,6 +129,12 @@ def test_a_down_rebuild_that_loses_an_index_is_one_finding_not_two(tmp_path):
     assert [(f.file, f.code) for f in result.findings] == [("000002_nullable_email.down.sql", "MW302")]
 
 
+def test_an_empty_down_is_one_finding_not_one_per_object_it_keeps(tmp_path):
+    files = next(d[1] for d in DEFECTS if d[0] == "an up-only version whose down does nothing")
+    result = lint_files(tmp_path, {**INIT, **files})
+    assert [(f.file, f.code) for f in result.findings] == [("000002_add_phone.down.sql", "MW009")]
+
+
 def test_rebuild_that_recreates_everything_is_not_flagged(tmp_path):
     files = {"000002_nullable_email.up.sql": REBUILD_NEW + INDEX,
              "000002_nullable_email.down.sql": REBUILD_BACK_WITHOUT_INDEX + INDEX}

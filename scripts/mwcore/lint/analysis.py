@@ -274,7 +274,9 @@ class Runner:
             up = self.analysis.get(migration.up)
             down = self.analysis.get(migration.down)
             up_delta: Delta = up.delta if up is not None else {}
-            runnable = down is not None and down.readable and up is not None and up.executed and up.first_error() is None
+            # An empty down is MW009's finding; nothing runs for it here.
+            runnable = (down is not None and down.readable and bool(down.statements)
+                        and up is not None and up.executed and up.first_error() is None)
             if runnable:
                 assert down is not None
                 if not clean:
