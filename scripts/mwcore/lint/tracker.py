@@ -282,13 +282,7 @@ class SchemaTracker:
     def _table_diff(self, table_key: str) -> Change:
         """ADD/DROP COLUMN changes only the table's own rows of sqlite_master."""
         before = {k: self.objects[k] for k in self._by_table.get(table_key, ())}
-        after = self._rows(" WHERE tbl_name = ? COLLATE NOCASE", (table_key,))
-        for key in before:
-            if key not in after:
-                self._del(key)
-        for obj in after.values():
-            self._put(obj)
-        return _difference(before, after)
+        return self._replace(before, self._rows(" WHERE tbl_name = ? COLLATE NOCASE", (table_key,)))
 
     def _renamed(self, old: str, new: str) -> Change:
         """RENAME TO rewrites only the table's own rows and the objects whose
@@ -302,7 +296,10 @@ class SchemaTracker:
         marks = ",".join("?" for _ in names)
         after = self._rows(f" WHERE name COLLATE NOCASE IN ({marks}) OR tbl_name COLLATE NOCASE IN (?, ?)",
                            (*names, old, new))
-        before = {o.key: o for o in mentions}
+        return self._replace({o.key: o for o in mentions}, after)
+
+    def _replace(self, before: Dict[Tuple[bool, str], Obj], after: Dict[Tuple[bool, str], Obj]) -> Change:
+        """Swap the part of the mirror `before` for what SQLite now holds there."""
         for key in before:
             if key not in after:
                 self._del(key)
