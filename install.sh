@@ -27,6 +27,8 @@ demo_steps() {
     demo_step "Rebuild a table ALTER TABLE cannot change: media_item.release_year NOT NULL (dry run)" \
         python3 "$SKILL/scripts/rebuild_table.py" media_item --dir "$MIGRATIONS" \
         --not-null release_year --fill release_year 0 --create require_release_year --dry-run
+    demo_step "Check the example's migrations before they run" \
+        python3 "$SKILL/scripts/validate_pairs.py" --dir "$MIGRATIONS"
     demo_step "Replay every migration up, down and up again on a scratch database" \
         python3 "$SKILL/scripts/verify_migrations.py" --dir "$MIGRATIONS"
     demo_step "Generate Go tests for the newest migration (written into the temp copy)" \

@@ -12,6 +12,9 @@ SQL fence conventions (the info string after ```sql):
     notx      not wrapped (as with x-no-tx-wrap=true)
     bad       must fail; a `-- Fails: TEXT` comment, if present, names the error
     fragment  not executed
+    folder    a whole migrations folder (`-- file: NAME` sections), only in
+              references/rules.md; tests/test_lint_catalogue.py runs each
+              one through the linter (bad must fire, fixed must not)
 Flags combine: ```sql bad fk, ```sql notx fk.
 """
 
@@ -59,7 +62,7 @@ TRIGGER_PHRASES = [
     "SQLite",
     "add column",
 ]
-SQL_FLAGS = {"fk", "notx", "bad", "fragment"}
+SQL_FLAGS = {"fk", "notx", "bad", "fragment", "folder"}
 # A `bad` block must fail for the reason it shows, not because it is broken.
 BROKEN_SQL_MARKERS = ("syntax error", "incomplete input", "unrecognized token")
 SCRIPT_RE = re.compile(r"scripts/([A-Za-z0-9_]+\.py)")
@@ -174,7 +177,8 @@ def fences(doc: Doc) -> List[Fence]:
 
 ALL_FENCES = [f for p in DOC_PATHS for f in fences(load(p))]
 SQL_FENCES = [f for f in ALL_FENCES if f.lang == "sql"]
-RUNNABLE_SQL = [f for f in SQL_FENCES if "fragment" not in f.flags]
+RUNNABLE_SQL = [f for f in SQL_FENCES if "fragment" not in f.flags and "folder" not in f.flags]
+FOLDER_SQL = [f for f in SQL_FENCES if "folder" in f.flags]
 ALL_LINKS = [(load(p), line, href) for p in DOC_PATHS for line, href in links(load(p))]
 RELATIVE_LINKS = [(d, line, href) for d, line, href in ALL_LINKS if not is_external(href)]
 
@@ -366,6 +370,15 @@ def test_sql_fence_flags_are_known(fence):
     unknown = set(fence.flags) - SQL_FLAGS
     assert not unknown, f"{fence.id}: unknown ```sql flags {sorted(unknown)}; known: {sorted(SQL_FLAGS)}"
     assert not ({"fragment"} < set(fence.flags)), f"{fence.id}: 'fragment' is not executed; it takes no other flag"
+
+
+@pytest.mark.parametrize("fence", FOLDER_SQL, ids=[f.id for f in FOLDER_SQL])
+def test_folder_blocks_are_rule_examples(fence):
+    """A folder block is executed by the rule-catalogue test, which only
+    reads references/rules.md; anywhere else it would run nowhere."""
+    assert fence.doc == "references/rules.md", f"{fence.id}: 'folder' blocks belong in references/rules.md"
+    assert fence.flags == ("folder",), f"{fence.id}: 'folder' takes no other flag"
+    assert "-- file: " in fence.code, f"{fence.id}: a folder block names its files with '-- file: NAME' lines"
 
 
 @pytest.mark.parametrize("fence", RUNNABLE_SQL, ids=[f.id for f in RUNNABLE_SQL])

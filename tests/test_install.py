@@ -447,6 +447,7 @@ def test_demo_runs_each_demo_command_on_a_temp_copy_of_the_installed_examples(se
         f"--dir {MIGRATIONS}",
         f"--dir {MIGRATIONS}",
         f"--dir {MIGRATIONS}",
+        f"--dir {MIGRATIONS}",
     ]
     assert all(not call.startswith(str(setup.dest)) for call in calls)
     assert files_under(setup.dest) == expected_files(), "the installed copy is untouched"

@@ -265,7 +265,11 @@ def read_sql(path: os.PathLike) -> SqlText:
     """
     p = Path(path)
     try:
-        size = p.stat().st_size
+        info = p.stat()
+        size = info.st_size
+        if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
+            # A FIFO or device would block or never end.
+            raise FileReadError(str(p), "is not a regular file (a pipe, socket or device).")
         if size > MAX_SQL_BYTES:
             raise FileReadError(str(p), f"file is {size} bytes; files over {MAX_SQL_BYTES} bytes are not read.")
         data = p.read_bytes()

@@ -111,7 +111,8 @@ def split_statements(text: str) -> List[Statement]:
         if kind == "semi":
             if start is None:
                 continue  # a lone ';' is an empty statement: nothing runs
-            if sqlite3.complete_statement(text[start:match.end()]):
+            # complete_statement refuses NUL characters; they do not decide completeness.
+            if sqlite3.complete_statement(text[start:match.end()].replace("\x00", " ")):
                 close(match.end())
             continue
         if start is None:

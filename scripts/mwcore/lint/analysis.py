@@ -1,0 +1,362 @@
+"""Run every migration on a scratch database and record what each statement did.
+
+The scratch database is in memory and starts empty, as golang-migrate finds
+a new database (its schema_migrations table included). Up files run in
+version order, each after a SAVEPOINT, so each file is checked against the
+schema the earlier migrations built. Every statement is executed on its own;
+its SQLite error (with its line) or its effect on the schema (a `Change`,
+from `SchemaTracker`) is recorded.
+
+Down files run afterwards, newest first: down N runs on the schema after up
+N, and what it leaves is compared with the schema before up N. When a down
+does not restore that schema exactly, ROLLBACK TO the savepoint taken before
+up N brings the scratch database back to it for the next down.
+
+Transaction control (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, VACUUM) and ATTACH/DETACH
+are not executed: the transaction rules judge them from the statement text,
+and ATTACH would open files. Nothing here touches a user's database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from ..folder import Migration, MigrationFile, MigrationFolder
+from ..sqltext import Statement, normalize_sql, quote_identifier, split_statements
+from .tracker import NO_CHANGE, Change, Obj, SchemaTracker, first_word, fold
+
+Key = Tuple[bool, str]
+Delta = Dict[Key, Tuple[Optional[Obj], Optional[Obj]]]  # key -> (before, after)
+
+NOT_EXECUTED = {
+    "BEGIN": "transaction control",
+    "COMMIT": "transaction control",
+    "END": "transaction control",
+    "ROLLBACK": "transaction control",
+    # The scratch database nests its own savepoints; a migration's RELEASE
+    # or ROLLBACK TO would unwind them. MW202 judges these from the text.
+    "SAVEPOINT": "savepoint control",
+    "RELEASE": "savepoint control",
+    "VACUUM": "VACUUM",
+    "ATTACH": "ATTACH opens another database file",
+    "DETACH": "DETACH",
+}
+DATA_ONLY = frozenset(("INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "VALUES", "WITH"))
+STATEMENT_TIME_LIMIT = 20.0  # seconds on an empty database
+
+
+@dataclass
+class StatementFact:
+    """What running one statement showed. Only statements with something
+    to say get one (an error, a skip, a schema change)."""
+
+    index: int
+    statement: Statement
+    skipped: Optional[str] = None
+    error: Optional[str] = None
+    change: Change = NO_CHANGE
+    # For each table this statement dropped: the tables still referencing
+    # it right after, with their ON DELETE actions: {table key: ((child, action), ...)}
+    children: Dict[str, Tuple[Tuple[str, str], ...]] = field(default_factory=dict)
+
+
+@dataclass
+class FileAnalysis:
+    file: MigrationFile
+    migration: Migration
+    path: Path
+    text: Optional[str] = None
+    read_error: Optional[str] = None
+    has_bom: bool = False
+    statements: List[Statement] = field(default_factory=list)
+    keywords: List[str] = field(default_factory=list)  # each statement's first word, upper case
+    facts: Dict[int, StatementFact] = field(default_factory=dict)
+    executed: bool = False
+    delta: Delta = field(default_factory=dict)
+    earlier_failure: Optional[str] = None  # an earlier up that failed (errors may follow from it)
+    state_reset_at: Optional[int] = None  # statement index after which checking stopped
+    # Down files only: objects whose state after the down differs from the
+    # state before the up: key -> (before the up, after the down).
+    reversal: Optional[Delta] = None
+
+    @property
+    def name(self) -> str:
+        return self.file.name
+
+    @property
+    def direction(self) -> str:
+        return self.file.direction
+
+    @property
+    def readable(self) -> bool:
+        return self.text is not None
+
+    def set_text(self, text: str, has_bom: bool = False) -> None:
+        nul = text.find("\x00")
+        if nul >= 0:
+            # mattn/go-sqlite3 hands SQLite a C string: it silently ends at the first NUL.
+            line = text.count("\n", 0, nul) + 1
+            self.read_error = f"contains a NUL character (line {line}); golang-migrate's SQLite stops reading the file there"
+            return
+        self.text, self.has_bom = text, has_bom
+        self.statements = split_statements(text)
+        self.keywords = [first_word(s.sql) for s in self.statements]
+
+    def first_error(self) -> Optional[StatementFact]:
+        errors = [f for f in self.facts.values() if f.error is not None]
+        return min(errors, key=lambda f: f.index) if errors else None
+
+    def error_count(self) -> int:
+        return sum(1 for f in self.facts.values() if f.error is not None)
+
+    def changed_schema(self) -> bool:
+        return any(before is not None or after is not None for before, after in self.delta.values())
+
+
+@dataclass
+class Analysis:
+    files: Dict[str, FileAnalysis] = field(default_factory=dict)
+    referenced_drop: bool = False  # some statement dropped a table others reference
+    columns: Dict[Obj, Tuple[str, ...]] = field(default_factory=dict)  # table -> column names (read live)
+
+    def get(self, migration_file: Optional[MigrationFile]) -> Optional[FileAnalysis]:
+        return self.files.get(migration_file.name) if migration_file is not None else None
+
+
+class _StateLost(Exception):
+    """A statement ended the scratch transaction (RAISE(ROLLBACK), ...)."""
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, sqlite3.Warning) or "one statement at a time" in text:
+        return f"SQLite reads more than one statement here ({text})"
+    if isinstance(exc, ValueError) and "null character" in text:
+        return "the statement contains a NUL character"
+    return text
+
+
+class Runner:
+    """Builds the scratch database and fills in the FileAnalysis objects."""
+
+    def __init__(self, folder: MigrationFolder, analysis: Analysis, *, foreign_keys: bool,
+                 migrations_table: str = "schema_migrations", verify: bool = False) -> None:
+        self.folder = folder
+        self.analysis = analysis
+        self.foreign_keys = foreign_keys
+        self.table = migrations_table
+        self.verify = verify
+        self.migrations = folder.migrations
+        self._deadline = 0.0
+        self._open()
+
+    # -- the scratch database ----------------------------------------------------
+    def _open(self) -> None:
+        self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        if self.foreign_keys:
+            self.conn.execute("PRAGMA foreign_keys = ON")
+        table = quote_identifier(self.table)
+        self.conn.execute(f"CREATE TABLE {table} (version uint64, dirty bool)")
+        self.conn.execute(f"CREATE UNIQUE INDEX version_unique ON {table} (version)")
+        self.conn.set_progress_handler(self._progress, 20000)
+        self.tracker = SchemaTracker(self.conn, ignore=[self.table], verify=self.verify)
+        self.tracker.columns = self.analysis.columns
+        self.conn.execute("BEGIN")
+
+    def _progress(self) -> int:
+        return 1 if self._deadline and time.monotonic() > self._deadline else 0
+
+    @staticmethod
+    def _savepoint(index: int) -> str:
+        return f"_mw_lint_before_{index}"
+
+    def _replay(self, upto: int) -> None:
+        """A fresh scratch database with ups [0, upto) applied, facts unchanged."""
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+        self._open()
+        for index in range(upto):
+            self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
+            up = self.analysis.get(self.migrations[index].up)
+            if up is not None and up.executed and up.state_reset_at is None:
+                self._execute(up, record=False)
+
+    # -- running files -------------------------------------------------------------
+    def run(self) -> None:
+        self._run_ups()
+        self._run_downs()
+        self.conn.close()
+
+    def _run_ups(self) -> None:
+        failed: Optional[str] = None
+        for index in range(len(self.migrations)):
+            self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
+            up = self.analysis.get(self.migrations[index].up)
+            if up is not None and up.readable:
+                up.earlier_failure = failed
+                up.executed = True
+                try:
+                    self._execute(up, record=True)
+                except _StateLost:
+                    # The replay leaves this file out, as golang-migrate's
+                    # rollback of the failed file would.
+                    up.delta = {}
+                    self._replay(index)
+                    self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
+                if up.first_error() is not None and failed is None:
+                    failed = up.name
+
+    def _execute(self, fa: FileAnalysis, *, record: bool) -> None:
+        tracker = self.tracker
+        for index, statement in enumerate(fa.statements):
+            keyword = fa.keywords[index]
+            skip = NOT_EXECUTED.get(keyword)
+            if skip is not None:
+                if record:
+                    fa.facts[index] = StatementFact(index, statement, skipped=skip)
+                continue
+            token = tracker.prepare(keyword)
+            error = None
+            self._deadline = time.monotonic() + STATEMENT_TIME_LIMIT
+            try:
+                self.conn.execute(statement.sql).close()
+            except (sqlite3.Error, sqlite3.Warning, ValueError, OverflowError, MemoryError) as exc:
+                error = _message(exc)
+                if error == "interrupted":
+                    error = f"did not finish within {STATEMENT_TIME_LIMIT:.0f} s on an empty database"
+            finally:
+                self._deadline = 0.0
+            if not self.conn.in_transaction:
+                if record:
+                    fa.facts[index] = StatementFact(index, statement, error=error or "ended the transaction")
+                    fa.state_reset_at = index
+                raise _StateLost()
+            # Data statements never change the schema (their triggers cannot
+            # hold DDL), so the schema cookie is not read after them.
+            change = NO_CHANGE if keyword in DATA_ONLY else tracker.changes(keyword, statement.sql, token)
+            if error is None and change.empty:
+                continue
+            if not record:
+                continue
+            fact = StatementFact(index, statement, error=error, change=change)
+            if not change.empty:
+                tracker.remember(change)
+                for table in change.dropped_tables():
+                    children = self._children(table)
+                    if children:
+                        fact.children[table.table_key] = children
+                        self.analysis.referenced_drop = True
+                _merge(fa.delta, change)
+            fa.facts[index] = fact
+
+    def _children(self, table: Obj) -> Tuple[Tuple[str, str], ...]:
+        out = []
+        for child in self.tracker.children_of(table.table_key):
+            actions = self.conn.execute(
+                'SELECT "table", on_delete FROM pragma_foreign_key_list(?)', (child.name,)
+            ).fetchall()
+            for parent, action in actions:
+                if fold(parent) == table.table_key:
+                    out.append((child.name, action))
+        return tuple(out)
+
+    def _run_downs(self) -> None:
+        chain = dict(self.tracker.objects)  # the schema after the newest up (S_k)
+        clean = True  # the scratch database holds exactly `chain`
+        for index in range(len(self.migrations) - 1, -1, -1):
+            migration = self.migrations[index]
+            up = self.analysis.get(migration.up)
+            down = self.analysis.get(migration.down)
+            up_delta: Delta = up.delta if up is not None else {}
+            # An empty down is MW009's finding; nothing runs for it here.
+            runnable = (down is not None and down.readable and bool(down.statements)
+                        and up is not None and up.executed and up.first_error() is None)
+            if runnable:
+                assert down is not None
+                if not clean:
+                    self._restore(index + 1)
+                down.executed = True
+                try:
+                    self._execute(down, record=True)
+                except _StateLost:
+                    self._replay(index + 1)
+                    down.reversal = None
+                    clean = False
+                else:
+                    reversal = self._compare(up_delta, down.delta, chain)
+                    failed = down.first_error() is not None
+                    down.reversal = None if failed else reversal
+                    clean = not failed and not reversal
+            else:
+                clean = clean and not up_delta  # nothing ran: the schema is still S_k
+            for key, (before, _after) in up_delta.items():
+                if before is None:
+                    chain.pop(key, None)
+                else:
+                    chain[key] = before
+
+    def _restore(self, upto: int) -> None:
+        """Bring the scratch database back to the schema after ups [0, upto)."""
+        try:
+            self.conn.execute(f"ROLLBACK TO {self._savepoint(upto)}")
+        except sqlite3.Error:
+            self._replay(upto)  # the savepoint is gone: build it again
+        else:
+            self.tracker.reset()
+
+    def _compare(self, up_delta: Delta, down_delta: Delta, chain: Dict[Key, Obj]) -> Delta:
+        """Objects that differ between before-the-up and after-the-down.
+
+        Equal means the same canonical SQL (`normalize_sql`): a RENAME stores
+        `CREATE TABLE "x"` where the file said `CREATE TABLE x`. The chain
+        takes the live spelling, so it keeps matching the scratch database."""
+        out: Delta = {}
+        for key in set(up_delta) | set(down_delta):
+            expected = up_delta[key][0] if key in up_delta else chain.get(key)
+            actual = self.tracker.objects.get(key)
+            if expected == actual:
+                continue
+            if expected is not None and actual is not None and _same(expected, actual):
+                if key in up_delta:
+                    up_delta[key] = (actual, up_delta[key][1])
+                else:
+                    chain[key] = actual
+                continue
+            out[key] = (expected, actual)
+        return out
+
+
+def _same(a: Obj, b: Obj) -> bool:
+    return a.type == b.type and fold(a.tbl_name) == fold(b.tbl_name) and (
+        a.sql == b.sql or normalize_sql(a.sql or "") == normalize_sql(b.sql or ""))
+
+
+def _merge(delta: Delta, change: Change) -> None:
+    for obj in change.created:
+        before = delta[obj.key][0] if obj.key in delta else None
+        delta[obj.key] = (before, obj)
+    for obj in change.dropped:
+        before = delta[obj.key][0] if obj.key in delta else obj
+        delta[obj.key] = (before, None)
+    for old, new in change.altered:
+        before = delta[old.key][0] if old.key in delta else old
+        delta[old.key] = (before, new)
+    # An object back exactly as it was is no change; one created and dropped
+    # within the file stays as (None, None): it did not exist before.
+    for key in [k for k, (b, a) in delta.items() if b == a and b is not None]:
+        del delta[key]
+
+
+def analyze(folder: MigrationFolder, analysis: Analysis, *, foreign_keys: bool,
+            migrations_table: str = "schema_migrations", verify: bool = False) -> None:
+    """Execute the folder's migrations on a scratch database, filling `analysis`."""
+    for fa in analysis.files.values():
+        if fa.text is not None and len(fa.keywords) != len(fa.statements):
+            fa.set_text(fa.text, fa.has_bom)
+    Runner(folder, analysis, foreign_keys=foreign_keys, migrations_table=migrations_table, verify=verify).run()

@@ -1,0 +1,166 @@
+"""What rules receive: the folder, the project settings, the analysis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, List, Optional, Set
+
+from ..folder import DOWN, UP, Migration, MigrationFile, MigrationFolder, printable
+from ..sqltext import Statement, tokens
+from .analysis import Analysis, FileAnalysis, StatementFact
+from .registry import Hit
+from .shapes import Shapes
+from .suppress import Directives
+
+
+@dataclass
+class LintOptions:
+    ext: str = "sql"
+    allow_missing_down: bool = False
+    foreign_keys: Optional[bool] = None  # None: read from the Go project
+    no_tx_wrap: Optional[bool] = None  # None: read from the Go project
+    select: Optional[Set[str]] = None  # None: every rule
+    ignore: Set[str] = field(default_factory=set)
+    only: Optional[Set[str]] = None  # report only on these file names
+    verify: bool = False  # re-check the schema mirror after every change (tests)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How golang-migrate runs in this project, and where that came from."""
+
+    foreign_keys: bool
+    foreign_keys_source: str
+    foreign_keys_known: bool  # False: nothing told us; OFF is assumed
+    no_tx_wrap: bool
+    no_tx_wrap_source: str
+    migrations_table: str = "schema_migrations"
+
+    def foreign_keys_text(self) -> str:
+        state = "on" if self.foreign_keys else "off"
+        verb = "" if self.foreign_keys_known else "assumed "
+        return f"foreign keys {verb}{state} ({self.foreign_keys_source})"
+
+    def wrap_text(self) -> str:
+        if self.no_tx_wrap:
+            return f"x-no-tx-wrap=true: files run without golang-migrate's transaction ({self.no_tx_wrap_source})"
+        return f"each file runs in golang-migrate's transaction ({self.no_tx_wrap_source})"
+
+
+class Context:
+    """Passed to folder rules; file rules reach it as `FileCheck.ctx`."""
+
+    def __init__(self, folder: MigrationFolder, options: LintOptions, settings: Settings, analysis: Analysis) -> None:
+        self.folder = folder
+        self.options = options
+        self.settings = settings
+        self.analysis = analysis
+        self.shapes = Shapes(analysis.columns)
+
+    def file(self, migration_file: Optional[MigrationFile]) -> Optional[FileAnalysis]:
+        return self.analysis.get(migration_file)
+
+    def ups(self) -> List[FileAnalysis]:
+        out = []
+        for migration in self.folder.migrations:
+            fa = self.file(migration.up)
+            if fa is not None:
+                out.append(fa)
+        return out
+
+    def pair_name(self, migration: Migration, direction: str) -> str:
+        existing = migration.file(direction)
+        if existing is not None:
+            return existing.name
+        other = migration.files[0]
+        return f"{other.version_text}_{other.description}.{direction}.{other.ext}"
+
+
+class FileCheck:
+    """One migration file as a rule sees it."""
+
+    def __init__(self, ctx: Context, fa: FileAnalysis, directives: Optional[Directives] = None) -> None:
+        self.ctx = ctx
+        self.fa = fa
+        self.directives = directives  # its suppression comments
+
+    # -- the file ------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.fa.name
+
+    @property
+    def is_up(self) -> bool:
+        return self.fa.direction == UP
+
+    @property
+    def is_down(self) -> bool:
+        return self.fa.direction == DOWN
+
+    @property
+    def statements(self) -> List[Statement]:
+        return self.fa.statements
+
+    @property
+    def wrapped(self) -> bool:
+        return not self.ctx.settings.no_tx_wrap
+
+    def keyword(self, index: int) -> str:
+        return self.fa.keywords[index]
+
+    def indexes_of(self, *keywords: str) -> Iterator[int]:
+        for index, keyword in enumerate(self.fa.keywords):
+            if keyword in keywords:
+                yield index
+
+    def words(self, index: int, limit: int = 12) -> List[str]:
+        """The statement's first words/identifiers, upper-cased keywords."""
+        out = []
+        for kind, text in tokens(self.fa.statements[index].sql):
+            out.append(text.upper() if kind == "word" else text)
+            if len(out) >= limit:
+                break
+        return out
+
+    def failed(self, index: int) -> bool:
+        """The statement failed on the scratch database (MW1xx/MW3xx report it)."""
+        fact = self.fa.facts.get(index)
+        return fact is not None and fact.error is not None
+
+    def facts(self) -> List[StatementFact]:
+        return [self.fa.facts[i] for i in sorted(self.fa.facts)]
+
+    def other(self) -> Optional[FileAnalysis]:
+        """The other direction's file of the same version."""
+        migration = self.fa.migration
+        return self.ctx.file(migration.down if self.is_up else migration.up)
+
+    # -- hits ----------------------------------------------------------------------
+    def at(self, index: int, message: str, hint: str = "", severity: Optional[str] = None) -> Hit:
+        statement = self.fa.statements[index]
+        col = statement.col - 1 if self.fa.has_bom and statement.line == 1 and statement.col > 1 else statement.col
+        return Hit(message, hint, statement.line, col, severity=severity)
+
+    def at_top(self, message: str, hint: str = "", severity: Optional[str] = None) -> Hit:
+        if self.fa.statements:
+            return self.at(0, message, hint, severity)
+        return Hit(message, hint, 1, 1, severity=severity)
+
+
+def excerpt(sql: Optional[str], limit: int = 160) -> str:
+    """One line of SQL for a message or hint."""
+    if not sql:
+        return ""
+    flat = " ".join(sql.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def name_list(names: List[str], limit: int = 4) -> str:
+    shown = [printable(n) for n in names[:limit]]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+

@@ -1,0 +1,175 @@
+"""lint_folder: read a migrations folder, run it on a scratch database, apply
+every registered rule, then suppressions and filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ..errors import FileReadError
+from ..folder import MigrationFolder, go_sort_key, printable, read_sql, scan_folder
+from ..project import read_project_facts
+from ..sqltext import split_statements
+from . import suppress
+from .analysis import Analysis, FileAnalysis, analyze
+from .context import Context, FileCheck, LintOptions, Settings
+from .registry import ERROR, FOLDER, INFO, WARNING, Hit, Rule, sorted_rules
+
+MAX_SIDE_FILE_BYTES = 1024 * 1024  # non-migration files are read only for suppressions
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    name: str
+    severity: str
+    file: str  # name inside the folder
+    line: int
+    col: int
+    message: str
+    hint: str = ""
+
+    def as_dict(self, path: str) -> dict:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "path": path,
+            "line": self.line,
+            "col": self.col,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+@dataclass
+class LintResult:
+    folder: MigrationFolder
+    settings: Settings
+    findings: List[Finding] = field(default_factory=list)
+    suppressed: int = 0
+    files: int = 0
+    referenced_drop: bool = False
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def errors(self) -> int:
+        return self.count(ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return self.count(WARNING)
+
+    @property
+    def infos(self) -> int:
+        return self.count(INFO)
+
+
+def resolve_settings(directory: Path, options: LintOptions) -> Settings:
+    fk, fk_known, fk_source = options.foreign_keys, True, "given on the command line"
+    wrap, wrap_source = options.no_tx_wrap, "given on the command line"
+    table = "schema_migrations"
+    if fk is None or wrap is None:
+        facts = read_project_facts(directory)
+        table = facts.migrations_table
+        if fk is None:
+            if facts.foreign_keys is None:
+                fk, fk_known = False, False
+                fk_source = "no Go source found; pass --foreign-keys on if the DSN sets _foreign_keys=1"
+            else:
+                fk, fk_source = facts.foreign_keys, facts.foreign_keys_evidence
+        if wrap is None:
+            wrap = facts.no_tx_wrap
+            if wrap:
+                wrap_source = facts.no_tx_wrap_evidence
+            elif facts.go_files:
+                wrap_source = "no x-no-tx-wrap in the Go source"
+            else:
+                wrap_source = "golang-migrate's default; no Go source found"
+    return Settings(bool(fk), fk_source, fk_known, bool(wrap), wrap_source, table)
+
+
+def _read(folder: MigrationFolder) -> Analysis:
+    analysis = Analysis()
+    for migration in folder.migrations:
+        for migration_file in migration.files:
+            fa = FileAnalysis(migration_file, migration, folder.file_path(migration_file))
+            try:
+                sql = read_sql(fa.path)
+            except FileReadError as exc:
+                fa.read_error = exc.reason
+            else:
+                fa.set_text(sql.text, sql.has_bom)
+            analysis.files[migration_file.name] = fa
+    return analysis
+
+
+def lint_folder(directory: Path, options: Optional[LintOptions] = None) -> LintResult:
+    """Lint the migrations folder `directory`. Raises FolderError if it cannot be listed."""
+    options = options or LintOptions()
+    folder = scan_folder(directory, options.ext)
+    settings = resolve_settings(Path(directory), options)
+    analysis = _read(folder)
+    analyze(folder, analysis, foreign_keys=settings.foreign_keys,
+            migrations_table=settings.migrations_table, verify=options.verify)
+    ctx = Context(folder, options, settings, analysis)
+
+    raw: List[Finding] = []
+    directives: Dict[str, suppress.Directives] = {}
+    for fa in analysis.files.values():
+        if fa.text is not None:
+            directives[fa.name] = suppress.parse(fa.text, fa.statements)
+    rules = sorted_rules()
+    for rule in rules:
+        if rule.scope == FOLDER:
+            raw.extend(_findings(rule, rule.check(ctx), None))
+    file_rules = [rule for rule in rules if rule.scope != FOLDER]
+    for fa in analysis.files.values():
+        check = FileCheck(ctx, fa, directives.get(fa.name))
+        for rule in file_rules:
+            raw.extend(_findings(rule, rule.check(check), fa.name))
+
+    result = LintResult(folder, settings, files=len(analysis.files), referenced_drop=analysis.referenced_drop)
+    for finding in raw:
+        if finding.file not in directives and finding.file not in analysis.files:
+            directives[finding.file] = _side_directives(folder, finding.file)
+        found = directives.get(finding.file)
+        if found is not None and found.covers(finding.code, finding.line):
+            result.suppressed += 1
+            continue
+        if options.select is not None and finding.code not in options.select:
+            continue
+        if finding.code in options.ignore:
+            continue
+        if options.only is not None and finding.file not in options.only:
+            continue
+        result.findings.append(finding)
+    order = {name: index for index, name in enumerate(sorted(set(f.file for f in result.findings), key=go_sort_key))}
+    result.findings.sort(key=lambda f: (order[f.file], f.line, f.col, f.code))
+    return result
+
+
+def _findings(rule: Rule, hits, default_file: Optional[str]) -> List[Finding]:
+    out = []
+    for hit in hits or ():
+        assert isinstance(hit, Hit), f"{rule.code} yielded {hit!r}"
+        file_name = hit.file or default_file
+        assert file_name is not None, f"{rule.code}: a folder rule must name the file"
+        # SQLite's messages may quote SQL with newlines: a finding stays one line.
+        out.append(Finding(rule.code, rule.name, hit.severity or rule.severity, file_name,
+                           max(1, hit.line), max(1, hit.col), printable(hit.message), printable(hit.hint)))
+    return out
+
+
+def _side_directives(folder: MigrationFolder, name: str) -> Optional[suppress.Directives]:
+    """Suppressions in a file that is not a migration (a near-miss name)."""
+    path = folder.path / name
+    try:
+        if path.stat().st_size > MAX_SIDE_FILE_BYTES:
+            return None
+        text = read_sql(path).text
+    except (FileReadError, OSError):
+        return None
+    return suppress.parse(text, split_statements(text))

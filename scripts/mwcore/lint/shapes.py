@@ -1,0 +1,127 @@
+"""Facts about single schema objects, from a throwaway SQLite database.
+
+The linter's scratch database only holds the schema as it is now. To know
+what a table looked like before a statement (its columns, foreign keys), or
+whether an index could still be created on a rebuilt table, the stored SQL
+is executed again on a small separate in-memory database and SQLite is asked.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from ..rows import seed_rows
+from ..schema import Snapshot, Table, snapshot
+from ..sqltext import normalize_sql
+from .tracker import Obj
+
+_TYPE_ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
+
+
+def _side(foreign_keys: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    if foreign_keys:
+        conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class Shapes:
+    """Cached facts about tables and objects, each learned by executing SQL."""
+
+    def __init__(self, known_columns: Optional[Dict[Obj, Tuple[str, ...]]] = None) -> None:
+        self._tables: Dict[str, Optional[Table]] = {}
+        self._known_columns = known_columns or {}  # read from the scratch database while it held them
+
+    def table(self, obj: Optional[Obj]) -> Optional[Table]:
+        """Columns and foreign keys of a table as its CREATE TABLE defines them."""
+        if obj is None or obj.type != "table" or not obj.sql:
+            return None
+        if obj.sql not in self._tables:
+            conn = _side()
+            try:
+                conn.execute(obj.sql)
+                self._tables[obj.sql] = snapshot(conn).table(obj.name)
+            except sqlite3.Error:
+                self._tables[obj.sql] = None
+            finally:
+                conn.close()
+        return self._tables[obj.sql]
+
+    def columns(self, obj: Optional[Obj]) -> List[str]:
+        if obj is not None and obj in self._known_columns:
+            return list(self._known_columns[obj])
+        table = self.table(obj)
+        return [c.name for c in table.columns] if table else []
+
+    def materialize(self, objects: Iterable[Obj]) -> Tuple[Snapshot, List[Obj]]:
+        """Create the objects on an empty database; return its snapshot and
+        the objects SQLite would not create there (compared by text instead)."""
+        conn = _side()
+        failed = []
+        try:
+            for obj in sorted(objects, key=lambda o: _TYPE_ORDER.get(o.type, 9)):
+                if not obj.sql:
+                    continue
+                try:
+                    conn.execute(obj.sql)
+                except sqlite3.Error:
+                    failed.append(obj)
+            return snapshot(conn), failed
+        finally:
+            conn.close()
+
+    def fails(self, setup: Sequence[str], statement: str, *, foreign_keys: bool = False) -> Optional[str]:
+        """SQLite's error for `statement` after `setup`, or None if it runs."""
+        conn = _side()
+        try:
+            for sql in setup:
+                conn.execute(sql)
+            if foreign_keys:
+                conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(statement).close()
+            return None
+        except sqlite3.Error as exc:
+            return str(exc)
+        except (ValueError, OverflowError) as exc:
+            return str(exc)
+        finally:
+            conn.close()
+
+    def fails_with_a_row(self, table: Obj, statement: str, *, foreign_keys: bool) -> Tuple[bool, Optional[str]]:
+        """Run `statement` (an ALTER TABLE) against `table` holding one row.
+
+        Returns (tested, error): tested is False when no row fits the table
+        (then nothing is known)."""
+        if not table.sql:
+            return False, None
+        conn = _side()
+        try:
+            conn.execute(table.sql)
+            report = seed_rows(conn, [table.name], per_table=1)
+            if not report.inserted:
+                return False, None
+            if foreign_keys:
+                conn.execute("PRAGMA foreign_keys = ON")
+            try:
+                conn.execute(statement).close()
+            except sqlite3.Error as exc:
+                return True, str(exc)
+            return True, None
+        except sqlite3.Error:
+            return False, None
+        finally:
+            conn.close()
+
+
+_NAMED = re.compile(
+    r'^(create (?:unique )?index (?:if not exists )?|create (?:temp |temporary )?trigger (?:if not exists )?)'
+    r'(?:main \. )?("(?:[^"]|"")*"|\S+)'
+)
+
+
+def definition_key(obj: Obj) -> str:
+    """An index or trigger's canonical definition with its own name left out,
+    so the same index recreated under another name compares equal."""
+    return _NAMED.sub(r"\1?", normalize_sql(obj.sql)) if obj.sql else ""
