@@ -301,3 +301,12 @@ def test_example_module_state_is_clean(tmp_path):
     code, out = run_json("status.py", "--dir", str(copy))
     assert code == 0 and len(out["versions"]) >= 4 and out["sum"]["present"] is False
     assert os.listdir(copy) == os.listdir(EXAMPLE_MIGRATIONS)
+
+
+def test_the_linter_reports_sum_findings_at_the_file(tmp_path):
+    folder = _summed(tmp_path)
+    assert run_cli("validate_pairs.py", "--dir", str(folder)).returncode == 0
+    _merge_below(folder)
+    proc = run_cli("validate_pairs.py", "--dir", str(folder), "--select", "MW014")
+    assert proc.returncode == 1
+    assert "000002_other.up.sql:1:1: error:" in proc.stdout and "[MW014]" in proc.stdout

@@ -226,3 +226,21 @@ def unknown_suppression(f: FileCheck) -> Iterator[Hit]:
                 + ("it" if len(unknown) == 1 else "them"),
                 "use the codes validate_pairs.py --list-rules prints", line=suppression.line,
             )
+
+
+@rule("MW014", "checksum-mismatch", ERROR, FOLDER)
+def checksum_mismatch(ctx: Context) -> Iterator[Hit]:
+    """A migration changed, vanished or was slotted in below others since
+    migrations.sum recorded the folder (only when the folder has that file)."""
+    from ..checksum import SUM_FILE, check
+
+    existing = set(ctx.folder.names)
+    for finding in check(ctx.folder).errors:
+        target = finding.name if finding.name in existing else SUM_FILE
+        hint = {
+            "edited": "restore the file as it was summed and put the change in a new migration",
+            "renamed": "restore the old name",
+            "removed": "restore the file (databases at that version need it)",
+            "out_of_order": "renumber it above every existing version (next_version.py prints the next one)",
+        }.get(finding.kind, "regenerate migrations.sum with status.py --write-sum from a trusted checkout")
+        yield Hit(finding.message, hint, file=target)
