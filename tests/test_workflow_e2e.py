@@ -74,6 +74,12 @@ def run(cmd, cwd: Path, env: dict, timeout: float = 900) -> subprocess.Completed
 def installed(tmp_path_factory) -> Tuple[Path, dict]:
     home = tmp_path_factory.mktemp("home")
     env = {k: v for k, v in os.environ.items() if k != "CLAUDE_CONFIG_DIR"}
+    # A new HOME, but Go keeps using the machine's module and build caches
+    # (they default to paths under HOME; a fresh cache rebuilds mattn's cgo).
+    for name in ("GOCACHE", "GOMODCACHE", "GOPATH"):
+        value = subprocess.run(["go", "env", name], capture_output=True, text=True).stdout.strip()
+        if value:
+            env[name] = value
     env["HOME"] = str(home)
     proc = run([str(ROOT / "install.sh")], ROOT, env)
     assert proc.returncode == 0, proc.stderr
