@@ -83,7 +83,7 @@ def main(args: argparse.Namespace) -> int:
                 created = [str(paths.up), str(paths.down)]
     else:
         folder, plan = plan_for_folder()
-    planned = [str(p) for p in vars(pair_paths(folder, plan.next, name)).values()] if name and plan.next and args.dry_run else []
+    planned = [str(p) for p in pair_paths(folder, plan.next, name)] if name and plan.next and args.dry_run else []
     if name is not None and plan.next is None:
         plan.errors.append("nothing was created.")
     if args.json:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mwcore.errors import FileReadError, FolderError
-from mwcore.folder import near_miss_reason, parse_name, printable, read_sql, scan_folder
+from mwcore.folder import MIGRATION_NAME_RE, near_miss_reason, parse_name, printable, read_sql, scan_folder
 
 from conftest import write_files
 
@@ -198,3 +198,18 @@ def test_read_sql_refuses_a_folder(tmp_path):
 
 def test_printable_escapes_control_characters():
     assert printable("1_a\n.up.sql") == "1_a\\x0a.up.sql"
+
+
+@settings(max_examples=400)
+@given(st.lists(_names, min_size=1, max_size=20))
+def test_fast_parse_equals_the_regex(names):
+    """parse_name skips the regex's backtracking; it must decide exactly as
+    golang-migrate's pattern does."""
+    for name in names:
+        match = MIGRATION_NAME_RE.fullmatch(name)
+        expected = None
+        if match is not None and int(match.group(1)) <= 2**64 - 1:
+            expected = (int(match.group(1)), match.group(2), match.group(3), match.group(4))
+        parsed = parse_name(name)
+        got = None if parsed is None else (parsed.version, parsed.description, parsed.direction, parsed.ext)
+        assert got == expected, repr(name)

@@ -45,8 +45,6 @@ def make_parser(prog: str, description: str, examples: str) -> ArgumentParser:
 
 def resolve_dir(arg: Optional[str], ext: str = "sql") -> "tuple[Path, str]":
     """The migrations folder and a note on how it was chosen."""
-    from .project import detect_migrations_dir
-
     if arg:
         path = Path(arg)
         if not path.exists():
@@ -56,6 +54,8 @@ def resolve_dir(arg: Optional[str], ext: str = "sql") -> "tuple[Path, str]":
         if not os.access(path, os.R_OK | os.X_OK):
             raise MigrationWriterError(f"{arg}: permission denied.")
         return path, "given with --dir"
+    from .project import detect_migrations_dir
+
     detection = detect_migrations_dir(Path.cwd(), ext)
     note = detection.reason
     if detection.others:

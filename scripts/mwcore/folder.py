@@ -12,10 +12,10 @@ of 10,000 pairs stays cheap.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
@@ -42,13 +42,25 @@ class MigrationFile(NamedTuple):
     is_symlink: bool = False
 
 
-@dataclass
 class Migration:
-    """One version: its up file, its down file, either may be missing."""
+    """One version: its up file, its down file, either may be missing.
 
-    version: int
-    up: Optional[MigrationFile] = None
-    down: Optional[MigrationFile] = None
+    (This module avoids dataclasses: importing them costs more than listing a
+    folder of 10,000 pairs, and next_version.py must start fast.)
+    """
+
+    __slots__ = ("version", "up", "down")
+
+    def __init__(self, version: int, up: Optional[MigrationFile] = None, down: Optional[MigrationFile] = None) -> None:
+        self.version = version
+        self.up = up
+        self.down = down
+
+    def __repr__(self) -> str:
+        return f"Migration(version={self.version!r}, up={self.up!r}, down={self.down!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Migration) and (self.version, self.up, self.down) == (other.version, other.up, other.down)
 
     @property
     def files(self) -> List[MigrationFile]:
@@ -56,19 +68,18 @@ class Migration:
 
     @property
     def version_text(self) -> str:
-        return self.files[0].version_text
+        return (self.up or self.down).version_text  # type: ignore[union-attr]
 
     @property
     def name(self) -> str:
         """The description, as the up file spells it (else the down's)."""
-        return self.files[0].description
+        return (self.up or self.down).description  # type: ignore[union-attr]
 
     def file(self, direction: str) -> Optional[MigrationFile]:
         return self.up if direction == UP else self.down
 
 
-@dataclass(frozen=True)
-class Duplicate:
+class Duplicate(NamedTuple):
     """Two or more files with one version and direction (golang-migrate refuses
     to open such a folder: ``duplicate migration file: NAME``)."""
 
@@ -77,30 +88,32 @@ class Duplicate:
     names: Tuple[str, ...]  # sorted; golang-migrate fails naming the second
 
 
-@dataclass(frozen=True)
-class NearMiss:
+class NearMiss(NamedTuple):
     """A file that looks meant as a migration but golang-migrate skips."""
 
     name: str
     reason: str
 
 
-@dataclass
 class MigrationFolder:
     """The model every script works on."""
 
-    path: Path
-    ext: str = "sql"
-    migrations: List[Migration] = field(default_factory=list)
-    duplicates: List[Duplicate] = field(default_factory=list)
-    near_misses: List[NearMiss] = field(default_factory=list)
-    # Names that match golang-migrate's pattern but not "*.<ext>": a file://
-    # source reads them, `//go:embed migrations/*.sql` leaves them out.
-    other_ext: List[MigrationFile] = field(default_factory=list)
-    # Every non-directory name in the folder, sorted as Go sorts (bytes).
-    names: List[str] = field(default_factory=list)
-    # Names that are broken symlinks or symlinks to folders.
-    bad_links: List[str] = field(default_factory=list)
+    def __init__(self, path: Path, ext: str = "sql", names: Optional[List[str]] = None) -> None:
+        self.path = path
+        self.ext = ext
+        self.migrations: List[Migration] = []
+        self.duplicates: List[Duplicate] = []
+        self.near_misses: List[NearMiss] = []
+        # Names that match golang-migrate's pattern but not "*.<ext>": a file://
+        # source reads them, `//go:embed migrations/*.sql` leaves them out.
+        self.other_ext: List[MigrationFile] = []
+        # Every non-directory name in the folder, sorted as Go sorts (bytes).
+        self.names: List[str] = names if names is not None else []
+        # Names that are broken symlinks or symlinks to folders.
+        self.bad_links: List[str] = []
+
+    def __repr__(self) -> str:
+        return f"MigrationFolder(path={str(self.path)!r}, {len(self.migrations)} versions)"
 
     @property
     def versions(self) -> List[int]:
@@ -130,16 +143,54 @@ def go_sort_key(name: str) -> bytes:
     return name.encode("utf-8", "surrogateescape")
 
 
+_new_file = tuple.__new__  # builds a MigrationFile without NamedTuple's Python-level __new__
+
+# The same pattern over a whole listing joined by newlines, one name a line:
+# `.` stops at a newline in both Python and Go, so each line is matched on
+# its own, at C speed. Names that hold a newline take the one-by-one path.
+_LISTING_RE = re.compile(r"^(([0-9]+)_(.*)\.(down|up)\.(.*))$", re.M)
+
+
+def parse_names(names: List[str]) -> Dict[str, MigrationFile]:
+    """parse_name for a whole listing: {name: MigrationFile} of the names
+    golang-migrate reads."""
+    if any("\n" in name for name in names):
+        parsed = (parse_name(name) for name in names)
+        return {p.name: p for p in parsed if p is not None}
+    found = {}
+    for name, digits, description, direction, ext in _LISTING_RE.findall("\n".join(names)):
+        version = int(digits)
+        if version <= UINT64_MAX:
+            found[name] = _new_file(MigrationFile, (name, version, digits, description, direction, ext, False))
+    return found
+
+
 def parse_name(name: str) -> Optional[MigrationFile]:
-    """The migration a file name denotes, or None when golang-migrate skips it."""
-    match = MIGRATION_NAME_RE.fullmatch(name)
-    if match is None:
+    """The migration a file name denotes, or None when golang-migrate skips it.
+
+    Equivalent to MIGRATION_NAME_RE.fullmatch (tests hold the two together,
+    and against golang-migrate itself), without its backtracking: the greedy
+    description ends at the LAST '.up.' or '.down.', and no group may hold a
+    newline. Folders of 10,000 pairs are parsed on every run, so this avoids
+    every step it can.
+    """
+    underscore = name.find("_")
+    if underscore < 1:
         return None
-    digits, description, direction, ext = match.groups()
+    digits = name[:underscore]
+    if not (digits.isdigit() and digits.isascii()) or "\n" in name:
+        return None
+    up, down = name.rfind(".up."), name.rfind(".down.")
+    if up >= down:
+        position, direction, after = up, "up", up + 4
+    else:
+        position, direction, after = down, "down", down + 6
+    if position <= underscore:
+        return None
     version = int(digits)
     if version > UINT64_MAX:
         return None
-    return MigrationFile(name, version, digits, description, direction, ext)
+    return _new_file(MigrationFile, (name, version, digits, name[underscore + 1:position], direction, name[after:], False))
 
 
 _LEADING_DIGITS = re.compile(r"[0-9]+")
@@ -175,11 +226,18 @@ def near_miss_reason(name: str, ext: str = "sql") -> Optional[str]:
 def scan_folder(path: os.PathLike, ext: str = "sql") -> MigrationFolder:
     """List `path` once and build the folder model. Raises FolderError."""
     folder_path = Path(path)
+    names: List[str] = []
+    kinds: Dict[str, str] = {}  # only entries that are not plain files
     try:
         with os.scandir(folder_path) as entries:
             # is_dir/is_symlink come from the listing itself (no stat call).
-            listing = [(e.name, "file" if not e.is_symlink() and not e.is_dir(follow_symlinks=False) else _entry_kind(e))
-                       for e in entries]
+            for entry in entries:
+                if not entry.is_file(follow_symlinks=False):
+                    kind = _entry_kind(entry)
+                    if kind == "dir":
+                        continue
+                    kinds[entry.name] = kind
+                names.append(entry.name)
     except FileNotFoundError:
         raise FolderError(f"{folder_path}: no such folder.") from None
     except NotADirectoryError:
@@ -189,41 +247,46 @@ def scan_folder(path: os.PathLike, ext: str = "sql") -> MigrationFolder:
     except OSError as exc:
         raise FolderError(f"{folder_path}: cannot list the folder ({exc.strerror or exc}).") from None
 
-    folder = MigrationFolder(path=folder_path, ext=ext)
-    by_key: Dict[Tuple[int, str], List[MigrationFile]] = {}
-    suffix = "." + ext
-    listing.sort()
-    if not all(name.isascii() for name, _ in listing):
-        listing.sort(key=lambda item: go_sort_key(item[0]))
-    for name, kind in listing:
-        if kind == "dir":
-            continue
-        folder.names.append(name)
-        parsed = parse_name(name)
-        if parsed is None:
-            reason = near_miss_reason(name, ext)
-            if reason is not None:
-                folder.near_misses.append(NearMiss(name, reason))
-            continue
-        if kind == "badlink":
-            folder.bad_links.append(name)
-            continue
-        if kind == "link":
-            parsed = parsed._replace(is_symlink=True)
-        if not name.endswith(suffix):
-            folder.other_ext.append(parsed)
-            continue
-        by_key.setdefault((parsed.version, parsed.direction), []).append(parsed)
-
+    names.sort()
+    if not all(map(str.isascii, names)):
+        names.sort(key=go_sort_key)
+    folder = MigrationFolder(path=folder_path, ext=ext, names=names)
+    parsed_names = parse_names(names)
+    for name in [n for n in names if n not in parsed_names]:
+        reason = near_miss_reason(name, ext)
+        if reason is not None:
+            folder.near_misses.append(NearMiss(name, reason))
     migrations: Dict[int, Migration] = {}
-    for (version, direction), files in by_key.items():
-        migration = migrations.get(version)
-        if migration is None:
-            migration = migrations[version] = Migration(version)
-        # golang-migrate keeps the first name it lists and fails on the next.
-        setattr(migration, direction, files[0])
-        if len(files) > 1:
-            folder.duplicates.append(Duplicate(version, direction, tuple(f.name for f in files)))
+    repeated: Dict[Tuple[int, str], List[MigrationFile]] = {}
+    suffix = "." + ext
+    get = migrations.get
+    collecting = gc.isenabled()
+    gc.disable()  # tens of thousands of small objects, none of them cyclic garbage
+    try:
+        for parsed in parsed_names.values():  # in listing order, as golang-migrate reads them
+            name, version, _, _, direction, _, _ = parsed
+            if kinds and name in kinds:
+                if kinds[name] == "badlink":
+                    folder.bad_links.append(name)
+                    continue
+                parsed = parsed._replace(is_symlink=True)
+            if not name.endswith(suffix):
+                folder.other_ext.append(parsed)
+                continue
+            migration = get(version)
+            if migration is None:
+                migrations[version] = migration = Migration(version)
+            kept = migration.up if direction == UP else migration.down
+            if kept is None:
+                setattr(migration, direction, parsed)
+            else:
+                # golang-migrate keeps the first name it lists and fails on the next.
+                repeated.setdefault((version, direction), [kept]).append(parsed)
+    finally:
+        if collecting:
+            gc.enable()
+    for (version, direction), files in repeated.items():
+        folder.duplicates.append(Duplicate(version, direction, tuple(f.name for f in files)))
     folder.migrations = [migrations[v] for v in sorted(migrations)]
     folder.duplicates.sort(key=lambda d: (d.version, d.direction))
     return folder
@@ -247,8 +310,7 @@ def _entry_kind(entry: os.DirEntry) -> str:
 MAX_SQL_BYTES = 256 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class SqlText:
+class SqlText(NamedTuple):
     """A migration file's text as golang-migrate hands it to SQLite."""
 
     text: str

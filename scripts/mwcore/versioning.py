@@ -12,12 +12,12 @@ import contextlib
 import os
 import re
 import time
-import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Iterator, List, NamedTuple, Optional, Tuple
+
+if TYPE_CHECKING:  # imported where used: the plain lookup never needs them
+    from datetime import datetime
 
 from .errors import MigrationWriterError, UsageError
 from .folder import UINT64_MAX, MigrationFolder, parse_name, printable
@@ -28,22 +28,24 @@ DEFAULT_DIGITS = 6
 MAX_NAME_BYTES = 255  # longest file name on common file systems
 
 
-@dataclass
 class NextVersion:
-    """Everything `next_version.py` reports."""
+    """Everything `next_version.py` reports. (No dataclass: see folder.py.)"""
 
-    current: Optional[str]  # highest version as written in its file name
-    next: Optional[str]  # None when no valid next version exists (overflow)
-    format: str
-    digits: int  # 0 = unpadded
-    count: int
-    warnings: List[str] = field(default_factory=list)
-    errors: List[str] = field(default_factory=list)
+    def __init__(self, current: Optional[str], next: Optional[str], format: str, digits: int, count: int) -> None:
+        self.current = current  # highest version as written in its file name
+        self.next = next  # None when no valid next version exists (overflow)
+        self.format = format
+        self.digits = digits  # 0 = unpadded
+        self.count = count
+        self.warnings: List[str] = []
+        self.errors: List[str] = []
 
 
 def _is_timestamp(text: str) -> bool:
     if len(text) != 14:
         return False
+    from datetime import datetime
+
     try:
         datetime.strptime(text, TIMESTAMP_LAYOUT)
     except ValueError:
@@ -74,12 +76,12 @@ def migrate_create_choice(folder: MigrationFolder, digits: int) -> Tuple[Optiona
     (version, None) or (None, its error text). Mirrors internal/cli's
     nextSeqVersion: the last of the sorted `*.EXT` names, digits before '_'."""
     suffix = "." + folder.ext
-    names = [n for n in folder.names if n.endswith(suffix)]  # folder.names is in Go's order
+    # folder.names is in Go's order: the last *.EXT name is the one it takes.
+    last = next((n for n in reversed(folder.names) if n.endswith(suffix)), None)
     if digits <= 0:
         return None, "Digits must be positive"
     value = 1
-    if names:
-        last = names[-1]
+    if last is not None:
         idx = last.find("_")
         if idx < 1:
             return None, f"Malformed migration filename: {folder.path / printable(last)}"
@@ -134,6 +136,8 @@ def plan_next(
         plan.digits = 14
         if detected_fmt == TIMESTAMP and any(not _is_timestamp(t) for t in texts):
             plan.warnings.append("the folder mixes timestamp and sequence versions; the next one is a timestamp.")
+        from datetime import datetime, timezone
+
         stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime(TIMESTAMP_LAYOUT)
         if highest is not None and int(stamp) <= highest.version:
             plan.warnings.append(
@@ -192,6 +196,8 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 def normalize_name(raw: str) -> str:
     """NAME -> lowercase snake_case. Raises UsageError for unsafe names."""
+    import unicodedata
+
     if any(sep in raw for sep in ("/", "\\")):
         raise UsageError(f"name {printable(raw)!r} contains a path separator; give a plain name such as add_user_email.")
     if ".." in raw:
@@ -207,8 +213,7 @@ def normalize_name(raw: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
-class PairPaths:
+class PairPaths(NamedTuple):
     up: Path
     down: Path
 
