@@ -21,12 +21,13 @@ import argparse
 import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from timing import median_ms  # bench/timing.py (this folder is on sys.path when run)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "make_test_stub.py"
@@ -68,15 +69,6 @@ def chain(count: int) -> dict:
         files[f"{v:06d}_step_{v}.up.sql"] = up
         files[f"{v:06d}_step_{v}.down.sql"] = down
     return files
-
-
-def median_ms(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def bench_generation(count: int, runs: int) -> None:
