@@ -136,12 +136,9 @@ class GoMigrate:
     # -- migrate.go ----------------------------------------------------------
     def up(self, limit: int = -1) -> RunOutcome:
         """`Up()` with limit -1, `Steps(n)` with limit n > 0."""
-        outcome = RunOutcome()
-        current = self._start(outcome)
+        outcome, current = self._begin(limit)
         if current is None:
             return outcome
-        if limit == 0:
-            return self._fail(outcome, "no change", NO_CHANGE)
         count, position = 0, current
         while limit == -1 or count < limit:
             if position == NIL_VERSION:
@@ -164,12 +161,9 @@ class GoMigrate:
 
     def down(self, limit: int = -1) -> RunOutcome:
         """`Down()` with limit -1, `Steps(-n)` with limit n > 0."""
-        outcome = RunOutcome()
-        current = self._start(outcome)
+        outcome, current = self._begin(limit)
         if current is None:
             return outcome
-        if limit == 0:
-            return self._fail(outcome, "no change", NO_CHANGE)
         if current == NIL_VERSION:
             if limit == -1:
                 return self._fail(outcome, "no change", NO_CHANGE)
@@ -196,6 +190,17 @@ class GoMigrate:
         return self.up(n) if n > 0 else self.down(-n)
 
     # -- internals -----------------------------------------------------------
+    def _begin(self, limit: int) -> "tuple[RunOutcome, Optional[int]]":
+        """What readUp/readDown check before any step: dirty flag, current
+        version present in the source, a zero limit. (outcome, current
+        version), the version None when the run ends here."""
+        outcome = RunOutcome()
+        current = self._start(outcome)
+        if current is not None and limit == 0:
+            self._fail(outcome, "no change", NO_CHANGE)
+            return outcome, None
+        return outcome, current
+
     def _start(self, outcome: RunOutcome) -> Optional[int]:
         current, dirty = self.version()
         if dirty:
