@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from timing import median_ms  # bench/timing.py (this folder is on sys.path when run)
+from benchkit import median_ms, new_table_pair  # bench/benchkit.py (this folder is on sys.path when run)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "make_test_stub.py"
@@ -45,13 +45,7 @@ def chain(count: int) -> dict:
     for v in range(1, count + 1):
         kind = "table" if not tables or v % 4 == 1 else ("column", "update", "rebuild")[v % 3]
         if kind == "table":
-            table = f"t{v}"
-            fk = f", parent_id INTEGER REFERENCES {tables[-1]} (id)" if tables else ""
-            up = (f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
-                  f"qty INTEGER NOT NULL DEFAULT 0 CHECK (qty >= 0){fk});\n"
-                  f"INSERT INTO {table} (id, name) VALUES (1, 'seed {v}');\n")
-            down = f"DROP TABLE {table};\n"
-            tables.append(table)
+            up, down = new_table_pair(v, tables)
         elif kind == "column":
             table = tables[-1]
             up = (f"ALTER TABLE {table} ADD COLUMN c{v} TEXT NOT NULL DEFAULT 'x';\n"

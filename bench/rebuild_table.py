@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from timing import median_ms  # bench/timing.py (this folder is on sys.path when run)
+from benchkit import median_ms, new_table_pair  # bench/benchkit.py (this folder is on sys.path when run)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "rebuild_table.py"
@@ -64,13 +64,7 @@ def chain(count: int) -> dict:
         if v == count // 2:
             up, down = WIDE + WIDE_EXTRAS, WIDE_DOWN
         elif not tables or v % 4 == 1:
-            table = f"t{v}"
-            fk = f", parent_id INTEGER REFERENCES {tables[-1]} (id)" if tables else ""
-            up = (f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
-                  f"qty INTEGER NOT NULL DEFAULT 0 CHECK (qty >= 0){fk});\n"
-                  f"INSERT INTO {table} (id, name) VALUES (1, 'seed {v}');\n")
-            down = f"DROP TABLE {table};\n"
-            tables.append(table)
+            up, down = new_table_pair(v, tables)
         elif v % 4 == 2:
             table = tables[-1]
             up = (f"ALTER TABLE {table} ADD COLUMN c{v} TEXT NOT NULL DEFAULT 'x';\n"
