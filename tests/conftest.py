@@ -65,6 +65,33 @@ def write_files(folder: Path, files: Dict[str, str]) -> Path:
     return folder
 
 
+def generated_chain(versions: Sequence[int], kinds: Sequence[tuple]) -> Dict[str, str]:
+    """Migration files for generated chains: one (up kind, down kind) per
+    version, each kind a way a real file behaves (applies, fails, is empty,
+    is missing, opens its own transaction, leaves an index or a table)."""
+    files: Dict[str, str] = {}
+    for version, (up, down) in zip(versions, kinds):
+        table = f"t{version}"
+        up_sql = {
+            "create": f"CREATE TABLE {table}(x);",
+            "fail": f"CREATE TABLE {table}(x);\nSELECT * FROM nope;",
+            "empty": "",
+            "begin": f"BEGIN;\nCREATE TABLE {table}(x);\nCOMMIT;",
+            "index": f"CREATE TABLE {table}(x);\nCREATE INDEX i{version} ON {table}(x);",
+        }
+        down_sql = {
+            "drop": f"DROP TABLE IF EXISTS {table};",
+            "fail": "DROP TABLE nope;",
+            "empty": "-- empty\n",
+            "keep-index": f"CREATE TABLE IF NOT EXISTS keep{version}(x);",
+        }
+        if up != "missing":
+            files[f"{version}_m.up.sql"] = up_sql[up]
+        if down != "missing":
+            files[f"{version}_m.down.sql"] = down_sql[down]
+    return files
+
+
 @dataclass
 class GoTools:
     migrate: Path  # the golang-migrate CLI, built with -tags sqlite3

@@ -16,7 +16,7 @@ from mwcore.folder import scan_folder
 from mwcore.schema import snapshot
 from mwcore.sqlrun import connect
 
-from conftest import write_files
+from conftest import generated_chain, write_files
 
 pytestmark = pytest.mark.go
 
@@ -208,20 +208,6 @@ _ops = st.lists(
 )
 
 
-def _chain_files(versions, kinds) -> Dict[str, str]:
-    files = {}
-    for version, (up, down) in zip(versions, kinds):
-        table = f"t{version}"
-        up_sql = {"create": f"CREATE TABLE {table}(x);", "fail": f"CREATE TABLE {table}(x);\nSELECT * FROM nope;",
-                  "empty": "", "begin": f"BEGIN;\nCREATE TABLE {table}(x);\nCOMMIT;"}
-        down_sql = {"drop": f"DROP TABLE IF EXISTS {table};", "fail": "DROP TABLE nope;", "empty": "-- empty\n"}
-        if up != "missing":
-            files[f"{version}_m.up.sql"] = up_sql[up]
-        if down != "missing":
-            files[f"{version}_m.down.sql"] = down_sql[down]
-    return files
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     versions=st.lists(st.integers(0, 12), min_size=1, max_size=5, unique=True).map(sorted),
@@ -231,7 +217,7 @@ def _chain_files(versions, kinds) -> Dict[str, str]:
 )
 def test_generated_chains_match_golang_migrate(go_tools, tmp_path_factory, versions, kinds, ops, no_tx_wrap):
     tmp_path = tmp_path_factory.mktemp("chain")
-    files = _chain_files(versions, kinds)
+    files = generated_chain(versions, kinds)
     if not any(name.endswith(".sql") for name in files):
         files["README.md"] = "empty source"
     compare(go_tools, tmp_path, files, ops, no_tx_wrap=no_tx_wrap)

@@ -18,7 +18,7 @@ from mwcore.replay import ReplayOptions, ReplayReport, replay
 from mwcore.schema import snapshot
 from mwcore.sqlrun import connect
 
-from conftest import write_files
+from conftest import generated_chain, write_files
 
 pytestmark = pytest.mark.go
 
@@ -171,30 +171,6 @@ _ups = st.sampled_from(["create", "create", "create", "fail", "empty", "missing"
 _downs = st.sampled_from(["drop", "drop", "drop", "fail", "empty", "missing", "keep-index"])
 
 
-def _generated(versions: List[int], kinds) -> Dict[str, str]:
-    files: Dict[str, str] = {}
-    for version, (up, down) in zip(versions, kinds):
-        table = f"t{version}"
-        up_sql = {
-            "create": f"CREATE TABLE {table}(x);",
-            "fail": f"CREATE TABLE {table}(x);\nSELECT * FROM nope;",
-            "empty": "",
-            "begin": f"BEGIN;\nCREATE TABLE {table}(x);\nCOMMIT;",
-            "index": f"CREATE TABLE {table}(x);\nCREATE INDEX i{version} ON {table}(x);",
-        }
-        down_sql = {
-            "drop": f"DROP TABLE IF EXISTS {table};",
-            "fail": "DROP TABLE nope;",
-            "empty": "-- empty\n",
-            "keep-index": f"CREATE TABLE IF NOT EXISTS keep{version}(x);",
-        }
-        if up != "missing":
-            files[f"{version}_m.up.sql"] = up_sql[up]
-        if down != "missing":
-            files[f"{version}_m.down.sql"] = down_sql[down]
-    return files
-
-
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     versions=st.lists(st.integers(0, 15), min_size=1, max_size=5, unique=True).map(sorted),
@@ -202,7 +178,7 @@ def _generated(versions: List[int], kinds) -> Dict[str, str]:
     no_tx_wrap=st.booleans(),
 )
 def test_generated_chains_stop_where_golang_migrate_stops(go_tools, tmp_path_factory, versions, kinds, no_tx_wrap):
-    files = _generated(versions, kinds)
+    files = generated_chain(versions, kinds)
     if not files:
         return
     compare(go_tools, tmp_path_factory.mktemp("chain"), files, no_tx_wrap=no_tx_wrap)
