@@ -99,8 +99,11 @@ def _problems(folder: MigrationFolder, sums: checksum.SumCheck, db) -> List[str]
 
 def _force_commands(directory: Path, db_path: Path, version: int) -> List[str]:
     url = "sqlite3://" + str(db_path)
+    # The CLI's flag parser reads a bare -1 as an unknown flag ("flag provided
+    # but not defined: -1"); after "--" it is the version.
+    cli_version = f"-- {version}" if version < 0 else str(version)
     return [
-        f"migrate -path {shlex.quote(str(directory))} -database {shlex.quote(url)} force {version}",
+        f"migrate -path {shlex.quote(str(directory))} -database {shlex.quote(url)} force {cli_version}",
         f"m.Force({version})",
     ]
 

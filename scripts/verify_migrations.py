@@ -342,8 +342,13 @@ def _force_hint(ctx, stop, no_tx_wrap: bool) -> str:
     # the previous version dirty with the schema still at N.
     if stop.direction == "down":
         return f"`migrate force {stop.version}` (the schema is still at version {stop.version})"
+    if "no transaction is active" in stop.error:
+        # A COMMIT/END in the wrapped file committed its work before the
+        # driver's own commit failed: nothing was rolled back.
+        return (f"`migrate force {stop.version}` (the file's own COMMIT/END committed its work, so the schema is "
+                f"already at version {stop.version}; remove the COMMIT/END)")
     previous = ctx["folder"].previous(stop.version)
-    target = -1 if previous is None else previous
+    target = "-- -1" if previous is None else previous  # a bare -1 is read as a flag by the CLI
     if no_tx_wrap:
         return (f"undo what the statements before the failing one did, then `migrate force {target}` "
                 "(without the transaction wrap they stayed applied)")
