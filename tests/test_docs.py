@@ -471,3 +471,14 @@ def test_testing_reference_go_code_passes(tmp_path):
     for command in (["go", "mod", "tidy"], ["go", "test", "./...", "-count=1"]):
         result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
         assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+    # generated-tests.md: the generated mw... helpers and tests join these
+    # hand-written ones in the same file, and everything still passes.
+    stub = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_test_stub.py"), "--dir", str(package / "migrations"),
+                           "--version", "1"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert stub.returncode == 0, stub.stdout + stub.stderr
+    test_file = (package / "migrate_test.go").read_text(encoding="utf-8")
+    assert "func migrateTo(" in test_file and "func mwMigrateTo(" in test_file
+    assert "func TestMigration_000001_FreshDatabase(" in test_file
+    result = subprocess.run(["go", "test", "./...", "-count=1"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, f"go test with both helper sets failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
