@@ -81,7 +81,7 @@ def build_parser() -> cli.ArgumentParser:
     project = parser.add_argument_group("project (default: read from the Go source)")
     project.add_argument("--foreign-keys", choices=("auto", "on", "off"), default="auto",
                          help="foreign-key enforcement of the app's DSN (default: auto; unknown -> safe with either)")
-    project.add_argument("--no-tx-wrap", action="store_true", help="the project runs golang-migrate with x-no-tx-wrap=true")
+    cli.add_tx_wrap_option(project)
     project.add_argument("--ext", default="sql", metavar="EXT", help="migration file extension (default: sql)")
     parser.set_defaults(add_fks=[])
     return parser
@@ -142,7 +142,8 @@ def main(args: argparse.Namespace) -> int:
     else:
         fk_mode = {True: FK_ON, False: FK_OFF, None: FK_UNKNOWN}[facts.foreign_keys]
         evidence = facts.foreign_keys_evidence
-    no_tx_wrap = args.no_tx_wrap or facts.no_tx_wrap
+    override = cli.no_tx_wrap_override(args)
+    no_tx_wrap = facts.no_tx_wrap if override is None else override
     conn = replay(folder, migrations_table=facts.migrations_table, no_tx_wrap=no_tx_wrap, foreign_keys=fk_mode == FK_ON)
     report = {
         "status": "ok", "dir": str(directory), "dir_source": how, "table": args.table,

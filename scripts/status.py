@@ -44,8 +44,7 @@ def build_parser() -> cli.ArgumentParser:
     )
     parser.add_argument("--db", metavar="PATH", help="SQLite database to inspect (opened read-only, never written)")
     parser.add_argument("--table", metavar="NAME", help="migrations table (default: from the Go source, else schema_migrations)")
-    parser.add_argument("--no-tx-wrap", action="store_true", default=None,
-                        help="the project runs with x-no-tx-wrap=true (default: read from the Go source)")
+    cli.add_tx_wrap_option(parser)
     sums = parser.add_mutually_exclusive_group()
     sums.add_argument("--write-sum", action="store_true", help="write or extend migrations.sum in the folder")
     sums.add_argument("--check-sum", action="store_true", help="only check the files against migrations.sum")
@@ -74,7 +73,8 @@ def main(args: argparse.Namespace) -> int:
 
         facts = read_project_facts(directory)
         table = args.table or facts.migrations_table
-        no_tx_wrap = facts.no_tx_wrap if args.no_tx_wrap is None else args.no_tx_wrap
+        override = cli.no_tx_wrap_override(args)
+        no_tx_wrap = facts.no_tx_wrap if override is None else override
         db = database_status(folder, Path(args.db), table=table, no_tx_wrap=no_tx_wrap)
     problems = _problems(folder, sums, db)
     if args.json:
@@ -99,8 +99,11 @@ def _problems(folder: MigrationFolder, sums: checksum.SumCheck, db) -> List[str]
 
 def _force_commands(directory: Path, db_path: Path, version: int) -> List[str]:
     url = "sqlite3://" + str(db_path)
+    # The CLI's flag parser reads a bare -1 as an unknown flag ("flag provided
+    # but not defined: -1"); after "--" it is the version.
+    cli_version = f"-- {version}" if version < 0 else str(version)
     return [
-        f"migrate -path {shlex.quote(str(directory))} -database {shlex.quote(url)} force {version}",
+        f"migrate -path {shlex.quote(str(directory))} -database {shlex.quote(url)} force {cli_version}",
         f"m.Force({version})",
     ]
 

@@ -22,7 +22,7 @@ EXAMPLES = """\
   validate_pairs.py --format github                   # GitHub Actions annotations
   validate_pairs.py --select MW1,MW3 --ignore MW502   # codes, groups (MW3 = MW3xx) or rule names
   validate_pairs.py pkg/storage/sqlite/migrations/000005_x.up.sql   # report on these files only
-  validate_pairs.py --foreign-keys on --no-tx-wrap    # override what the Go source says
+  validate_pairs.py --foreign-keys on --tx-wrap off  # override what the Go source says
   validate_pairs.py --list-rules
 
 Every up file runs, in version order, on a scratch in-memory SQLite database
@@ -51,9 +51,7 @@ def build_parser() -> cli.ArgumentParser:
     downs.add_argument("--allow-missing-down", action="store_true", help="an up without a down is only a note (up-only projects)")
     parser.add_argument("--foreign-keys", choices=("on", "off"), help="foreign-key enforcement of the app's connection "
                         "(default: read the Go source for _foreign_keys/_fk; off when there is none)")
-    wrap = parser.add_mutually_exclusive_group()
-    wrap.add_argument("--no-tx-wrap", action="store_true", help="golang-migrate runs with x-no-tx-wrap=true (default: read the Go source)")
-    wrap.add_argument("--tx-wrap", action="store_true", help="golang-migrate wraps each file in a transaction (its default)")
+    cli.add_tx_wrap_option(parser)
     parser.add_argument("--ext", default=SQL_PATTERN, metavar="EXT", help="migration file extension (default: sql)")
     parser.add_argument("--list-rules", action="store_true", help="print the rule catalogue and exit")
     return parser
@@ -84,7 +82,7 @@ def options_from_args(args: argparse.Namespace) -> LintOptions:
         ext=ext,
         allow_missing_down=args.allow_missing_down,
         foreign_keys=None if args.foreign_keys is None else args.foreign_keys == "on",
-        no_tx_wrap=True if args.no_tx_wrap else (False if args.tx_wrap else None),
+        no_tx_wrap=cli.no_tx_wrap_override(args),
         select=expand_codes(args.select, "--select"),
         ignore=expand_codes(args.ignore, "--ignore") or set(),
     )

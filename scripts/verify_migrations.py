@@ -52,9 +52,7 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--dry-run", action="store_true", help="with --keep: replay, but write nothing; report the files --keep would write")
     parser.add_argument("--foreign-keys", choices=("auto", "on", "off"), default="auto",
                         help="foreign-key enforcement during the replay (default auto: as the app's DSN sets it; off when unknown)")
-    parser.add_argument("--tx-wrap", choices=("auto", "on", "off"), default="auto",
-                        help="run each file in a transaction (on, golang-migrate's default) or not (off = x-no-tx-wrap=true); "
-                             "default auto: as the project's Go source configures it")
+    cli.add_tx_wrap_option(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="print every version's row, even when there are many and all are ok")
     parser.add_argument("--ext", default="sql", metavar="EXT", help="migration file extension (default: sql)")
     return parser
@@ -84,9 +82,11 @@ def main(args: argparse.Namespace) -> int:
     facts = read_project_facts(directory)
     driver = go_sqlite_driver(facts.module_root)
     foreign_keys, fk_source = _choice(args.foreign_keys, facts.foreign_keys, facts.foreign_keys_evidence, "--foreign-keys")
-    no_tx_wrap, wrap_source = _choice(
-        {"on": "off", "off": "on"}.get(args.tx_wrap, args.tx_wrap), facts.no_tx_wrap,
-        facts.no_tx_wrap_evidence or "golang-migrate's default", "--tx-wrap")
+    override = cli.no_tx_wrap_override(args)
+    if override is None:
+        no_tx_wrap, wrap_source = bool(facts.no_tx_wrap), facts.no_tx_wrap_evidence or "golang-migrate's default"
+    else:
+        no_tx_wrap, wrap_source = override, f"--tx-wrap {'off' if override else 'on'}"
     in_range = [m for m in folder.migrations if (low is None or m.version >= low) and (high is None or m.version <= high)]
     if folder.migrations and not in_range:
         raise UsageError(f"no migration in {directory} is between {_bounds(low, high)}; "
@@ -342,8 +342,13 @@ def _force_hint(ctx, stop, no_tx_wrap: bool) -> str:
     # the previous version dirty with the schema still at N.
     if stop.direction == "down":
         return f"`migrate force {stop.version}` (the schema is still at version {stop.version})"
+    if "no transaction is active" in stop.error:
+        # A COMMIT/END in the wrapped file committed its work before the
+        # driver's own commit failed: nothing was rolled back.
+        return (f"`migrate force {stop.version}` (the file's own COMMIT/END committed its work, so the schema is "
+                f"already at version {stop.version}; remove the COMMIT/END)")
     previous = ctx["folder"].previous(stop.version)
-    target = -1 if previous is None else previous
+    target = "-- -1" if previous is None else previous  # a bare -1 is read as a flag by the CLI
     if no_tx_wrap:
         return (f"undo what the statements before the failing one did, then `migrate force {target}` "
                 "(without the transaction wrap they stayed applied)")

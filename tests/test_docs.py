@@ -3,8 +3,10 @@
 Checks the frontmatter against the skill format's limits, the size of
 SKILL.md, every relative link and anchor, that every reference is reachable
 from SKILL.md, that long references open with a contents list, that every
-script the docs name exists and answers --help, and runs every ```sql block
-the way golang-migrate would run a migration file.
+script the docs name exists and answers --help, that every script command in
+SKILL.md and the references runs from a project root with the skill
+installed (as the assistant types it), and runs every ```sql block the way
+golang-migrate would run a migration file.
 
 SQL fence conventions (the info string after ```sql):
     (none)    wrapped in one transaction, foreign keys off; must succeed
@@ -191,10 +193,11 @@ def mentioned_scripts() -> List[str]:
 
 
 def script_command_lines() -> List[Tuple[str, str, str]]:
-    """(id, script name, line) for each sh line in SKILL.md that runs a script."""
+    """(id, script name, line) for each line of a ```sh block (a command) or
+    ```text block (a synopsis) in SKILL.md or a reference that runs a script."""
     found = []
-    for fence in fences(load(SKILL)):
-        if fence.lang != "sh":
+    for fence in (f for path in DOC_PATHS for f in fences(load(path))):
+        if fence.lang not in ("sh", "text"):
             continue
         for offset, line in enumerate(fence.code.splitlines(), start=1):
             match = SCRIPT_RE.search(line)
@@ -348,7 +351,7 @@ COMMAND_LINES = script_command_lines()
 
 
 @pytest.mark.parametrize("name,line", [(n, l) for _, n, l in COMMAND_LINES], ids=[i for i, _, _ in COMMAND_LINES])
-def test_skill_command_options_exist(name, line):
+def test_documented_command_options_exist(name, line):
     if not (ROOT / "scripts" / name).is_file() or script_help(name).returncode != 0:
         pytest.skip("a missing script or failing --help is reported by its own test")
     help_text = script_help(name).stdout
@@ -356,6 +359,120 @@ def test_skill_command_options_exist(name, line):
         assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", help_text), (
             f"{option} is not an option of scripts/{name} (see its --help)"
         )
+
+
+# --- script commands, run as the assistant types them ------------------------
+#
+# Claude Code substitutes ${CLAUDE_SKILL_DIR} in SKILL.md's body only; a
+# reference read later shows it literally, and the assistant's shell does not
+# set it. So SKILL.md writes ${CLAUDE_SKILL_DIR}/scripts/ and the references
+# write <skill>/scripts/, which SKILL.md tells the assistant to replace with
+# the skill's folder. Every script line of every ```sh block runs here that
+# way: the skill installed by install.sh into a temp HOME, each block in a
+# fresh copy of examples/ (the user's project root), lines in order, the
+# variable NOT set in the environment.
+
+SKILL_DIR_VAR = "${CLAUDE_SKILL_DIR}"
+REFERENCE_SKILL_DIR = "<skill>"
+EXAMPLE_DB = "path/to/app.db"  # what the docs call the user's database
+EXAMPLE_DB_VERSION = 2  # so that a --db run has pending versions to check
+
+
+@dataclass(frozen=True)
+class ScriptBlock:
+    fence: Fence
+    lines: Tuple[str, ...]  # the lines that run a script, in order
+
+    @property
+    def id(self) -> str:
+        return self.fence.id
+
+
+def script_blocks() -> List[ScriptBlock]:
+    blocks = []
+    for fence in ALL_FENCES:
+        lines = tuple(line for line in fence.code.splitlines() if SCRIPT_RE.search(line))
+        if fence.lang == "sh" and lines:
+            blocks.append(ScriptBlock(fence, lines))
+    return blocks
+
+
+SCRIPT_BLOCKS = script_blocks()
+
+
+def typed_command(block: ScriptBlock, line: str, skill: Path) -> str:
+    """The line as the assistant runs it: the skill folder typed in where
+    the doc says so, nothing else changed."""
+    marker = SKILL_DIR_VAR if block.fence.doc == "SKILL.md" else REFERENCE_SKILL_DIR
+    return line.replace(marker, str(skill))
+
+
+@pytest.fixture(scope="module")
+def installed_skill(tmp_path_factory) -> Tuple[Path, Dict[str, str]]:
+    home = tmp_path_factory.mktemp("home")
+    env = {k: v for k, v in os.environ.items() if k not in ("CLAUDE_CONFIG_DIR", "CLAUDE_SKILL_DIR")}
+    env["HOME"] = str(home)
+    proc = subprocess.run([str(ROOT / "install.sh")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    skill = home / ".claude" / "skills" / INSTALL_NAME
+    assert (skill / "scripts").is_dir()
+    return skill, env
+
+
+def project_copy(skill: Path, where: Path) -> Path:
+    """The user's project: a copy of the installed example, with a real
+    database at the path the docs use, migrated to an early version."""
+    project = where / "project"
+    shutil.copytree(skill / "examples", project, ignore=shutil.ignore_patterns("*.db", "*.db-*"))
+    from mwcore.folder import scan_folder
+    from mwcore.gomigrate import GoMigrate
+
+    db = project / EXAMPLE_DB
+    db.parent.mkdir(parents=True)
+    conn = connect(str(db))
+    assert GoMigrate(conn, scan_folder(project / "pkg" / "storage" / "sqlite" / "migrations")).up(EXAMPLE_DB_VERSION).ok
+    conn.close()
+    return project
+
+
+def test_docs_have_script_commands_in_every_reference_that_names_a_script():
+    docs = {b.fence.doc for b in SCRIPT_BLOCKS}
+    assert {"SKILL.md", "references/troubleshooting.md", "references/verification.md", "references/rebuild.md",
+            "references/generated-tests.md"} <= docs
+
+
+@pytest.mark.parametrize("path", DOC_PATHS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_script_commands_use_the_form_that_works_where_they_are_read(path):
+    """SKILL.md: ${CLAUDE_SKILL_DIR}/scripts/ (substituted when the skill
+    loads). A reference: <skill>/scripts/, never the variable (it reaches
+    the shell unset: /scripts/...) and never a bare scripts/ (the shell runs
+    in the project, not in the skill)."""
+    doc = load(path)
+    want = SKILL_DIR_VAR if path == SKILL else REFERENCE_SKILL_DIR
+    for fence in fences(doc):
+        if fence.lang not in ("sh", "text"):
+            continue
+        for offset, line in enumerate(fence.code.splitlines(), start=1):
+            for match in SCRIPT_RE.finditer(line):
+                prefix = line[: match.start()]
+                assert prefix.endswith(want + "/"), (
+                    f"{fence.doc}:{fence.line + offset}: write {want}/scripts/{match.group(1)}")
+    if path != SKILL:
+        assert SKILL_DIR_VAR not in doc.body, f"{doc.rel}: ${{CLAUDE_SKILL_DIR}} is not substituted in a reference"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", SCRIPT_BLOCKS, ids=[b.id for b in SCRIPT_BLOCKS])
+def test_script_commands_run_from_the_project_root(block, installed_skill, tmp_path):
+    skill, env = installed_skill
+    project = project_copy(skill, tmp_path)
+    for line in block.lines:
+        command = typed_command(block, line, skill)
+        proc = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert proc.returncode == 0, (
+            f"{block.id}: exit {proc.returncode}: {command}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
 
 
 # --- SQL blocks ----------------------------------------------------------
@@ -471,3 +588,14 @@ def test_testing_reference_go_code_passes(tmp_path):
     for command in (["go", "mod", "tidy"], ["go", "test", "./...", "-count=1"]):
         result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
         assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+    # generated-tests.md: the generated mw... helpers and tests join these
+    # hand-written ones in the same file, and everything still passes.
+    stub = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_test_stub.py"), "--dir", str(package / "migrations"),
+                           "--version", "1"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert stub.returncode == 0, stub.stdout + stub.stderr
+    test_file = (package / "migrate_test.go").read_text(encoding="utf-8")
+    assert "func migrateTo(" in test_file and "func mwMigrateTo(" in test_file
+    assert "func TestMigration_000001_FreshDatabase(" in test_file
+    result = subprocess.run(["go", "test", "./...", "-count=1"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, f"go test with both helper sets failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"

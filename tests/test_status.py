@@ -4,8 +4,10 @@ that real golang-migrate left dirty, and migrations.sum checksums."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -92,14 +94,67 @@ def test_dirty_database_gets_the_right_force(go_tools, tmp_path, overrides, ops,
     recovery = out["database"]["recovery"]
     assert code == 1 and out["database"]["dirty"]
     assert (recovery["state"], recovery["force_to"], recovery["failed"]) == (state, force_to, failed)
-    assert recovery["commands"][0].endswith(f"force {force_to}") and recovery["commands"][1] == f"m.Force({force_to})"
+    assert recovery["commands"][1] == f"m.Force({force_to})"
     assert db.read_bytes() == before
-    # The advice works: forcing that version and running again with the fix succeeds.
+    # The advice works: the printed CLI command, run by the real migrate CLI,
+    # writes that version clean; running again with the fix succeeds.
+    assert _run_printed_migrate(go_tools, recovery["commands"][0]).returncode == 0
+    assert _version_row(db) == ([] if force_to == -1 else [(force_to, 0)])
     for name, text in CHAIN.items():
         (folder / name).write_text(text)
     again = "up" if failed.endswith(".up.sql") else "down"
-    final = go_tools.run_harness(folder, db, [f"force:{force_to}", again])
-    assert [r["error"] for r in final] == [None, None]
+    final = go_tools.run_harness(folder, db, [again])
+    assert [r["error"] for r in final] == [None]
+
+
+def _run_printed_migrate(go_tools, command: str):
+    """Run a `migrate ...` line status.py printed, with the real CLI."""
+    argv = shlex.split(command)
+    assert argv[0] == "migrate", command
+    return subprocess.run([str(go_tools.migrate), *argv[1:]], capture_output=True, text=True, timeout=120)
+
+
+def _version_row(db: Path) -> list:
+    with sqlite3.connect(str(db)) as conn:
+        return conn.execute("SELECT version, dirty FROM schema_migrations").fetchall()
+
+
+@pytest.mark.go
+def test_force_to_no_version_is_printed_so_the_cli_runs_it(go_tools, tmp_path):
+    """After a failed first up the version to force is -1. The CLI reads a
+    bare `force -1` as an unknown flag; status.py prints `force -- -1`,
+    which deletes the row."""
+    folder = chain(tmp_path, **DIRTY_CASES[1][1])
+    db = tmp_path / "app.db"
+    go_tools.run_harness(folder, db, ["up"])
+    _, out = run_json("status.py", "--dir", str(folder), "--db", str(db))
+    command = out["database"]["recovery"]["commands"][0]
+    assert command.endswith(" force -- -1"), command
+    naive = _run_printed_migrate(go_tools, command.replace("force -- -1", "force -1"))
+    assert naive.returncode == 2 and "flag provided but not defined: -1" in naive.stderr
+    assert _version_row(db) == [(1, 1)]
+    assert _run_printed_migrate(go_tools, command).returncode == 0
+    assert _version_row(db) == []
+
+
+@pytest.mark.go
+def test_lone_commit_in_a_wrapped_up_is_forced_to_its_own_version(go_tools, tmp_path):
+    """A COMMIT inside a wrapped file commits its work, then the driver's own
+    commit fails: row N dirty with N's schema already in place. status.py
+    says so and prints force N; force P (the rolled-back advice) would make
+    the next up fail on what is there."""
+    folder = chain(tmp_path, **{"000002_b__up__sql": "CREATE TABLE b(id INTEGER PRIMARY KEY);\nCOMMIT;"})
+    db = tmp_path / "app.db"
+    (run,) = go_tools.run_harness(folder, db, ["up"])
+    assert run["error"] == "transaction commit failed in line 0:  (details: cannot commit - no transaction is active)"
+    assert (run["version"], run["dirty"]) == (2, True)
+    code, out = run_json("status.py", "--dir", str(folder), "--db", str(db))
+    recovery = out["database"]["recovery"]
+    assert code == 1 and (recovery["state"], recovery["force_to"]) == ("applied", 2)
+    assert "COMMIT" in recovery["explanation"] and out["database"]["applied"] == ["000001", "000002"]
+    assert go_tools.run_harness(folder, db, ["force:1", "up"])[1]["error"].startswith("table b already exists")
+    assert _run_printed_migrate(go_tools, recovery["commands"][0]).returncode == 0
+    assert go_tools.run_harness(folder, db, ["up"]) == [{"op": "up", "error": None, "version": 3, "dirty": False}]
 
 
 @pytest.mark.go

@@ -82,6 +82,20 @@ def test_failing_down_names_file_line_and_the_recovery(tmp_path):
     assert "leaves version 2 dirty" in proc.stdout and "`migrate force 3`" in proc.stdout
 
 
+@pytest.mark.parametrize("up,hint", [
+    # The first version failed: its previous is "no version", which the CLI
+    # only takes after "--" (a bare -1 is read as a flag).
+    ("CREATE TABLE t(id INTEGER PRIMARY KEY);\nSELECT * FROM nope;", "`migrate force -- -1`"),
+    # A COMMIT in a wrapped file committed the work before the driver's commit
+    # failed: the schema is at version 1 already.
+    ("CREATE TABLE t(id INTEGER PRIMARY KEY);\nCOMMIT;", "`migrate force 1`"),
+], ids=["first up fails", "lone COMMIT"])
+def test_recovery_hint_after_a_failed_first_up(tmp_path, up, hint):
+    folder = write_files(tmp_path / "m", {"000001_t.up.sql": up, "000001_t.down.sql": "DROP TABLE t;"})
+    proc = run_cli(SCRIPT, "--dir", str(folder))
+    assert proc.returncode == 1 and hint in proc.stdout, proc.stdout
+
+
 def test_missing_down_fails_unless_allowed(tmp_path):
     files = {**CLEAN}
     del files["000002_i.down.sql"]

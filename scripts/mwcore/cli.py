@@ -43,6 +43,26 @@ def make_parser(prog: str, description: str, examples: str) -> ArgumentParser:
     return parser
 
 
+TX_WRAP_CHOICES = ("auto", "on", "off")
+
+
+def add_tx_wrap_option(parser: Any) -> None:
+    """The one spelling of golang-migrate's transaction wrap, shared by every
+    script: `--tx-wrap on|off|auto` (bare `--tx-wrap` = on) and its alias
+    `--no-tx-wrap` (= off). Read it back with `no_tx_wrap_override`."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--tx-wrap", nargs="?", const="on", choices=TX_WRAP_CHOICES, default=None, metavar="on|off|auto",
+                       help="on: golang-migrate wraps each file in a transaction (its default); off: the URL has "
+                            "x-no-tx-wrap=true; auto (the default): as the project's Go source sets it")
+    group.add_argument("--no-tx-wrap", dest="tx_wrap", action="store_const", const="off",
+                       help="the same as --tx-wrap off")
+
+
+def no_tx_wrap_override(args: argparse.Namespace) -> Optional[bool]:
+    """True: files run unwrapped (x-no-tx-wrap); False: wrapped; None: auto."""
+    return {"on": False, "off": True}.get(getattr(args, "tx_wrap", None) or "auto")
+
+
 def resolve_dir(arg: Optional[str], ext: str = "sql") -> "tuple[Path, str]":
     """The migrations folder and a note on how it was chosen."""
     if arg:

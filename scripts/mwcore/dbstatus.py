@@ -13,12 +13,12 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 from .folder import Migration, MigrationFolder
 from .gomigrate import NIL_VERSION, GoMigrate
 from .schema import Snapshot, diff, snapshot
-from .sqlrun import connect, copy_of_file
+from .sqlrun import ScriptResult, connect, copy_of_file
 from .errors import MigrationWriterError
 
 
@@ -77,9 +77,15 @@ def database_status(folder: MigrationFolder, db_path: Path, *, table: str = "sch
     return status
 
 
-def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str) -> Dict[int, Snapshot]:
+def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str,
+               self_committed: Optional[Set[int]] = None) -> Dict[int, Snapshot]:
     """Schema the folder produces at each requested version (-1 = empty),
-    from one scratch database migrated upwards once."""
+    from one scratch database migrated upwards once.
+
+    An up whose own COMMIT (or END) ended golang-migrate's transaction early
+    fails at the driver's commit with its work already committed: the schema
+    is that version's, so the scratch carries on from there (as `force N`
+    would) and the version is added to `self_committed`."""
     wanted = sorted(set(versions))
     out: Dict[int, Snapshot] = {}
     scratch = connect()
@@ -90,11 +96,23 @@ def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str) -> D
         while runner.version()[0] < version:
             outcome = runner.up(1)
             if not outcome.ok:
-                scratch.close()
-                return out  # the chain itself fails before this version
+                step = outcome.failed_step
+                if step is None or not _committed_itself(step.result):
+                    scratch.close()
+                    return out  # the chain itself fails before this version
+                runner.force(step.target)
+                if self_committed is not None:
+                    self_committed.add(step.target)
         out[version] = snapshot(scratch, migrations_table=table)
     scratch.close()
     return out
+
+
+def _committed_itself(result: Optional[ScriptResult]) -> bool:
+    """The file's statements ran and a COMMIT/END among them committed them;
+    only the driver's own commit failed."""
+    return (result is not None and result.phase == "commit"
+            and "no transaction is active" in (result.error or ""))
 
 
 def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *, table: str,
@@ -125,7 +143,8 @@ def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *,
     previous = versions[index - 1] if index > 0 else NIL_VERSION
     following = versions[index + 1] if index + 1 < len(versions) else None
     candidates = [previous, version] + ([following] if following is not None else [])
-    schemas = schemas_at(folder, candidates, table=table)
+    self_committed: Set[int] = set()
+    schemas = schemas_at(folder, candidates, table=table, self_committed=self_committed)
     up_name = _file_name(folder.find(version), "up")
     matches = [v for v in candidates if v in schemas and not diff(schemas[v], actual)]
     if previous in matches and following not in matches:
@@ -136,6 +155,13 @@ def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *,
         down_name = _file_name(folder.find(following), "down")
         return Recovery(down_name, "rolled_back", following,
                         f"the down of version {following} failed; {tx}: the schema is still the one of version {following}.")
+    if version in matches and len(matches) == 1 and version in self_committed:
+        return Recovery(up_name, "applied", version,
+                        f"{up_name} ends golang-migrate's transaction itself (a COMMIT or END in a wrapped file): its "
+                        f"work was committed, then the driver's commit failed ('cannot commit - no transaction is "
+                        f"active'). The schema is already the one of version {version}; remove the COMMIT/END from "
+                        f"the file, check the schema, and force {version} (forcing {previous} would make the next up "
+                        f"fail on what is already there).")
     if version in matches and len(matches) == 1:
         return Recovery(up_name, "applied", version,
                         f"the schema is already the one of version {version} (the file ran, the clean flag was never written).")
