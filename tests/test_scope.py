@@ -1,0 +1,152 @@
+"""New versus shipped (mwcore.scope): git history, migrations.sum, --from."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from mwcore.checksum import write as write_sum
+from mwcore.errors import UsageError
+from mwcore.folder import scan_folder
+from mwcore.scope import resolve_scope
+
+PAIR = "CREATE TABLE t{v}(x);", "DROP TABLE t{v};"
+
+
+def pair(version: int) -> dict:
+    up, down = PAIR
+    return {f"{version:06d}_v{version}.up.sql": up.format(v=version),
+            f"{version:06d}_v{version}.down.sql": down.format(v=version)}
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(repo), "PATH": "/usr/bin:/bin:/usr/local/bin"}
+    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    write_files(root / "migrations", {**pair(1), **pair(2)})
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "shipped")
+    return root
+
+
+def scope_of(folder: Path, **kw):
+    return resolve_scope(scan_folder(folder), **kw)
+
+
+def test_untracked_pair_on_the_default_branch_is_new(repo: Path) -> None:
+    write_files(repo / "migrations", pair(3))
+    scope = scope_of(repo / "migrations")
+    assert scope.new == {3}
+    assert scope.shipped == {1, 2}
+    assert scope.how == "not committed yet (HEAD is main)"
+
+
+def test_a_clean_tree_on_the_default_branch_has_nothing_new(repo: Path) -> None:
+    scope = scope_of(repo / "migrations")
+    assert scope.new == frozenset()
+    assert scope.shipped == {1, 2}
+
+
+def test_committed_on_a_feature_branch_is_new_against_the_merge_base(repo: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "feature")
+    write_files(repo / "migrations", pair(3))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "add 3")
+    git(repo, "checkout", "-q", "main")
+    write_files(repo / "migrations", pair(4))  # main moved on after the branch point
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "add 4 on main")
+    git(repo, "checkout", "-q", "feature")
+    scope = scope_of(repo / "migrations")
+    assert scope.new == {3}
+    assert scope.base == "main"
+    assert scope.how.startswith("changed against main (merge base ")
+
+
+def test_the_upstream_branch_wins_over_main(repo: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "base")
+    write_files(repo / "migrations", pair(3))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "3 on base")
+    git(repo, "checkout", "-q", "-b", "work", "--track", "base")
+    write_files(repo / "migrations", pair(4))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "4 on work")
+    scope = scope_of(repo / "migrations")
+    assert scope.base == "base"
+    assert scope.new == {4}
+
+
+def test_an_edited_shipped_file_is_new_and_marked_edited(repo: Path) -> None:
+    (repo / "migrations" / "000001_v1.up.sql").write_text("CREATE TABLE t1(x, y);")
+    write_files(repo / "migrations", pair(3))
+    scope = scope_of(repo / "migrations")
+    assert scope.new == {1, 3}
+    assert scope.edited == {1}
+
+
+def test_since_names_the_ref(repo: Path) -> None:
+    first = git(repo, "rev-parse", "HEAD").strip()
+    write_files(repo / "migrations", pair(3))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "3")
+    scope = scope_of(repo / "migrations", since=first)
+    assert scope.new == {3}
+    assert scope.how == f"changed against {first}"
+
+
+def test_an_unknown_since_ref_is_a_usage_error(repo: Path) -> None:
+    with pytest.raises(UsageError, match="no such commit"):
+        scope_of(repo / "migrations", since="nope")
+
+
+def test_a_repository_without_commits_counts_everything_new(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    write_files(tmp_path / "m", {**pair(1), **pair(2)})
+    scope = scope_of(tmp_path / "m")
+    assert scope.new == {1, 2}
+
+
+def test_files_in_subfolders_do_not_count(repo: Path) -> None:
+    write_files(repo / "migrations" / "old", pair(2))
+    scope = scope_of(repo / "migrations")
+    assert scope.new == frozenset()
+
+
+def test_without_git_the_sum_file_tells(tmp_path: Path) -> None:
+    folder = write_files(tmp_path / "m", {**pair(1), **pair(2)})
+    write_sum(scan_folder(folder))
+    write_files(folder, pair(3))
+    scope = scope_of(folder, use_git=False)
+    assert scope.new == {3}
+    assert "migrations.sum" in scope.how
+
+
+def test_without_git_or_sum_every_version_is_new(tmp_path: Path) -> None:
+    folder = write_files(tmp_path / "m", {**pair(1), **pair(2)})
+    scope = scope_of(folder, use_git=False)
+    assert scope.new == {1, 2}
+    assert scope.shipped == frozenset()
+
+
+def test_from_wins_over_git(repo: Path) -> None:
+    write_files(repo / "migrations", pair(3))
+    scope = scope_of(repo / "migrations", from_version=2)
+    assert scope.new == {2, 3}
+    assert scope.how == "--from 2"
+
+
+def test_since_outside_git_is_a_usage_error(tmp_path: Path) -> None:
+    folder = write_files(tmp_path / "m", pair(1))
+    with pytest.raises(UsageError, match="not inside a git work tree"):
+        scope_of(folder, since="main", use_git=False)
