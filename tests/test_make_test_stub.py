@@ -18,8 +18,8 @@ from conftest import EXAMPLES, run_cli, run_json, write_files
 from mwcore.folder import scan_folder
 from mwcore.gofacts import go_canonical_sql, migration_facts
 from mwcore.golex import parse_file
-from mwcore.gotemplates import HELPERS
-from mwcore.gotest import add_imports, go_string, plan_stub, write_stub
+from mwcore.gotemplates import DRIVERS, HELPERS
+from mwcore.gotest import add_imports, fill_template, go_string, plan_stub, write_stub
 from mwcore.project import read_project_facts
 
 SQLITE_PKG = Path("pkg/storage/sqlite")
@@ -40,6 +40,7 @@ def plain_module(tmp_path: Path, migrations: Dict[str, str]) -> Path:
     root = tmp_path / "mod"
     root.mkdir()
     shutil.copy(EXAMPLES / "go.mod", root / "go.mod")
+    shutil.copy(EXAMPLES / "go.sum", root / "go.sum")
     write_files(root / "db" / "migrations", migrations)
     return root
 
@@ -231,16 +232,15 @@ def test_imports_are_added_into_any_layout_as_valid_go(layout: str) -> None:
 
 
 @pytest.mark.skipif(GOFMT is None, reason="gofmt is not installed")
-def test_every_helper_template_is_gofmt_clean() -> None:
-    fills = {"@@SOURCE@@": 'iofs.New(os.DirFS("migrations"), ".")', "@@DSN@@": 'path+"?_foreign_keys=1"',
-             "@@CONFIG@@": '&sqlite3.Config{MigrationsTable: "schema_migrations", NoTxWrap: true}',
-             "@@TABLE@@": '"schema_migrations"'}
+@pytest.mark.parametrize("driver", sorted(DRIVERS))
+def test_every_helper_template_is_gofmt_clean(driver: str) -> None:
     code = "package p\n\n" + "\n".join(h.code for h in HELPERS.values())
-    for placeholder, value in fills.items():
-        code = code.replace(placeholder, value)
+    code = fill_template(code, DRIVERS[driver], source='iofs.New(os.DirFS("migrations"), ".")', foreign_keys=True,
+                         migrations_table="schema_migrations", no_tx_wrap=True)
 
     proc = subprocess.run([GOFMT], input=code, capture_output=True, text=True)
 
+    assert "@@" not in code
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == code
 
