@@ -17,7 +17,7 @@ from mwcore.gotest import AUTO, MEDIAZ, PLAIN, StubPlan, plan_stub, write_stub  
 
 EXAMPLES = """\
   make_test_stub.py                          # tests for the newest migration, into migrate_test.go
-  make_test_stub.py --version 3 --dry-run    # show the unified diff, write nothing
+  make_test_stub.py --version 3 --dry-run    # show what it would add as diff hunks, write nothing
   make_test_stub.py --dir db/migrations --test-file db/migrations_test.go --style plain
   make_test_stub.py --latest --json
   make_test_stub.py --driver modernc         # cgo-free tests: database/sqlite + modernc.org/sqlite

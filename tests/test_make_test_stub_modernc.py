@@ -28,7 +28,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import pytest
 
@@ -40,7 +40,6 @@ from mwcore.project import read_project_facts
 pytestmark = [pytest.mark.go, pytest.mark.slow]
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "stub_modernc"
-MODULE_PATH = "example.com/notes"
 PINNING_TESTS = {"TestMigration_FreshDatabase", "TestReopenKeepsTheVersion"}
 NEAR_MISS_TESTS = {"TestForeignKeysAreOn", "TestMigrateToNineExplicitly", "TestNineNotes", "TestDownToNothing"}
 

@@ -24,7 +24,6 @@ Tokens come from `golex`, so strings and comments never match.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -442,9 +441,3 @@ def find_pinned_versions(module_root: Path, previous: int, *, texts: Optional[Di
             found.append(PinnedVersion(path, line, col, code, kind))
     return found
 
-
-def relative(path: Path, root: Path) -> str:
-    try:
-        return os.path.relpath(path.resolve(), root.resolve()).replace(os.sep, "/")
-    except ValueError:
-        return str(path)
