@@ -12,13 +12,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mwcore import cli  # noqa: E402
 from mwcore.errors import UsageError  # noqa: E402
 from mwcore.folder import scan_folder  # noqa: E402
+from mwcore.gotemplates import MATTN, MODERNC  # noqa: E402
 from mwcore.gotest import AUTO, MEDIAZ, PLAIN, StubPlan, plan_stub, write_stub  # noqa: E402
 
 EXAMPLES = """\
   make_test_stub.py                          # tests for the newest migration, into migrate_test.go
-  make_test_stub.py --version 3 --dry-run    # show the unified diff, write nothing
+  make_test_stub.py --version 3 --dry-run    # show what it would add as diff hunks, write nothing
   make_test_stub.py --dir db/migrations --test-file db/migrations_test.go --style plain
   make_test_stub.py --latest --json
+  make_test_stub.py --driver modernc         # cgo-free tests: database/sqlite + modernc.org/sqlite
 
 Generated for version N (names use N as the file writes it, e.g. 000004):
   TestMigration_N_FreshDatabase              empty -> N: version N, clean; what N creates/changes
@@ -28,7 +30,12 @@ Generated for version N (names use N as the file writes it, e.g. 000004):
   TestMigration_N_DownRestoresPrevious       down N: version and schema of PREV; up again works
 Every assertion comes from running the migrations on SQLite first. Tests and
 helpers that already exist are kept and reported, never rewritten; helpers
-are named mw* and added once per package. Then run the command it prints."""
+are named mw* and added once per package. The tests open SQLite with the
+app's driver (--driver auto reads the project). When go.mod/go.sum lack a
+module the tests import, it prints the one `go get` that adds it. When N is
+the newest version, it lists the project's own test lines that still expect
+the previous one as the newest (file:line), to update. Then run the command
+it prints."""
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -42,10 +49,16 @@ def build_parser() -> cli.ArgumentParser:
     which.add_argument("--version", metavar="N", help="the migration version (as a number: 4 and 000004 are the same)")
     which.add_argument("--latest", action="store_true", help="the newest migration (the default)")
     parser.add_argument("--test-file", metavar="PATH", help="the _test.go file to edit or create (default: migrate_test.go in the package)")
-    parser.add_argument("--dry-run", action="store_true", help="print the unified diff; write nothing")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print what would be added as diff hunks (helper bodies elided; -v shows them); write nothing")
+    parser.add_argument("-v", "--verbose", action="store_true", help="with --dry-run: the whole diff, helpers included")
     parser.add_argument("--style", choices=(AUTO, MEDIAZ, PLAIN), default=AUTO,
                         help="mediaz: also open the database with the app's New(ctx, path) and check "
                         "GetMigrationVersion; plain: golang-migrate only (default: auto)")
+    parser.add_argument("--driver", choices=(AUTO, MATTN, MODERNC), default=AUTO,
+                        help="mattn: golang-migrate's database/sqlite3 with mattn/go-sqlite3 (cgo); modernc: its "
+                        "database/sqlite with modernc.org/sqlite (cgo-free, passes with CGO_ENABLED=0); "
+                        "auto: the project's own (default)")
     return parser
 
 
@@ -62,15 +75,16 @@ def main(args: argparse.Namespace) -> int:
     version = _version(args.version)
     directory, how = cli.resolve_dir(args.dir)
     folder = scan_folder(directory)
-    plan = plan_stub(folder, version, test_file=Path(args.test_file) if args.test_file else None, style=args.style)
+    plan = plan_stub(folder, version, test_file=Path(args.test_file) if args.test_file else None, style=args.style,
+                     driver=args.driver)
     written = False
     if plan.changed and not args.dry_run and not _blocked(plan):
         written = write_stub(plan)
     if args.json:
-        cli.emit_json(_payload(plan, directory, how, written, args.dry_run))
+        cli.emit_json(_payload(plan, directory, how, written, args.dry_run, args.verbose))
     else:
-        _print_text(plan, directory, how, written, args.dry_run)
-    return cli.EXIT_PROBLEMS if plan.problems else cli.EXIT_OK
+        _print_text(plan, directory, how, written, args.dry_run, args.verbose)
+    return cli.EXIT_PROBLEMS if plan.problems or plan.pinned else cli.EXIT_OK
 
 
 def _blocked(plan: StubPlan) -> bool:
@@ -82,9 +96,9 @@ def _run_command(plan: StubPlan) -> str:
     return f"(cd {pkg} && go test -run 'TestMigration_{plan.version_text}_' .)"
 
 
-def _payload(plan: StubPlan, directory: Path, how: str, written: bool, dry_run: bool) -> dict:
+def _payload(plan: StubPlan, directory: Path, how: str, written: bool, dry_run: bool, verbose: bool) -> dict:
     payload = {
-        "status": "problems" if plan.problems else "ok",
+        "status": "problems" if plan.problems or plan.pinned else "ok",
         "dir": str(directory),
         "dir_source": how,
         "version": plan.version_text,
@@ -92,6 +106,8 @@ def _payload(plan: StubPlan, directory: Path, how: str, written: bool, dry_run: 
         "package": plan.package.name,
         "style": plan.style,
         "style_reason": plan.style_reason,
+        "driver": plan.package.driver.key,
+        "driver_reason": plan.package.driver_reason,
         "source": plan.package.source_note,
         "added": plan.added_tests,
         "existing": plan.existing_tests,
@@ -112,18 +128,54 @@ def _payload(plan: StubPlan, directory: Path, how: str, written: bool, dry_run: 
         "warnings": plan.warnings,
         "notes": plan.notes,
         "run": _run_command(plan) if plan.added_tests or plan.existing_tests else None,
+        "setup": plan.setup.shell() if plan.setup is not None and plan.setup.needed else None,
+        "pinned": _pinned_payload(plan),
     }
     if dry_run:
         payload["dry_run"] = True
-        payload["diff"] = plan.diff(str(cli.display_path(plan.package.test_file)))
+        payload["diff"] = plan.diff(str(cli.display_path(plan.package.test_file)), full=verbose)
     return payload
 
 
-def _print_text(plan: StubPlan, directory: Path, how: str, written: bool, dry_run: bool) -> None:
+def _pinned_payload(plan: StubPlan):
+    if not plan.pinned:
+        return None
+    return {
+        "expected": plan.facts.previous,
+        "newest": plan.version,
+        "places": [{"file": str(cli.display_path(p.path)), "line": p.line, "col": p.col, "kind": p.kind, "code": p.code}
+                   for p in plan.pinned],
+    }
+
+
+MAX_PINNED_LINES = 8
+
+
+def _print_pinned(plan: StubPlan) -> None:
+    places = plan.pinned
+    print(f"problem: {len(places)} place(s) in the project's tests expect {plan.facts.previous} as the newest version, "
+          f"which is now {plan.version} ({plan.version_text}); update them:")
+    if len(places) <= MAX_PINNED_LINES:
+        for place in places:
+            print(f"  {cli.display_path(place.path)}:{place.line}: {place.code}")
+        return
+    by_file = {}
+    for place in places:
+        by_file.setdefault(str(cli.display_path(place.path)), []).append(place.line)
+    shown = list(by_file.items())[:MAX_PINNED_LINES]
+    for name, lines in shown:
+        listed = ", ".join(str(n) for n in lines[:10]) + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
+        print(f"  {name}: lines {listed}")
+    if len(by_file) > len(shown):
+        print(f"  and {len(by_file) - len(shown)} more file(s) (--json lists every place)")
+
+
+def _print_text(plan: StubPlan, directory: Path, how: str, written: bool, dry_run: bool, verbose: bool) -> None:
     test_file = cli.display_path(plan.package.test_file)
-    print(f"{directory} ({how}): version {plan.version_text}; {test_file} (package {plan.package.name}, {plan.style} style)")
+    print(f"{directory} ({how}): version {plan.version_text}; {test_file} "
+          f"(package {plan.package.name}, {plan.style} style, {plan.package.driver.key} driver)")
     if dry_run and plan.changed:
-        sys.stdout.write(plan.diff(str(test_file)))
+        sys.stdout.write(plan.diff(str(test_file), full=verbose))
     if plan.added_tests:
         verb = "would add" if dry_run or not written else "added"
         if not dry_run and not written:
@@ -144,6 +196,8 @@ def _print_text(plan: StubPlan, directory: Path, how: str, written: bool, dry_ru
         print("nothing to add: the file already has these tests")
     for problem in plan.problems:
         print(f"problem: {problem}")
+    if plan.pinned:
+        _print_pinned(plan)
     for warning in plan.warnings:
         print(f"warning: {warning}")
     if plan.added_tests or plan.existing_tests:

@@ -5,6 +5,7 @@ runs the generated tests against real golang-migrate.)"""
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,8 +19,9 @@ from conftest import EXAMPLES, run_cli, run_json, write_files
 from mwcore.folder import scan_folder
 from mwcore.gofacts import go_canonical_sql, migration_facts
 from mwcore.golex import parse_file
-from mwcore.gotemplates import HELPERS
-from mwcore.gotest import add_imports, go_string, plan_stub, write_stub
+from mwcore.gopins import find_pins_in_text
+from mwcore.gotemplates import DRIVERS, HELPERS
+from mwcore.gotest import add_imports, driver_from_go_mod, fill_template, go_string, module_setup, plan_stub, write_stub
 from mwcore.project import read_project_facts
 
 SQLITE_PKG = Path("pkg/storage/sqlite")
@@ -40,6 +42,7 @@ def plain_module(tmp_path: Path, migrations: Dict[str, str]) -> Path:
     root = tmp_path / "mod"
     root.mkdir()
     shutil.copy(EXAMPLES / "go.mod", root / "go.mod")
+    shutil.copy(EXAMPLES / "go.sum", root / "go.sum")
     write_files(root / "db" / "migrations", migrations)
     return root
 
@@ -231,16 +234,15 @@ def test_imports_are_added_into_any_layout_as_valid_go(layout: str) -> None:
 
 
 @pytest.mark.skipif(GOFMT is None, reason="gofmt is not installed")
-def test_every_helper_template_is_gofmt_clean() -> None:
-    fills = {"@@SOURCE@@": 'iofs.New(os.DirFS("migrations"), ".")', "@@DSN@@": 'path+"?_foreign_keys=1"',
-             "@@CONFIG@@": '&sqlite3.Config{MigrationsTable: "schema_migrations", NoTxWrap: true}',
-             "@@TABLE@@": '"schema_migrations"'}
+@pytest.mark.parametrize("driver", sorted(DRIVERS))
+def test_every_helper_template_is_gofmt_clean(driver: str) -> None:
     code = "package p\n\n" + "\n".join(h.code for h in HELPERS.values())
-    for placeholder, value in fills.items():
-        code = code.replace(placeholder, value)
+    code = fill_template(code, DRIVERS[driver], source='iofs.New(os.DirFS("migrations"), ".")', foreign_keys=True,
+                         migrations_table="schema_migrations", no_tx_wrap=True)
 
     proc = subprocess.run([GOFMT], input=code, capture_output=True, text=True)
 
+    assert "@@" not in code
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == code
 
@@ -374,3 +376,358 @@ def test_values_written_from_the_clock_are_not_asserted(tmp_path: Path) -> None:
 
     [rows] = [c for c in facts.data_checks if c.helper == "mwRequireRows"]
     assert rows.args[1] == ("id", "kind") and rows.args[2] == ((1, "boot"),)
+
+
+# ------------------------------------------------------------- the driver
+
+MODERNC_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "stub_modernc"
+
+
+def test_a_modernc_project_gets_database_sqlite_tests(tmp_path: Path) -> None:
+    root = tmp_path / "notes"
+    shutil.copytree(MODERNC_FIXTURE, root)
+
+    rc, payload = run_json("make_test_stub.py", "--dir", "store/migrations", "--version", "8", cwd=root)
+
+    text = (root / "store" / "migrate_test.go").read_text()
+    assert rc == 0 and payload["driver"] == "modernc", payload
+    assert "store/store.go imports golang-migrate's database/sqlite" in payload["driver_reason"]
+    assert '"github.com/golang-migrate/migrate/v4/database/sqlite"\n' in text
+    assert 'sql.Open("sqlite", path)' in text
+    assert 'sqlite.WithInstance(db, &sqlite.Config{MigrationsTable: "schema_migrations"})' in text
+    assert 'migrate.NewWithInstance("iofs", mwSource(t), "sqlite", drv)' in text
+    assert "sqlite3" not in text and "mattn" not in text
+
+
+def test_the_modernc_dsn_turns_foreign_keys_on_with_a_pragma(tmp_path: Path) -> None:
+    root = plain_module(tmp_path, NOTES)
+    project = read_project_facts(root / "db" / "migrations")
+    project.foreign_keys = True
+
+    plan = plan_stub(scan_folder(root / "db" / "migrations"), 2, project=project, driver="modernc")
+
+    assert plan.new_text.count('sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")') == 2
+
+
+def test_mattn_stays_the_default_and_its_tests_keep_their_form(tmp_path: Path) -> None:
+    root = plain_module(tmp_path, NOTES)
+    folder = scan_folder(root / "db" / "migrations")
+
+    auto = plan_stub(folder, 2)
+    mattn = plan_stub(folder, 2, driver="mattn")
+
+    assert auto.package.driver.key == "mattn" and "go.mod requires github.com/mattn/go-sqlite3" in auto.package.driver_reason
+    assert auto.new_text == mattn.new_text
+    assert 'db, err := sql.Open("sqlite3", path)\n' in auto.new_text
+    assert 'drv, err := sqlite3.WithInstance(db, &sqlite3.Config{MigrationsTable: "schema_migrations"})\n' in auto.new_text
+    assert 'm, err := migrate.NewWithInstance("iofs", mwSource(t), "sqlite3", drv)\n' in auto.new_text
+    assert '\t"github.com/golang-migrate/migrate/v4/database/sqlite3"\n' in auto.new_text
+
+
+GO_MOD_MODERNC = "module example.com/m\n\ngo 1.26\n\nrequire (\n\tgithub.com/golang-migrate/migrate/v4 v4.19.1\n\tmodernc.org/sqlite v1.18.1\n)\n"
+IMPORTS_DATABASE_SQLITE = 'package db\n\nimport _ "github.com/golang-migrate/migrate/v4/database/sqlite"\n'
+
+
+@pytest.mark.parametrize("go_mod,go_file,expected", [
+    (GO_MOD_MODERNC, IMPORTS_DATABASE_SQLITE, "modernc"),
+    (GO_MOD_MODERNC.replace(")", "\tgithub.com/mattn/go-sqlite3 v1.14.32\n)"), IMPORTS_DATABASE_SQLITE, "mattn"),
+    (GO_MOD_MODERNC, 'package db\n\nimport _ "github.com/golang-migrate/migrate/v4/database/sqlite3"\n', None),
+    (GO_MOD_MODERNC, "package db\n\n// github.com/golang-migrate/migrate/v4/database/sqlite in a comment only\n", None),
+    ("module example.com/m\n\ngo 1.26\n", IMPORTS_DATABASE_SQLITE, None),
+], ids=["modernc", "mattn too", "sqlite3 import", "comment", "no driver module"])
+def test_the_driver_is_read_from_go_mod_and_the_golang_migrate_import(tmp_path: Path, go_mod, go_file, expected) -> None:
+    write_files(tmp_path, {"go.mod": go_mod})
+    write_files(tmp_path / "db", {"db.go": go_file})
+
+    key, why = driver_from_go_mod(tmp_path)
+
+    assert key == expected, why
+
+
+def test_driver_flag_overrides_and_is_validated(tmp_path: Path) -> None:
+    root = plain_module(tmp_path, NOTES)
+
+    bad = run_cli("make_test_stub.py", "--dir", "db/migrations", "--driver", "cgo")
+    rc, payload = run_json("make_test_stub.py", "--dir", "db/migrations", "--driver", "modernc", "--dry-run", cwd=root)
+
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    assert payload["driver"] == "modernc" and payload["driver_reason"] == "chosen with --driver"
+    assert rc == 1 and "modernc.org/sqlite@v1.18.1" in payload["setup"], "go.mod lacks modernc.org/sqlite"
+
+
+# ------------------------------------------------------ module commands
+
+MIGRATE_H1 = "github.com/golang-migrate/migrate/v4 v4.18.3 h1:x=\ngithub.com/golang-migrate/migrate/v4 v4.18.3/go.mod h1:y=\n"
+MODERNC_H1 = "modernc.org/sqlite v1.18.1 h1:x=\n"
+TESTIFY_H1 = "github.com/stretchr/testify v1.11.1 h1:x=\n"
+
+
+def _go_mod(*requires: str) -> str:
+    return "module example.com/m\n\ngo 1.26\n\nrequire (\n" + "".join(f"\t{r}\n" for r in requires) + ")\n"
+
+
+@pytest.mark.parametrize("go_mod,go_sum,missing,unsummed", [
+    (_go_mod("github.com/golang-migrate/migrate/v4 v4.18.3", "modernc.org/sqlite v1.18.1", "github.com/stretchr/testify v1.11.1"),
+     MIGRATE_H1 + MODERNC_H1 + TESTIFY_H1, [], []),
+    (_go_mod("github.com/golang-migrate/migrate/v4 v4.18.3", "modernc.org/sqlite v1.18.1"),
+     MIGRATE_H1 + MODERNC_H1, ["github.com/stretchr/testify"], []),
+    (_go_mod("github.com/golang-migrate/migrate/v4 v4.18.3", "modernc.org/sqlite v1.18.1", "github.com/stretchr/testify v1.11.1 // indirect"),
+     MIGRATE_H1 + MODERNC_H1 + "github.com/stretchr/testify v1.11.1/go.mod h1:z=\n", [], ["github.com/stretchr/testify v1.11.1"]),
+    (_go_mod("github.com/golang-migrate/migrate/v4 v4.18.3", "modernc.org/sqlite v1.18.1", "github.com/stretchr/testify v1.11.1")
+     + "\nreplace modernc.org/sqlite => ../sqlite\n", MIGRATE_H1 + TESTIFY_H1, [], []),
+], ids=["complete", "the issue: a modernc project without testify", "go.mod hash only", "replaced module"])
+def test_module_setup_reads_go_mod_and_go_sum(tmp_path: Path, go_mod: str, go_sum: str, missing, unsummed) -> None:
+    write_files(tmp_path, {"go.mod": go_mod, "go.sum": go_sum})
+
+    setup = module_setup(tmp_path, DRIVERS["modernc"])
+
+    assert (setup.missing, setup.unsummed) == (missing, unsummed)
+    assert setup.needed == bool(missing or unsummed)
+
+
+def test_the_go_get_names_packages_and_keeps_the_versions_go_mod_has(tmp_path: Path) -> None:
+    write_files(tmp_path, {"go.mod": _go_mod("github.com/golang-migrate/migrate/v4 v4.18.3", "modernc.org/sqlite v1.18.1"),
+                           "go.sum": MIGRATE_H1 + MODERNC_H1})
+
+    [command] = module_setup(tmp_path, DRIVERS["modernc"]).commands()
+
+    # Package paths: `go get` then records the go.sum hashes of what they import.
+    assert command.split() == [
+        "go", "get",
+        "github.com/golang-migrate/migrate/v4@v4.18.3", "github.com/golang-migrate/migrate/v4/database/sqlite@v4.18.3",
+        "github.com/golang-migrate/migrate/v4/source@v4.18.3", "github.com/golang-migrate/migrate/v4/source/iofs@v4.18.3",
+        "modernc.org/sqlite@v1.18.1", "github.com/stretchr/testify/require@v1.11.1",
+    ]
+    assert "@latest" not in command
+
+
+def test_a_vendored_module_is_vendored_again_and_no_module_means_go_mod_init(tmp_path: Path) -> None:
+    write_files(tmp_path / "mod", {"go.mod": _go_mod()})
+    write_files(tmp_path / "mod" / "vendor", {"modules.txt": "# nothing\n"})
+
+    vendored = module_setup(tmp_path / "mod", DRIVERS["mattn"])
+    nothing = module_setup(None, DRIVERS["mattn"])
+
+    assert vendored.commands()[-1] == "go mod vendor"
+    assert nothing.needed and nothing.commands()[0] == "go mod init MODULE_PATH"
+
+
+def test_a_complete_module_prints_no_setup_and_a_missing_sum_prints_the_command(tmp_path: Path) -> None:
+    root = plain_module(tmp_path, NOTES)
+    _, complete = run_json("make_test_stub.py", "--dir", "db/migrations", "--dry-run", cwd=root)
+    (root / "go.sum").write_text("".join(line + "\n" for line in (root / "go.sum").read_text().splitlines()
+                                         if not line.startswith("github.com/stretchr/testify v1.11.1 h1:")))
+
+    proc = run_cli("make_test_stub.py", "--dir", "db/migrations", "--dry-run", cwd=root)
+
+    assert complete["setup"] is None and complete["status"] == "ok"
+    assert proc.returncode == 1
+    assert ("problem: go.sum has no hash for github.com/stretchr/testify v1.11.1; the tests do not compile until you run: "
+            "go get github.com/golang-migrate/migrate/v4@v4.19.1") in proc.stdout
+
+
+# ------------------------------------------------------ version literals
+
+def test_padded_and_timestamp_versions_are_written_as_decimal_numbers(tmp_path: Path) -> None:
+    padded = {f"{v:06d}_t{v}.{d}.sql": (f"CREATE TABLE t{v} (id INTEGER PRIMARY KEY);" if d == "up" else f"DROP TABLE t{v};")
+              for v in range(7, 11) for d in ("up", "down")}
+    root = plain_module(tmp_path, {**padded, "20240101120000_stamp.up.sql": "CREATE TABLE s (id INTEGER);",
+                                   "20240101120000_stamp.down.sql": "DROP TABLE s;"})
+    folder = scan_folder(root / "db" / "migrations")
+
+    literals = {}
+    for version in (8, 10, 20240101120000):
+        code = plan_stub(folder, version).new_text
+        calls = re.findall(r"\b(?:mwMigrateTo|mwRequireVersion)\(t, path, (\d[^)]*)\)|\bmwSchemaAt\(t, (\d[^)]*)\)", code)
+        literals[version] = {a or b for a, b in calls}
+
+    # Go reads 000010 as octal 8 and rejects 000008: versions are plain decimal.
+    assert literals == {8: {"7", "8"}, 10: {"9", "10"}, 20240101120000: {"10", "20240101120000"}}
+
+
+# ------------------------------------------- tests pinning the newest version
+
+PIN_HEADER = "package p\n\nfunc TestX(t *testing.T) {\n"
+
+
+@pytest.mark.parametrize("body", [
+    "\tv, dirty, err := m.Version()\n\trequire.EqualValues(t, 4, v)\n",
+    "\tversion, _, err := s.GetMigrationVersion()\n\tassert.Equal(t, uint(4), version)\n",
+    "\tgot := currentVersion(t, db)\n\trequire.Equal(t, int64(4), got)\n",
+    "\trequire.Equal(t, 4, schemaVersion(t, db))\n",
+    "\tv, _, _ := m.Version()\n\tif v != 4 {\n\t\tt.Fatalf(\"version = %d, want %d\", v, 4)\n\t}\n",
+    "\tif 4 != st.Version {\n\t\tt.Fail()\n\t}\n",
+    "\trequireSchemaVersion(t, db, 4)\n",
+    "\tv, _, _ := m.Version()\n\tExpect(v).To(Equal(uint(4)))\n",
+    "\tv, _, _ := m.Version()\n\tc.Assert(v, qt.Equals, uint(4))\n",
+    "\twantVersion := uint(4)\n\trequire.Equal(t, wantVersion, v)\n",
+    "\tv, _, _ := m.Version()\n\trequire.EqualValues(t,\n\t\t0x4,\n\t\tv)\n",
+], ids=["EqualValues", "uint()", "version helper", "inline call", "if !=", "field", "assert helper", "gomega",
+        "quicktest", "want variable", "hex, multi-line"])
+def test_an_assertion_of_the_previous_newest_version_is_found(body: str) -> None:
+    found = find_pins_in_text(PIN_HEADER + body + "}\n", 4)
+
+    assert len(found) == 1, found
+    line, col, kind, code = found[0]
+    source_line = (PIN_HEADER + body).splitlines()[line - 1]
+    assert source_line.strip() == code and source_line[col - 1] in "40"
+
+
+@pytest.mark.parametrize("source", [
+    "package p\n\nconst latestVersion = 4\n",
+    "package p\n\nconst (\n\ta = 1\n\tSchemaVersion uint = 4\n)\n",
+    "package p\n\nvar expectedVersion = uint(4)\n",
+    "package p\n\nconst latestVersion = 4\n\nfunc TestX(t *testing.T) {\n\tm.Migrate(latestVersion)\n}\n",
+])
+def test_a_version_named_constant_equal_to_the_previous_newest_is_found(source: str) -> None:
+    assert [kind for _, _, kind, _ in find_pins_in_text(source, 4)] == ["constant"]
+
+
+@pytest.mark.parametrize("source", [
+    # The test migrates to 4 on purpose: the assertion stays true.
+    PIN_HEADER + "\trequire.NoError(t, m.Migrate(4))\n\tv, _, _ := m.Version()\n\trequire.EqualValues(t, 4, v)\n}\n",
+    PIN_HEADER + "\tmwMigrateTo(t, path, 4)\n\tmwRequireVersion(t, path, 4)\n}\n",
+    PIN_HEADER + "\ttarget := uint(4)\n\trequire.NoError(t, m.Migrate(target))\n\trequire.Equal(t, target, 4)\n}\n",
+    PIN_HEADER + "\ttargetVersion := uint(4)\n\trequire.NoError(t, m.Migrate(targetVersion))\n}\n",
+    # Other numbers, other versions, other counts.
+    PIN_HEADER + "\tv, _, _ := m.Version()\n\trequire.EqualValues(t, 5, v)\n}\n",
+    PIN_HEADER + "\trequire.Equal(t, 4, len(tables), \"version 4 has 4 tables\")\n}\n",
+    PIN_HEADER + "\trequire.Equal(t, 4, count)\n}\n",
+    PIN_HEADER + "\tfor i := 0; i != 4; i++ {\n\t}\n}\n",
+    PIN_HEADER + "\trequire.Equal(t, 4, goVersion)\n}\n",
+    PIN_HEADER + "\t// require.EqualValues(t, 4, version)\n\ts := \"if version != 4\"\n}\n",
+    PIN_HEADER + "\tv, _, _ := m.Version()\n\trequire.EqualValues(t, 4+1, v)\n}\n",
+    "package p\n\nconst firstVersion = 4\nconst legacyBaselineVersion = 4\nconst sqliteVersion = 4\n",
+    "package p\n\nconst version = 4\n\nfunc TestX(t *testing.T) {\n\tm.Migrate(version)\n}\n",
+    "package p\n\nconst latestVersion = 40\nconst maxRetries = 4\n",
+], ids=["explicit Migrate(4)", "generated FreshDatabase", "target var", "target version var", "other number",
+        "count with a message", "plain count", "loop", "go version", "comment and string", "expression",
+        "old-named constants", "constant used as a target", "different values"])
+def test_near_misses_are_not_reported(source: str) -> None:
+    assert find_pins_in_text(source, 4) == []
+
+
+def test_the_modernc_fixture_reports_exactly_its_three_pins(tmp_path: Path) -> None:
+    root = tmp_path / "notes"
+    shutil.copytree(MODERNC_FIXTURE, root)
+    write_files(root / "store" / "migrations", {"000010_archived.up.sql": "ALTER TABLE note ADD COLUMN archived_at TEXT;\n",
+                                                "000010_archived.down.sql": "ALTER TABLE note DROP COLUMN archived_at;\n"})
+
+    proc = run_cli("make_test_stub.py", "--dry-run", cwd=root)
+    rc, payload = run_json("make_test_stub.py", "--dry-run", cwd=root)
+
+    places = [(p["file"], p["line"], p["kind"]) for p in payload["pinned"]["places"]]
+    assert rc == 1 and payload["status"] == "problems"
+    assert payload["pinned"]["expected"] == 9 and payload["pinned"]["newest"] == 10
+    assert places == [("store/store_test.go", 14, "constant"), ("store/store_test.go", 33, "assertion"),
+                      ("store/store_test.go", 46, "comparison")]
+    assert ("problem: 3 place(s) in the project's tests expect 9 as the newest version, which is now 10 (000010); update them:\n"
+            "  store/store_test.go:14: const schemaVersion = 9\n"
+            "  store/store_test.go:33: require.EqualValues(t, 9, v)\n"
+            "  store/store_test.go:46: if version != 9 {\n") in proc.stdout
+
+
+def test_no_pins_are_looked_for_below_the_newest_version(tmp_path: Path) -> None:
+    root = tmp_path / "notes"
+    shutil.copytree(MODERNC_FIXTURE, root)
+
+    rc, payload = run_json("make_test_stub.py", "--version", "8", "--dry-run", cwd=root)
+
+    assert rc == 0 and payload["pinned"] is None
+
+
+def test_many_pins_are_grouped_one_line_per_file(tmp_path: Path) -> None:
+    root = plain_module(tmp_path, NOTES)
+    asserts = "".join(f"\tif v != 1 {{\n\t\tt.Fatal({n})\n\t}}\n" for n in range(12))
+    for name in ("a_test.go", "b_test.go"):
+        (root / "db" / name).write_text("package db\n\nfunc TestPinned(t *testing.T) {\n\tv, _, _ := m.Version()\n" + asserts + "}\n")
+
+    proc = run_cli("make_test_stub.py", "--dir", "db/migrations", "--dry-run", cwd=root)
+    rc, payload = run_json("make_test_stub.py", "--dir", "db/migrations", "--dry-run", cwd=root)
+
+    assert rc == 1 and len(payload["pinned"]["places"]) == 24
+    assert "  db/a_test.go: lines 5, 8, 11, 14, 17, 20, 23, 26, 29, 32 and 2 more\n" in proc.stdout
+    assert "  db/b_test.go: lines 5," in proc.stdout
+    assert "24 place(s) in the project's tests expect 1" in proc.stdout
+
+
+# ---------------------------------------------------------- dry-run budget
+
+def _big_test_file(root: Path) -> Path:
+    """The example module's migrate_test.go with its generated tests for
+    versions 1-3 and a store's worth of hand-written table tests: 60+ KB."""
+    migrations = str(SQLITE_PKG / "migrations")
+    for version in ("1", "2", "3"):
+        run_cli("make_test_stub.py", "--dir", migrations, "--version", version, cwd=root)
+    test_file = root / SQLITE_PKG / "migrate_test.go"
+    extra = []
+    for table, column in [("library", "name"), ("media_item", "title"), ("encoding_preset", "name"), ("transcode_job", "state")]:
+        for case in ("Empty", "One", "Many", "Unicode", "Long", "Quotes", "Null", "Trimmed", "Upper", "Spaces", "Emoji", "Tabs"):
+            extra.append(
+                f"// Test{table.title().replace('_', '')}{column.title()}{case} writes and reads {table}.{column}.\n"
+                f"func Test{table.title().replace('_', '')}{column.title()}{case}(t *testing.T) {{\n"
+                f"\tpath := mwDBPath(t)\n\tmwMigrateTo(t, path, mwLatestVersion(t))\n\tdb := mwOpenDB(t, path)\n"
+                f"\tvar n int\n\trequire.NoError(t, db.QueryRow(`SELECT count(*) FROM {table} WHERE {column} IS NOT NULL`).Scan(&n))\n"
+                f"\trequire.GreaterOrEqual(t, n, 0, \"{case} rows of {table}\")\n}}\n")
+    with test_file.open("a") as handle:
+        handle.write("\n" + "\n".join(extra))
+    return test_file
+
+
+def test_dry_run_on_a_60kb_test_file_shows_only_what_it_adds(tmp_path: Path) -> None:
+    root = examples_copy(tmp_path)
+    test_file = _big_test_file(root)
+    old_lines = set(test_file.read_text().splitlines())
+    args = ("--dir", str(SQLITE_PKG / "migrations"), "--dry-run")
+
+    proc = run_cli("make_test_stub.py", *args, cwd=root)
+    full = run_cli("make_test_stub.py", *args, "-v", cwd=root)
+    _, payload = run_json("make_test_stub.py", *args, cwd=root)
+
+    out = proc.stdout
+    context = [line[1:] for line in out.splitlines() if line.startswith(" ") and not line.startswith("  ")]
+    [helper] = payload["helpers_added"]
+    assert test_file.stat().st_size > 60_000
+    assert proc.returncode == 0, out + proc.stderr
+    assert len(out) < 8_000, f"the dry run printed {len(out)} bytes"
+    assert "+func TestMigration_000004_FreshDatabase(t *testing.T) {" in out
+    assert all(line in old_lines for line in context) and len(context) <= 3 * 2 * out.count("\n@@ ")
+    assert f"helper(s) {helper} (library code, not shown; -v shows it)" in out and f"+func {helper}(" not in out
+    assert f"+func {helper}(" in full.stdout
+    assert payload["diff"] in out, "--json carries the same short diff"
+
+
+def test_a_first_dry_run_names_the_helpers_instead_of_printing_them(tmp_path: Path) -> None:
+    root = plain_module(tmp_path, NOTES)
+
+    proc = run_cli("make_test_stub.py", "--dir", "db/migrations", "--dry-run", cwd=root)
+    full = run_cli("make_test_stub.py", "--dir", "db/migrations", "--dry-run", "-v", cwd=root)
+    _, payload = run_json("make_test_stub.py", "--dir", "db/migrations", "--dry-run", cwd=root)
+
+    [marker] = [line for line in proc.stdout.splitlines() if line.startswith("+// ... ")]
+    assert len(payload["helpers_added"]) > 10
+    assert all(name in marker for name in payload["helpers_added"])
+    assert not any(f"+func {name}(" in proc.stdout for name in payload["helpers_added"])
+    assert all(f"+func {name}(" in full.stdout for name in payload["helpers_added"])
+    assert len(proc.stdout) * 3 < len(full.stdout)
+
+
+def test_a_test_file_gofmt_would_change_keeps_every_line_of_the_user(tmp_path: Path) -> None:
+    root = plain_module(tmp_path, NOTES)
+    mine = ("package db\n\nimport (\n\t\"testing\"\n\t\"strings\"\n)\n\n"
+            "func TestMine(t *testing.T)  {\n  if !strings.HasPrefix(\"ab\",\"a\") { t.Fatal(\"x\") }\n}\n\n"
+            "var  aligned = map[string]int{\"a\":1,\n\"bb\": 2}\n")
+    test_file = root / "db" / "migrate_test.go"
+    test_file.write_text(mine)
+
+    proc = run_cli("make_test_stub.py", "--dir", "db/migrations", "--dry-run", cwd=root)
+    run_cli("make_test_stub.py", "--dir", "db/migrations", cwd=root)
+
+    written = test_file.read_text()
+    removed = [line for line in proc.stdout.splitlines() if line.startswith("-") and not line.startswith("---")]
+    body = mine[mine.index("func TestMine"):]
+    assert body in written, "the user's code below the imports is kept byte for byte"
+    assert all(line.strip() in ('"testing"', '"strings"') for line in (r[1:] for r in removed)), removed
+    assert "TestMigration_2_FreshDatabase" in written
+    if GOFMT is not None:
+        assert subprocess.run([GOFMT, "-e", str(test_file)], capture_output=True).returncode == 0

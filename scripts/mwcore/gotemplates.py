@@ -4,14 +4,56 @@ Every helper is added to a test file at most once, only when a generated
 test needs it, under the first free name (`mwDBPath`, else `mwDBPath2`...).
 Placeholders `@@NAME@@` are filled per project: how golang-migrate reads
 the migrations (the package's `//go:embed` variable, else `os.DirFS`), the
-DSN suffix (foreign keys on when the app turns them on), the migrations
-table and x-no-tx-wrap.
+SQLite driver the app runs (`TestDriver`: mattn/go-sqlite3 through
+golang-migrate's `database/sqlite3`, or the cgo-free modernc.org/sqlite
+through `database/sqlite`), the DSN suffix (foreign keys on when the app
+turns them on, in that driver's DSN form), the migrations table and
+x-no-tx-wrap.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Dict, Tuple
+
+MATTN, MODERNC = "mattn", "modernc"
+MIGRATE_MODULE = "github.com/golang-migrate/migrate/v4"
+TESTIFY_MODULE = "github.com/stretchr/testify"
+
+
+@dataclass(frozen=True)
+class TestDriver:
+    """How generated tests open SQLite: the app's driver, never another one
+    (a cgo-free app built with CGO_ENABLED=0 cannot run mattn tests)."""
+
+    key: str  # MATTN or MODERNC
+    sql_name: str  # the database/sql driver name, also golang-migrate's name for it
+    qualifier: str  # the Go package name of golang-migrate's driver package
+    migrate_package: str  # golang-migrate's database driver package
+    library: str  # the module that holds the SQLite code
+    fk_dsn_suffix: str  # appended to the file path to turn foreign keys on
+
+    __test__ = False  # not a pytest class
+
+
+DRIVERS: Dict[str, TestDriver] = {
+    MATTN: TestDriver(MATTN, "sqlite3", "sqlite3", MIGRATE_MODULE + "/database/sqlite3",
+                      "github.com/mattn/go-sqlite3", "?_foreign_keys=1"),
+    # modernc.org/sqlite runs each _pragma value as `PRAGMA <value>` on every new connection.
+    MODERNC: TestDriver(MODERNC, "sqlite", "sqlite", MIGRATE_MODULE + "/database/sqlite",
+                        "modernc.org/sqlite", "?_pragma=foreign_keys(1)"),
+}
+
+# The versions `go get` is told to use for a module go.mod does not require
+# yet: the ones the test suite builds the generated tests with. "@latest"
+# would be whatever is newest on the day, untested (golang-migrate's newer
+# releases raise the Go version they need, testify's moved its YAML module).
+PINNED_VERSIONS: Dict[str, str] = {
+    MIGRATE_MODULE: "v4.19.1",
+    "github.com/mattn/go-sqlite3": "v1.14.32",
+    "modernc.org/sqlite": "v1.18.1",  # what golang-migrate v4.19.1's go.mod requires
+    TESTIFY_MODULE: "v1.11.1",
+}
 
 
 @dataclass(frozen=True)
@@ -43,11 +85,11 @@ func mwSource(t *testing.T) source.Driver {
 // Closing it also closes the database connection it opened.
 func mwNewMigrate(t *testing.T, path string) *migrate.Migrate {
 	t.Helper()
-	db, err := sql.Open("sqlite3", @@DSN@@)
+	db, err := sql.Open(@@SQLNAME@@, @@DSN@@)
 	require.NoError(t, err)
-	drv, err := sqlite3.WithInstance(db, @@CONFIG@@)
+	drv, err := @@MIGRATEPKG@@.WithInstance(db, @@CONFIG@@)
 	require.NoError(t, err)
-	m, err := migrate.NewWithInstance("iofs", mwSource(t), "sqlite3", drv)
+	m, err := migrate.NewWithInstance("iofs", mwSource(t), @@SQLNAME@@, drv)
 	require.NoError(t, err)
 	return m
 }
@@ -99,7 +141,7 @@ func mwRequireNoVersion(t *testing.T, path string) {
 // mwOpenDB opens the database file at path without migrating it.
 func mwOpenDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite3", @@DSN@@)
+	db, err := sql.Open(@@SQLNAME@@, @@DSN@@)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	return db
@@ -503,7 +545,8 @@ func mwRequireAppOpens(t *testing.T, path string) {
 
 HELPERS: Dict[str, Helper] = {h.name: Helper(h.name, h.code.strip("\n") + "\n", h.deps) for h in _HELPERS}
 
-# Import paths the generated code may use, by the name the code spells.
+# Import paths the generated code may use, by the name the code spells
+# (mattn's driver package; imports_for() gives each driver's).
 IMPORTS: Dict[str, str] = {
     "context": "context",
     "errors": "errors",
@@ -520,6 +563,12 @@ IMPORTS: Dict[str, str] = {
     "iofs": "github.com/golang-migrate/migrate/v4/source/iofs",
     "require": "github.com/stretchr/testify/require",
 }
+
+
+def imports_for(driver: TestDriver) -> Dict[str, str]:
+    """IMPORTS with golang-migrate's package for `driver`, in the same order."""
+    return {(driver.qualifier if name == "sqlite3" else name): (driver.migrate_package if name == "sqlite3" else path)
+            for name, path in IMPORTS.items()}
 
 
 def with_dependencies(names) -> list:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import textwrap
@@ -25,8 +26,12 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 from .errors import MigrationWriterError, UsageError
 from .folder import MigrationFolder, read_sql
 from .gofacts import Check, MigrationFacts, migration_facts
+from .gopins import PinnedVersion, find_pinned_versions
 from .golex import GoFile, default_package_name, normalize_decl, package_name, parse_file, rename_identifiers, used_qualifiers
-from .gotemplates import HELPERS, IMPORTS, with_dependencies
+from .gotemplates import (
+    DRIVERS, HELPERS, MATTN, MIGRATE_MODULE, MODERNC, PINNED_VERSIONS, TESTIFY_MODULE, TestDriver, imports_for,
+    with_dependencies,
+)
 from .project import ProjectFacts, find_module_root, read_project_facts
 
 MEDIAZ, PLAIN, AUTO = "mediaz", "plain", "auto"
@@ -36,11 +41,6 @@ GO_KEYWORDS = {
     "go", "goto", "if", "import", "interface", "map", "package", "range", "return", "select", "struct",
     "switch", "type", "var",
 }
-REQUIRED_MODULES = (
-    "github.com/golang-migrate/migrate/v4",
-    "github.com/mattn/go-sqlite3",
-    "github.com/stretchr/testify",
-)
 
 _EMBED_VAR_RE = re.compile(
     r"^[ \t]*//go:embed[ \t]+([^\n]+)\n(?:[ \t]*//[^\n]*\n)*[ \t]*var[ \t]+([^\W\d]\w*)[ \t]+(?:[^\W\d]\w*\.)?FS\b",
@@ -156,7 +156,8 @@ class GoPackage:
     source_note: str
     mediaz: Optional[str]  # evidence that New(ctx, path) and GetMigrationVersion exist
     module_root: Optional[Path]
-    missing_modules: List[str] = field(default_factory=list)
+    driver: TestDriver = DRIVERS[MATTN]
+    driver_reason: str = ""
 
 
 def _read_go_file(path: Path) -> str:
@@ -248,10 +249,8 @@ def detect_package(migrations: Path, test_file: Optional[Path], project: Project
     if new_match and version_match:
         mediaz = "New(ctx, path) and GetMigrationVersion() (uint, bool, error) are declared"
     module_root = find_module_root(pkg_dir)
-    package = GoPackage(pkg_dir, name, test_file, test_text, raw_text, crlf, bom, files, taken, source_expr, source_note,
-                        mediaz, module_root)
-    package.missing_modules = _missing_modules(module_root)
-    return package
+    return GoPackage(pkg_dir, name, test_file, test_text, raw_text, crlf, bom, files, taken, source_expr, source_note,
+                     mediaz, module_root)
 
 
 def _package_dir(migrations: Path) -> Path:
@@ -274,14 +273,134 @@ def _without_comments(text: str) -> str:
     return re.sub(r"//[^\n]*|/\*.*?\*/", " ", text, flags=re.S)
 
 
-def _missing_modules(module_root: Optional[Path]) -> List[str]:
+# The driver --------------------------------------------------------------------------
+
+_MIGRATE_SQLITE_IMPORT = '"' + MIGRATE_MODULE + '/database/sqlite"'
+
+
+def driver_from_go_mod(module_root: Optional[Path]) -> Tuple[Optional[str], str]:
+    """Stand-in for the project-facts reader's `driver` until that lands:
+    (MODERNC, evidence) when go.mod requires modernc.org/sqlite and not
+    mattn/go-sqlite3 and a Go file imports golang-migrate's database/sqlite;
+    (MATTN, evidence) when go.mod requires mattn/go-sqlite3; else (None, why)."""
     if module_root is None:
-        return list(REQUIRED_MODULES)
+        return None, "no go.mod"
+    text = _read_text(module_root / "go.mod")
+    if text is None:
+        return None, "go.mod cannot be read"
+    if _required_version(text, DRIVERS[MATTN].library):
+        return MATTN, f"go.mod requires {DRIVERS[MATTN].library}"
+    if not _required_version(text, DRIVERS[MODERNC].library):
+        return None, "go.mod requires neither mattn/go-sqlite3 nor modernc.org/sqlite"
+    from .project import walk  # the same folders every script reads
+
+    for folder, names in walk(module_root):
+        for name in sorted(names):
+            if name.endswith(".go") and not name.endswith("_test.go"):
+                source = _read_text(folder / name) or ""
+                if _MIGRATE_SQLITE_IMPORT in source:
+                    where = os.path.relpath(folder / name, module_root).replace(os.sep, "/")
+                    return MODERNC, f"go.mod requires {DRIVERS[MODERNC].library}; {where} imports golang-migrate's database/sqlite"
+    return None, "go.mod requires modernc.org/sqlite but no Go file imports golang-migrate's database/sqlite"
+
+
+def resolve_driver(choice: str, project: ProjectFacts, module_root: Optional[Path]) -> Tuple[TestDriver, str]:
+    """The driver the tests use and why: --driver, else the project's own."""
+    if choice in DRIVERS:
+        return DRIVERS[choice], "chosen with --driver"
+    fact = getattr(project, "driver", None)  # "sqlite3" (mattn), "sqlite" (modernc) or None
+    if fact in ("sqlite3", "sqlite"):
+        key = MATTN if fact == "sqlite3" else MODERNC
+        return DRIVERS[key], str(getattr(project, "driver_evidence", "") or "the project's golang-migrate driver")
+    key, why = driver_from_go_mod(module_root)
+    if key is not None:
+        return DRIVERS[key], why
+    return DRIVERS[MATTN], f"{why}: golang-migrate's sqlite3 driver (mattn) by default"
+
+
+# The module's requirements ---------------------------------------------------------------
+
+
+@dataclass
+class ModuleSetup:
+    """What go.mod and go.sum lack for the generated tests to compile, and
+    the one `go get` that adds it (run in the module root)."""
+
+    module_root: Optional[Path]
+    missing: List[str] = field(default_factory=list)  # modules go.mod does not require
+    unsummed: List[str] = field(default_factory=list)  # "module version" without its go.sum hash
+    packages: List[str] = field(default_factory=list)  # package@version for `go get`
+    vendored: bool = False
+
+    @property
+    def needed(self) -> bool:
+        return self.module_root is None or bool(self.missing or self.unsummed)
+
+    def commands(self) -> List[str]:
+        """The commands to run in the module root, in order."""
+        out = [] if self.module_root is not None else ["go mod init MODULE_PATH"]
+        out.append("go get " + " ".join(self.packages))
+        if self.vendored:
+            out.append("go mod vendor")
+        return out
+
+    def shell(self) -> str:
+        """One line for a shell, from the current directory."""
+        joined = " && ".join(self.commands())
+        if self.module_root is None:
+            return joined
+        try:
+            where = os.path.relpath(self.module_root.resolve(), Path.cwd().resolve())
+        except ValueError:
+            where = str(self.module_root)
+        return joined if where == "." else f"(cd {shlex.quote(where)} && {joined})"
+
+
+def _read_text(path: Path) -> Optional[str]:
     try:
-        text = (module_root / "go.mod").read_text(encoding="utf-8", errors="replace")
+        return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return list(REQUIRED_MODULES)
-    return [m for m in REQUIRED_MODULES if not re.search(r"(?m)^\s*(?:require\s+)?" + re.escape(m) + r"\s+v", text)]
+        return None
+
+
+def _required_version(go_mod: str, module: str) -> Optional[str]:
+    match = re.search(r"(?m)^\s*(?:require\s+)?" + re.escape(module) + r"\s+(v\S+)", go_mod)
+    return match.group(1) if match else None
+
+
+def _replaced(go_mod: str, module: str) -> bool:
+    return re.search(r"(?m)^\s*(?:replace\s+)?" + re.escape(module) + r"(?:\s+v\S+)?\s+=>", go_mod) is not None
+
+
+def module_setup(module_root: Optional[Path], driver: TestDriver) -> ModuleSetup:
+    """Check go.mod and go.sum for the modules the generated tests import.
+
+    `go get` is given package paths, not bare module paths: for a package it
+    also records the go.sum hashes of everything that package imports (a
+    bare `go get github.com/stretchr/testify@latest` leaves testify's YAML
+    dependency unhashed, and `go test` fails on a missing go.sum entry). A
+    module go.mod already requires keeps its version; a missing one gets the
+    version the test suite builds with (PINNED_VERSIONS)."""
+    setup = ModuleSetup(module_root)
+    go_mod = _read_text(module_root / "go.mod") if module_root is not None else None
+    go_sum = (_read_text(module_root / "go.sum") or "") if module_root is not None else ""
+    if module_root is not None:
+        setup.vendored = (module_root / "vendor" / "modules.txt").is_file()
+    modules = (MIGRATE_MODULE, driver.library, TESTIFY_MODULE)
+    versions: Dict[str, str] = {}
+    for module in modules:
+        required = _required_version(go_mod, module) if go_mod is not None else None
+        versions[module] = required or PINNED_VERSIONS[module]
+        if required is None:
+            setup.missing.append(module)
+        elif not _replaced(go_mod or "", module) and f"{module} {required} h1:" not in go_sum:
+            setup.unsummed.append(f"{module} {required}")
+    packages = [MIGRATE_MODULE, driver.migrate_package, MIGRATE_MODULE + "/source", MIGRATE_MODULE + "/source/iofs",
+                driver.library, TESTIFY_MODULE + "/require"]
+    for package in packages:
+        module = next(m for m in modules if package == m or package.startswith(m + "/"))
+        setup.packages.append(f"{package}@{versions[module]}")
+    return setup
 
 
 # Names -----------------------------------------------------------------------------
@@ -298,12 +417,20 @@ class Naming:
     new_imports: List[Tuple[Optional[str], str]] = field(default_factory=list)  # (alias, path)
 
 
+def fill_template(code: str, driver: TestDriver, *, source: str, foreign_keys: bool, migrations_table: str,
+                  no_tx_wrap: bool) -> str:
+    """A helper template with its placeholders filled for one project."""
+    dsn = f"path+{go_string(driver.fk_dsn_suffix)}" if foreign_keys else "path"  # as gofmt spaces it in a call
+    config = f"&{driver.qualifier}.Config{{MigrationsTable: {go_string(migrations_table)}"
+    config += ", NoTxWrap: true}" if no_tx_wrap else "}"
+    return (code.replace("@@SOURCE@@", source).replace("@@DSN@@", dsn).replace("@@CONFIG@@", config)
+            .replace("@@TABLE@@", go_string(migrations_table)).replace("@@SQLNAME@@", go_string(driver.sql_name))
+            .replace("@@MIGRATEPKG@@", driver.qualifier))
+
+
 def _fill(code: str, package: GoPackage, project: ProjectFacts) -> str:
-    dsn = "path" if not project.foreign_keys else 'path + "?_foreign_keys=1"'
-    config = f"&sqlite3.Config{{MigrationsTable: {go_string(project.migrations_table)}"
-    config += ", NoTxWrap: true}" if project.no_tx_wrap else "}"
-    return (code.replace("@@SOURCE@@", package.source_expr).replace("@@DSN@@", dsn)
-            .replace("@@CONFIG@@", config).replace("@@TABLE@@", go_string(project.migrations_table)))
+    return fill_template(code, package.driver, source=package.source_expr, foreign_keys=bool(project.foreign_keys),
+                         migrations_table=project.migrations_table, no_tx_wrap=project.no_tx_wrap)
 
 
 def resolve_names(needed: Sequence[str], package: GoPackage, project: ProjectFacts, test_names: Set[str]) -> Naming:
@@ -318,7 +445,7 @@ def resolve_names(needed: Sequence[str], package: GoPackage, project: ProjectFac
 
     # Qualifiers: reuse the file's own import of a path, else the default name
     # when nothing else in the package uses it, else an mw-prefixed alias.
-    for qualifier, path in IMPORTS.items():
+    for qualifier, path in imports_for(package.driver).items():
         existing = file_imports.get(path)
         if existing and existing not in ("_", "."):
             naming.qualifiers[qualifier] = existing
@@ -571,6 +698,9 @@ class StubPlan:
     old_text: str = ""
     new_text: str = ""
     gofmt: str = "not installed"  # "ran", "not installed"
+    setup: Optional[ModuleSetup] = None  # None: not checked (the migration fails)
+    newest: bool = False  # the version is the newest in the folder
+    pinned: List[PinnedVersion] = field(default_factory=list)  # tests expecting the previous newest version
     problems: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
@@ -579,18 +709,76 @@ class StubPlan:
     def changed(self) -> bool:
         return self.new_text != self.old_text
 
-    def diff(self, name: Optional[str] = None) -> str:
-        """The change as a unified diff; `name` is how to show the file."""
+    def diff(self, name: Optional[str] = None, *, full: bool = True) -> str:
+        """The change as a unified diff; `name` is how to show the file.
+
+        Not `full`: each run of added helper declarations (library code,
+        documented in references/generated-tests.md) is one `+// ...` line
+        naming them, so a dry run shows the tests it adds, not 10 KB of helpers."""
         import difflib  # only a dry run needs it
 
         name = name or str(self.package.test_file)
         old = self.old_text.splitlines(keepends=True)
         new = self.new_text.splitlines(keepends=True)
-        return "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
+        if full or not self.helpers_added:
+            return "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
+        helper_lines = self._helper_lines()
+        out = [f"--- a/{name}\n", f"+++ b/{name}\n"]
+        end = "\r\n" if self.package.crlf else "\n"
+        matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+        for group in matcher.get_grouped_opcodes(3):
+            i1, i2, j1, j2 = group[0][1], group[-1][2], group[0][3], group[-1][4]
+            out.append(f"@@ -{_hunk_range(i1, i2)} +{_hunk_range(j1, j2)} @@\n")
+            for tag, a1, a2, b1, b2 in group:
+                if tag == "equal":
+                    out.extend(" " + line for line in old[a1:a2])
+                    continue
+                if tag in ("replace", "delete"):
+                    out.extend("-" + line for line in old[a1:a2])
+                if tag in ("replace", "insert"):
+                    j = b1
+                    while j < b2:
+                        if j in helper_lines:
+                            k = j
+                            while k < b2 and k in helper_lines:
+                                k += 1
+                            names = sorted({helper_lines[x] for x in range(j, k)} - {""})
+                            out.append(f"+// ... {k - j} lines: helper(s) {', '.join(names)} (library code, not shown; -v shows it){end}")
+                            j = k
+                            continue
+                        out.append("+" + new[j])
+                        j += 1
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out)
+
+    def _helper_lines(self) -> Dict[int, str]:
+        """0-based line numbers of new_text that hold added helpers (doc
+        comments and the blank line before each included), with the name."""
+        text = self.new_text.replace("\r\n", "\n").lstrip("\ufeff")
+        lines: Dict[int, str] = {}
+        added = set(self.helpers_added)
+        for decl in parse_file(text).decls:
+            if decl.kind != "func" or decl.name not in added:
+                continue
+            first = text.count("\n", 0, decl.start)
+            last = text.count("\n", 0, decl.end)
+            all_lines = text.split("\n")
+            while first > 0 and all_lines[first - 1].startswith("//"):
+                first -= 1
+            if first > 0 and all_lines[first - 1] == "":
+                first -= 1
+            for n in range(first, last + 1):
+                lines[n] = decl.name if n >= first else ""
+        return lines
+
+
+def _hunk_range(start: int, stop: int) -> str:
+    length = stop - start
+    first = start + 1 if length else start
+    return str(first) if length == 1 else f"{first},{length}"
 
 
 def plan_stub(folder: MigrationFolder, version: Optional[int], *, test_file: Optional[Path] = None,
-              style: str = AUTO, project: Optional[ProjectFacts] = None) -> StubPlan:
+              style: str = AUTO, project: Optional[ProjectFacts] = None, driver: str = AUTO) -> StubPlan:
     """Everything a run would do, computed; nothing written."""
     if not folder.migrations:
         raise UsageError(f"{folder.path} holds no migrations; write one first.")
@@ -607,6 +795,7 @@ def plan_stub(folder: MigrationFolder, version: Optional[int], *, test_file: Opt
         raise UsageError(f"version {version} is not in {folder.path} (latest: {listing}).")
     project = project or read_project_facts(folder.path)
     package = detect_package(folder.path, test_file, project)
+    package.driver, package.driver_reason = resolve_driver(driver, project, package.module_root)
     if style == MEDIAZ and package.mediaz is None:
         raise UsageError(
             f"--style mediaz needs New(ctx context.Context, path string) and GetMigrationVersion() (uint, bool, error) "
@@ -631,15 +820,24 @@ def plan_stub(folder: MigrationFolder, version: Optional[int], *, test_file: Opt
         )
     if facts.failed:
         return plan
-    if package.module_root is None:
-        plan.problems.append(f"no go.mod in {package.dir} or above it: `go test` needs a module (go mod init, then go get "
-                             + " ".join(m + "@latest" for m in REQUIRED_MODULES) + ")")
-    elif package.missing_modules:
-        plan.problems.append(
-            "go.mod does not require " + ", ".join(package.missing_modules) + "; the tests do not compile until you run: go get "
-            + " ".join(m + "@latest" for m in package.missing_modules)
-        )
+    plan.setup = module_setup(package.module_root, package.driver)
+    if plan.setup.needed:
+        if package.module_root is None:
+            what = f"no go.mod in {package.dir} or above it: `go test` needs a module"
+        else:
+            parts = []
+            if plan.setup.missing:
+                parts.append("go.mod does not require " + ", ".join(plan.setup.missing))
+            if plan.setup.unsummed:
+                parts.append("go.sum has no hash for " + ", ".join(plan.setup.unsummed))
+            what = "; ".join(parts) + "; the tests do not compile"
+        plan.problems.append(f"{what} until you run: {plan.setup.shell()}")
     _merge(plan, project)
+    plan.newest = version == folder.versions[-1]
+    if plan.newest and facts.previous is not None:
+        # Lines as they will be once the test file is written.
+        after = {package.test_file: plan.new_text} if plan.changed else {}
+        plan.pinned = find_pinned_versions(package.module_root or package.dir, facts.previous, texts=after)
     return plan
 
 
@@ -696,7 +894,7 @@ def _merge(plan: StubPlan, project: ProjectFacts) -> None:
     test_file = package.files.get(package.test_file)
     have = {(i.local_name, i.path) for i in (test_file.imports if test_file else [])}
     new_imports = []
-    for qualifier, path in IMPORTS.items():
+    for qualifier, path in imports_for(package.driver).items():
         name = naming.qualifiers[qualifier]
         if name in used and (name, path) not in have:
             alias = name if name != default_package_name(path) else None
@@ -707,10 +905,11 @@ def _merge(plan: StubPlan, project: ProjectFacts) -> None:
         header = f"package {package.name}\n"
         text = add_imports(header, parse_file(header), new_imports) if new_imports else header
         text = text.rstrip("\n") + "\n\n" + added_code
+        formatted, error = run_gofmt(text)
     else:
         text = add_imports(package.test_text, test_file, new_imports)
         text = text.rstrip("\n") + "\n\n" + added_code
-    formatted, error = run_gofmt(text)
+        formatted, error = _format_keeping_user_code(package, text, added_code)
     if error is not None:
         plan.problems.append(f"gofmt rejects the result ({error}); nothing was written")
         return
@@ -724,6 +923,28 @@ def _merge(plan: StubPlan, project: ProjectFacts) -> None:
     plan.added_tests = [t.name for t in wanted]
     plan.helpers_added = list(naming.added)
     plan.helpers_reused = [n for n in naming.reused if any(re.search(rf"\b{n}\b", p) for p in pieces + helpers_code)]
+
+
+def _format_keeping_user_code(package: GoPackage, text: str, added_code: str) -> Tuple[Optional[str], Optional[str]]:
+    """gofmt the merged file when the user's file is gofmt-clean. Otherwise
+    gofmt only the import declarations (so added imports land sorted) and
+    what is added: not one other line of the user's code changes, and a dry
+    run shows only the additions."""
+    original = (package.test_text or "").rstrip("\n") + "\n"  # trailing blank lines go either way
+    formatted_original, _ = run_gofmt(original)
+    formatted, error = run_gofmt(text)
+    if error is not None or formatted_original == original or formatted == text:
+        return formatted, error
+    header = f"package {package.name}\n\n"
+    added, error = run_gofmt(header + added_code)
+    if error is not None:
+        return None, error
+    user = text[: len(text) - len(added_code)]
+    mine, theirs = parse_file(user).import_decls, parse_file(formatted).import_decls
+    if len(mine) != len(theirs) or not mine:
+        return formatted, None
+    user = user[: mine[0][0]] + formatted[theirs[0][0] : theirs[-1][1]] + user[mine[-1][1] :]
+    return user + added[len(header):], None
 
 
 def write_stub(plan: StubPlan) -> bool:
