@@ -351,7 +351,7 @@ def _read_index(conn: sqlite3.Connection, name: str, table: str, sql: Optional[s
                  tuple((k[2] or "BINARY").upper() for k in keys), tuple(bool(k[1]) for k in keys))
 
 
-def _index_parts(sql: str) -> Tuple[List[str], Optional[str]]:
+def index_parts(sql: str) -> Tuple[List[str], Optional[str]]:
     """The key items of a CREATE INDEX (text between its parentheses, split
     at top-level commas) and its WHERE text, for messages only: what differs
     is decided on the PRAGMA values and the canonical SQL."""
@@ -381,11 +381,11 @@ def _index_parts(sql: str) -> Tuple[List[str], Optional[str]]:
 
 
 def _index_items(sql: str) -> List[str]:
-    return _index_parts(sql)[0]
+    return index_parts(sql)[0]
 
 
 def _index_where(sql: str) -> Optional[str]:
-    return _index_parts(sql)[1]
+    return index_parts(sql)[1]
 
 
 def index_changes(a: Index, b: Index) -> List[str]:
