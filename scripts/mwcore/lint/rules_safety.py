@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from ..sqltext import tokens, unquote_identifier
@@ -338,6 +339,8 @@ def add_stored_column(f: FileCheck) -> Iterator[Hit]:
     """ADD COLUMN ... GENERATED ALWAYS AS (...) STORED on a table that can have rows: SQLite refuses it then."""
     shapes = f.ctx.shapes
     for fact in f.facts():
+        if not fact.change.altered or "STORED" not in fact.statement.sql.upper():
+            continue
         for before, after in fact.change.altered:
             if before.type != "table" or not may_hold_rows(f, before.table_key, fact.index):
                 continue
@@ -396,6 +399,9 @@ def _deleted_before(f: FileCheck, index: int, table: str) -> bool:
     return False
 
 
+_UNIQUE_INDEX = re.compile(r"\s*CREATE\s+UNIQUE\s", re.I)
+
+
 @rule("MW507", "unique-index-on-rows", WARNING)
 def unique_index_on_rows(f: FileCheck) -> Iterator[Hit]:
     """CREATE UNIQUE INDEX on a table that already has rows: it fails on duplicates the test database cannot show."""
@@ -403,7 +409,7 @@ def unique_index_on_rows(f: FileCheck) -> Iterator[Hit]:
         return
     shapes = f.ctx.shapes
     for key, (before, after) in sorted(f.fa.delta.items()):
-        if after is None or after.type != "index" or not after.sql:
+        if after is None or after.type != "index" or not _UNIQUE_INDEX.match(after.sql or ""):
             continue
         table_delta = f.fa.delta.get((False, after.table_key))
         existed = table_delta is None or table_delta[0] is not None
