@@ -61,6 +61,9 @@ def build_parser() -> cli.ArgumentParser:
     change.add_argument("--not-null", action="append", metavar="COL", default=[], help="make a column NOT NULL")
     change.add_argument("--fill", nargs=2, action="append", metavar=("COL", "EXPR"), default=[],
                         help="copy NULLs in COL as EXPR (use with --not-null)")
+    change.add_argument("--no-fill", action="store_true",
+                        help="with --not-null and no --fill: copy the column as it is; the up then fails on the first "
+                             "row holding NULL there (say so on purpose; --fill COL EXPR gives such rows a value)")
     change.add_argument("--nullable", action="append", metavar="COL", default=[], help="drop a column's NOT NULL")
     change.add_argument("--default", nargs=2, action="append", metavar=("COL", "EXPR"), default=[], help="set a column's DEFAULT")
     change.add_argument("--drop-default", action="append", metavar="COL", default=[], help="remove a column's DEFAULT")
@@ -113,8 +116,9 @@ def changes_from(args: argparse.Namespace):
         checks=tuple(args.add_check),
         uniques=tuple(_columns(u, "--unique") for u in args.unique),
         down_fills=tuple(map(tuple, args.down_fill)),
+        no_fill=args.no_fill,
     )
-    asked = [v for k, v in vars(changes).items() if k not in ("fills", "down_fills")]
+    asked = [v for k, v in vars(changes).items() if k not in ("fills", "down_fills", "no_fill")]
     if not any(v for v in asked):
         raise UsageError("give at least one change (--type, --drop, --rename, --not-null, --nullable, --default, ...).")
     return changes

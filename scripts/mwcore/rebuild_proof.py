@@ -101,6 +101,8 @@ def prove(base: sqlite3.Connection, plan: RebuildPlan, *, migrations_table: str 
         _Run(base, plan, enforce, proof, migrations_table, per_table, len(modes) > 1).run()
         if not proof.ok:
             break
+    if proof.ok and plan.unfilled:
+        _Run(base, plan, modes[0], proof, migrations_table, per_table, False).fails_on_null()
     return proof
 
 
@@ -196,6 +198,41 @@ class _Run:
             self._check_state(conn, violations, "after the second up")
         finally:
             conn.close()
+
+    def fails_on_null(self) -> None:
+        """--no-fill says the up fails on the first row with NULL in such a
+        column: put NULL in one sample row and see it fail, with nothing changed."""
+        plan, table = self.plan, self.plan.table
+        for column in plan.unfilled:
+            conn = copy_database(self.base)
+            try:
+                conn.execute("PRAGMA foreign_keys = OFF")
+                self._seed(conn)
+                key_cols, keys = self._keys(conn, table)
+                old = self._s0(column)
+                try:
+                    changed = conn.execute(f"UPDATE {q(table)} SET {q(old)} = NULL WHERE "
+                                           + " AND ".join(f"{q(c)} IS ?" for c in key_cols), keys[0]).rowcount if keys else 0
+                except sqlite3.Error:
+                    changed = 0
+                if not changed:
+                    self.proof.notes.append(f"no sample row of {table} can hold NULL in {old}, so the failure --no-fill "
+                                            "announces was not seen.")
+                    continue
+                self._set_enforcement(conn)
+                before = self._schema(conn)
+                result = run_script(conn, plan.render("up"), wrap=not plan.no_tx_wrap)
+                error = result.error or ""
+                if result.ok or not (error.startswith("NOT NULL constraint failed: ")
+                                     and error.lower().endswith("." + column.lower())):
+                    self.fail("up", f"--no-fill: with NULL in {old} on a sample row the up should fail with "
+                                    f"'NOT NULL constraint failed' on {column}; it " + ("ran." if result.ok else f"failed otherwise: {error}"))
+                elif not plan.no_tx_wrap and schema_differences(before, self._schema(conn)):
+                    self.fail("up", "--no-fill: the failed up left changes behind.")
+                else:
+                    self.proof.notes.append(f"--no-fill checked: a sample row with NULL in {old} makes the up fail ({error}).")
+            finally:
+                conn.close()
 
     def _set_enforcement(self, conn: sqlite3.Connection) -> None:
         if conn.in_transaction:
