@@ -125,7 +125,8 @@ def changes_from(args: argparse.Namespace):
 
 
 def main(args: argparse.Namespace) -> int:
-    from mwcore.folder import scan_folder
+    from mwcore.folder import read_sql, scan_folder
+    from mwcore.jsonuse import folder_json_columns
     from mwcore.project import read_project_facts
     from mwcore.rebuild import FK_OFF, FK_ON, FK_UNKNOWN, RebuildRefused, plan_rebuild, replay
     from mwcore.rebuild_proof import prove
@@ -162,7 +163,8 @@ def main(args: argparse.Namespace) -> int:
     report["table"] = plan.table
     report["summary"] = plan.summary
     report["warnings"] = list(plan.warnings) + [f"note: {n}" for n in facts.notes]
-    proof = prove(conn, plan, migrations_table=facts.migrations_table)
+    json_columns = folder_json_columns(folder, lambda f: read_sql(folder.file_path(f)).text)
+    proof = prove(conn, plan, migrations_table=facts.migrations_table, json_columns=json_columns)
     report["checks"] = {**proof.checks, "sample_rows": proof.sample_rows, "foreign_key_modes": proof.modes}
     report["warnings"].extend(proof.notes)
     if not proof.ok:

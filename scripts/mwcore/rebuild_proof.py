@@ -22,6 +22,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .jsonuse import JsonColumns
 from .rebuild import FK_OFF, FK_ON, RebuildPlan, foreign_keys, table_columns, user_tables
 from .rows import seed_rows
 from .schema import Snapshot, diff, snapshot
@@ -92,17 +93,18 @@ class Proof:
 
 
 def prove(base: sqlite3.Connection, plan: RebuildPlan, *, migrations_table: str = "schema_migrations",
-          per_table: int = 3) -> Proof:
-    """Run the plan's up, down and up again on copies of `base`."""
+          per_table: int = 3, json_columns: Optional[JsonColumns] = None) -> Proof:
+    """Run the plan's up, down and up again on copies of `base`. Sample rows
+    hold JSON where `json_columns` (jsonuse) says the migrations read it."""
     proof = Proof()
     modes = [True] if plan.fk_mode == FK_ON else [False] if plan.fk_mode == FK_OFF else [True, False]
     for enforce in modes:
         proof.modes.append("on" if enforce else "off")
-        _Run(base, plan, enforce, proof, migrations_table, per_table, len(modes) > 1).run()
+        _Run(base, plan, enforce, proof, migrations_table, per_table, len(modes) > 1, json_columns).run()
         if not proof.ok:
             break
     if proof.ok and plan.unfilled:
-        _Run(base, plan, modes[0], proof, migrations_table, per_table, False).fails_on_null()
+        _Run(base, plan, modes[0], proof, migrations_table, per_table, False, json_columns).fails_on_null()
     return proof
 
 
@@ -121,8 +123,9 @@ def _without_rowid(conn: sqlite3.Connection, table: str) -> bool:
 
 class _Run:
     def __init__(self, base, plan: RebuildPlan, enforce: bool, proof: Proof, migrations_table: str, per_table: int,
-                 several_modes: bool) -> None:
+                 several_modes: bool, json_columns: Optional[JsonColumns] = None) -> None:
         self.base = base
+        self.json_columns = json_columns
         self.plan = plan
         self.enforce = enforce
         self.proof = proof
@@ -474,7 +477,7 @@ class _Run:
             return found
 
         first = [t for t in ancestors([table]) if t != table] + [table]
-        seed_rows(conn, first, self.per_table)
+        seed_rows(conn, first, self.per_table, json_columns=self.json_columns)
         if plan.old_def.autoincrement:
             # A counter above the largest id, as after deleted rows: only then
             # does losing it show.
@@ -488,7 +491,7 @@ class _Run:
         self._set_enforcement(conn)
         rest = [t for t in ancestors(list(plan.referencing)) if t not in first and t not in plan.referencing]
         if plan.referencing:
-            seed_rows(conn, rest + list(plan.referencing), self.per_table, start=2)
+            seed_rows(conn, rest + list(plan.referencing), self.per_table, start=2, json_columns=self.json_columns)
         for t in [table] + list(plan.referencing):
             self.proof.sample_rows[t] = conn.execute(f"SELECT count(*) FROM {q(t)}").fetchone()[0]
         if not self.proof.sample_rows[table]:
