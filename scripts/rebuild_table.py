@@ -61,6 +61,9 @@ def build_parser() -> cli.ArgumentParser:
     change.add_argument("--not-null", action="append", metavar="COL", default=[], help="make a column NOT NULL")
     change.add_argument("--fill", nargs=2, action="append", metavar=("COL", "EXPR"), default=[],
                         help="copy NULLs in COL as EXPR (use with --not-null)")
+    change.add_argument("--no-fill", action="store_true",
+                        help="with --not-null and no --fill: copy the column as it is; the up then fails on the first "
+                             "row holding NULL there (say so on purpose; --fill COL EXPR gives such rows a value)")
     change.add_argument("--nullable", action="append", metavar="COL", default=[], help="drop a column's NOT NULL")
     change.add_argument("--default", nargs=2, action="append", metavar=("COL", "EXPR"), default=[], help="set a column's DEFAULT")
     change.add_argument("--drop-default", action="append", metavar="COL", default=[], help="remove a column's DEFAULT")
@@ -113,15 +116,17 @@ def changes_from(args: argparse.Namespace):
         checks=tuple(args.add_check),
         uniques=tuple(_columns(u, "--unique") for u in args.unique),
         down_fills=tuple(map(tuple, args.down_fill)),
+        no_fill=args.no_fill,
     )
-    asked = [v for k, v in vars(changes).items() if k not in ("fills", "down_fills")]
+    asked = [v for k, v in vars(changes).items() if k not in ("fills", "down_fills", "no_fill")]
     if not any(v for v in asked):
         raise UsageError("give at least one change (--type, --drop, --rename, --not-null, --nullable, --default, ...).")
     return changes
 
 
 def main(args: argparse.Namespace) -> int:
-    from mwcore.folder import scan_folder
+    from mwcore.folder import read_sql, scan_folder
+    from mwcore.jsonuse import folder_json_columns
     from mwcore.project import read_project_facts
     from mwcore.rebuild import FK_OFF, FK_ON, FK_UNKNOWN, RebuildRefused, plan_rebuild, replay
     from mwcore.rebuild_proof import prove
@@ -159,7 +164,8 @@ def main(args: argparse.Namespace) -> int:
     report["table"] = plan.table
     report["summary"] = plan.summary
     report["warnings"] = list(plan.warnings) + [f"note: {n}" for n in facts.notes]
-    proof = prove(conn, plan, migrations_table=facts.migrations_table)
+    json_columns = folder_json_columns(folder, lambda f: read_sql(folder.file_path(f)).text)
+    proof = prove(conn, plan, migrations_table=facts.migrations_table, json_columns=json_columns)
     report["checks"] = {**proof.checks, "sample_rows": proof.sample_rows, "foreign_key_modes": proof.modes}
     report["warnings"].extend(proof.notes)
     if not proof.ok:

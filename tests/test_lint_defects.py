@@ -62,6 +62,16 @@ DEFECTS = [
         "000002_add_phone.up.sql": "BEGIN TRANSACTION;\nALTER TABLE account ADD COLUMN phone TEXT;\nCOMMIT;\n",
         "000002_add_phone.down.sql": "ALTER TABLE account DROP COLUMN phone;\n",
     }, [], ("000002_add_phone.up.sql", 1, "MW201")),
+    # A lone COMMIT (or END) commits golang-migrate's transaction early: the
+    # statements before it stay, and the driver's own commit then fails.
+    ("a lone COMMIT in a wrapped file", {
+        "000002_plan.up.sql": "UPDATE account SET plan = 'free' WHERE plan IS NULL;\nCOMMIT;\n",
+        "000002_plan.down.sql": "UPDATE account SET plan = NULL WHERE plan = 'free';\n",
+    }, [], ("000002_plan.up.sql", 2, "MW201")),
+    ("a lone END in a wrapped file", {
+        "000002_plan.up.sql": "UPDATE account SET plan = 'free' WHERE plan IS NULL;\nEND TRANSACTION;\n",
+        "000002_plan.down.sql": "UPDATE account SET plan = NULL WHERE plan = 'free';\n",
+    }, [], ("000002_plan.up.sql", 2, "MW201")),
     ("an up that is not idempotent (retry after a dirty failure fails)", {
         "000002_tags.up.sql": "CREATE TABLE tag (id INTEGER PRIMARY KEY, label TEXT);\nCREATE INDEX idx_tag_label ON tag (label);\n",
         "000002_tags.down.sql": "DROP TABLE tag;\n",
@@ -156,6 +166,8 @@ def write(folder: Path, files: dict) -> Path:
     ("down recreates the table but not its indexes", ["up", "down", "version"], None),
     ("down drops a column that is still indexed", ["up", "down"], "down"),
     ("explicit BEGIN ... COMMIT in a wrapped file", ["up"], "up"),
+    ("a lone COMMIT in a wrapped file", ["up"], "up"),
+    ("a lone END in a wrapped file", ["up"], "up"),
     ("a rebuild of a table a view reads", ["up"], "up"),
     ("two files with the same version after a merge", ["up"], "open"),
 ])

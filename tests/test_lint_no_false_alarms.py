@@ -70,6 +70,47 @@ GOOD = [
      ("ALTER TABLE posts ADD COLUMN body TEXT;\n"
       "UPDATE posts SET body = (SELECT b.body FROM post_bodies AS b WHERE b.post_id = posts.id) "
       "WHERE id IN (SELECT post_id FROM post_bodies);\nDROP TABLE post_bodies;\n"), []),
+    # Rules that judge what rows would do (MW306, MW307, MW506, MW507): the
+    # correct forms of the same changes.
+    ("a VIRTUAL generated column on a table with rows",
+     "ALTER TABLE users ADD COLUMN email_domain TEXT GENERATED ALWAYS AS (substr(email, instr(email, '@') + 1)) VIRTUAL;\n",
+     "ALTER TABLE users DROP COLUMN email_domain;\n", []),
+    ("a STORED generated column on a table this file creates", (
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
+        "ALTER TABLE tags ADD COLUMN slug TEXT GENERATED ALWAYS AS (lower(name)) STORED;\n"),
+     "DROP TABLE tags;\n", []),
+    ("drop a column the other table's trigger no longer writes", (
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY, note TEXT, extra TEXT);\n"
+        "CREATE TRIGGER trg_posts_audit AFTER INSERT ON posts\nBEGIN\n"
+        "    INSERT INTO audit (note, extra) VALUES (NEW.body, 'x');\nEND;\n"
+        "DROP TRIGGER trg_posts_audit;\n"
+        "ALTER TABLE audit DROP COLUMN extra;\n"
+        "CREATE TRIGGER trg_posts_audit AFTER INSERT ON posts\nBEGIN\n"
+        "    INSERT INTO audit (note) VALUES (NEW.body);\nEND;\n"),
+     "DROP TRIGGER trg_posts_audit;\nDROP TABLE audit;\n", []),
+    ("drop a column when another table's trigger writes only other columns", (
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY, note TEXT, extra TEXT);\n"
+        "CREATE TRIGGER trg_posts_audit AFTER INSERT ON posts\nBEGIN\n"
+        "    INSERT INTO audit (note) VALUES (NEW.body);\n    UPDATE audit SET note = trim(note) WHERE id = 1;\nEND;\n"
+        "ALTER TABLE audit DROP COLUMN extra;\n"),
+     "DROP TRIGGER trg_posts_audit;\nDROP TABLE audit;\n", []),
+    ("rebuild to NOT NULL after giving the NULL rows a value", (
+        "UPDATE posts SET body = '' WHERE body IS NULL;\n"
+        "CREATE TABLE posts_new (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+        " body TEXT NOT NULL);\n"
+        "INSERT INTO posts_new (id, user_id, body) SELECT id, user_id, body FROM posts;\n"
+        "DROP TABLE posts;\nALTER TABLE posts_new RENAME TO posts;\n"),
+     ("CREATE TABLE posts_old (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+      " body TEXT);\n"
+      "INSERT INTO posts_old (id, user_id, body) SELECT id, user_id, body FROM posts;\n"
+      "DROP TABLE posts;\nALTER TABLE posts_old RENAME TO posts;\n"), []),
+    ("a unique index the table's UNIQUE column already implies",
+     "CREATE UNIQUE INDEX idx_users_email_created ON users (email, created_at);\n",
+     "DROP INDEX idx_users_email_created;\n", []),
+    ("a unique index on a table this file creates", (
+        "CREATE TABLE slugs (id INTEGER PRIMARY KEY, slug TEXT NOT NULL);\n"
+        "CREATE UNIQUE INDEX idx_slugs_slug ON slugs (slug);\n"),
+     "DROP TABLE slugs;\n", []),
 ]
 
 

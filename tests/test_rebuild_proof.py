@@ -124,6 +124,25 @@ def test_the_fill_is_exercised_on_a_sample_row_with_null(base):
     assert prove(base, broken).checks["up"] == "failed"
 
 
+def test_no_fill_is_proven_to_fail_on_a_null_row_and_a_plan_that_would_not_is_caught():
+    base = database(SHOP)
+    plan = plan_rebuild(base, USER, Changes(not_null=("bio",), no_fill=True), fk_mode="off")
+    # The same plan with a fill slipped into its copy no longer fails as it says.
+    def fill(sql):
+        lines = sql.split("\n")
+        return "\n".join(line.replace('"bio"', "COALESCE(\"bio\", '-')") if line.startswith("SELECT") else line
+                         for line in lines)
+
+    filled = dataclasses.replace(plan, up=[SqlStep(fill(s.sql), s.comment) for s in plan.up])
+    assert any("COALESCE" in s.sql for s in filled.up)
+
+    proof = prove(base, plan)
+    assert proof.ok, proof.failures
+    assert any(n.startswith("--no-fill checked") and "NOT NULL constraint failed" in n for n in proof.notes)
+    broken = prove(base, filled)
+    assert broken.checks["up"] == "failed" and "should fail" in broken.failures[0]
+
+
 def test_sample_rows_that_a_new_check_refuses_are_left_out_and_an_empty_table_is_noted():
     base = database("CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT);")
 

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import EXAMPLES, EXAMPLE_MIGRATIONS, SCRIPTS, run_cli, run_json, write_files
 from mwcore.schema import diff, snapshot
+from mwcore.sqlrun import connect, run_script
 from rebuild_cases import SHOP, SHOP_ROWS, USER, rows, state
 
 SCRIPT = "rebuild_table.py"
@@ -199,6 +200,47 @@ def test_the_example_project_is_read_as_enforcement_off_and_nothing_in_it_change
     assert rc == 0 and out["foreign_keys"]["mode"] == "off"
     assert out["checks"]["sample_rows"]["transcode_job"] >= 3
     assert {p.name: p.read_bytes() for p in EXAMPLE_MIGRATIONS.iterdir()} == before
+
+
+def test_not_null_without_fill_says_what_null_rows_do_and_asks_for_a_choice(tmp_path):
+    folder = shop_folder(tmp_path)
+
+    proc = run_cli(SCRIPT, USER, "--dir", str(folder), "--not-null", "nickname")
+
+    assert proc.returncode == 2 and proc.stdout == ""
+    message = proc.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert "NULL makes the up fail" in message and "--fill nickname EXPR" in message and "--no-fill" in message
+
+
+def test_no_fill_only_goes_with_a_not_null_column_without_fill(tmp_path):
+    proc = run_cli(SCRIPT, USER, "--dir", str(shop_folder(tmp_path)), "--not-null", "nickname",
+                   "--fill", "nickname", "'x'", "--no-fill")
+    assert proc.returncode == 2 and "--no-fill only applies" in proc.stderr
+
+
+def test_no_fill_is_refused_when_the_migrations_themselves_insert_nulls(tmp_path):
+    proc = run_cli(SCRIPT, USER, "--dir", str(shop_folder(tmp_path)), "--not-null", "nickname", "--no-fill")
+    assert proc.returncode == 2 and "the migrations themselves insert" in proc.stderr and "--fill nickname" in proc.stderr
+
+
+def test_no_fill_writes_sql_that_says_it_fails_on_a_null_and_does(tmp_path):
+    folder = shop_folder(tmp_path, with_rows=False)
+
+    rc, out = run_json(SCRIPT, USER, "--dir", str(folder), "--not-null", "nickname", "--no-fill")
+
+    assert rc == 0, out
+    assert "-- --no-fill: a row with NULL in \"nickname\" makes this up fail" in out["up_sql"]
+    assert any("NOT NULL constraint failed" in w and "nickname IS NULL" in w.replace('"', "") for w in out["warnings"])
+    assert any(w.startswith("--no-fill checked: a sample row with NULL in nickname makes the up fail") for w in out["warnings"])
+    # What the comment says, on the user's kind of data: a NULL row stops the up and nothing changes.
+    conn = connect()
+    conn.executescript(SHOP + SHOP_ROWS)
+    assert conn.execute(f'SELECT count(*) FROM "{USER}" WHERE nickname IS NULL').fetchone()[0] > 0
+    before = state(conn)
+    result = run_script(conn, out["up_sql"])  # in one transaction, as golang-migrate's driver runs it
+    assert not result.ok and re.match(r"NOT NULL constraint failed: .*\.nickname$", result.error)
+    assert state(conn) == before
 
 
 def test_odd_names_work_from_the_command_line(tmp_path):

@@ -125,3 +125,29 @@ def test_a_table_no_row_fits_is_skipped_with_sqlite_reason():
     run_script(conn, "CREATE TABLE never(x CHECK (0));")
     report = seed_rows(conn, ["never"])
     assert "CHECK constraint failed" in report.skipped["never"]
+
+
+INDEXED = "CREATE TABLE a(x TEXT, y TEXT);\n"
+
+
+@pytest.mark.parametrize("before,after,named", [
+    ("CREATE UNIQUE INDEX a_x ON a(x);", "CREATE INDEX a_x ON a(x);", "UNIQUE -> not unique"),
+    ("CREATE INDEX a_x ON a(x);", "CREATE UNIQUE INDEX a_x ON a(x);", "not unique -> UNIQUE"),
+    ("CREATE INDEX a_x ON a(x) WHERE x IS NOT NULL;", "CREATE INDEX a_x ON a(x);", "WHERE x is not null -> WHERE (none)"),
+    ("CREATE INDEX a_x ON a(x) WHERE x IS NOT NULL;", "CREATE INDEX a_x ON a(x) WHERE x <> '';",
+     "WHERE x is not null -> WHERE x <> ''"),
+    ("CREATE INDEX a_x ON a(x COLLATE NOCASE);", "CREATE INDEX a_x ON a(x);", "collation (x COLLATE NOCASE) -> (x)"),
+    ("CREATE INDEX a_x ON a(x DESC);", "CREATE INDEX a_x ON a(x);", "order (x DESC) -> (x)"),
+    ("CREATE INDEX a_x ON a(lower(x));", "CREATE INDEX a_x ON a(upper(x));", "keys (lower ( x )) -> (upper ( x ))"),
+    ("CREATE INDEX a_x ON a(x, y);", "CREATE INDEX a_x ON a(y, x);", "keys (x, y) -> (y, x)"),
+])
+def test_an_index_redefined_under_the_same_name_is_a_difference_naming_what_changed(before, after, named):
+    # Same name, same table: a comparison by name and columns alone sees nothing.
+    (only,) = diff(schema_after(INDEXED, before), schema_after(INDEXED, after))
+    assert (only.kind, only.name, only.change) == ("index", "a_x", "changed")
+    assert named in only.detail
+
+
+def test_the_same_index_spelled_differently_is_no_difference():
+    assert diff(schema_after(INDEXED, "CREATE UNIQUE INDEX a_x ON a(x COLLATE NOCASE DESC) WHERE x > 'a';"),
+                schema_after(INDEXED, 'create unique index "a_x" on "a" ( x   collate nocase desc ) where x > \'a\';')) == []

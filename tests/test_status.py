@@ -3,6 +3,7 @@ that real golang-migrate left dirty, and migrations.sum checksums."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import shutil
@@ -326,6 +327,42 @@ def test_write_sum_refuses_to_bless_an_edit(tmp_path):
     proc = run_cli("status.py", "--dir", str(folder), "--write-sum")
     assert proc.returncode == 2 and "delete migrations.sum" in proc.stderr
     assert (folder / "migrations.sum").read_text() == before
+
+
+def test_a_new_file_at_the_highest_summed_version_is_out_of_order(tmp_path):
+    # Version 3 already ran where the sum was written: its up rewritten under
+    # a new name never runs there, exactly like a file numbered below it.
+    folder = _summed(tmp_path)
+    (folder / "000003_c.up.sql").unlink()
+    write_files(folder, {"000003_c_v2.up.sql": "ALTER TABLE a ADD COLUMN c2 INTEGER;"})
+    states = checksum.check(scan_folder(folder)).states
+    assert states["000003_c_v2.up.sql"] == "out_of_order"
+    write_files(folder, {"000004_next.up.sql": "CREATE TABLE n(x);"})
+    assert checksum.check(scan_folder(folder)).states["000004_next.up.sql"] == "new"
+
+
+def test_the_sum_lists_files_in_golang_migrates_order_and_the_total_chains_them_in_that_order(tmp_path):
+    folder = _summed(tmp_path)
+    lines = [line.split(" ") for line in (folder / "migrations.sum").read_text().splitlines() if not line.startswith("#")]
+    (label, total), entries = lines[0], lines[1:]
+    names = [name for name, _ in entries]
+    assert label == "total" and names == ["000001_a.up.sql", "000001_a.down.sql", "000002_b.up.sql",
+                                          "000002_b.down.sql", "000003_c.up.sql", "000003_c.down.sql"]
+    for name, digest in entries:
+        assert digest == hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    chained = hashlib.sha256("".join(f"{name} {digest}\n" for name, digest in entries).encode()).hexdigest()
+    assert total == chained
+
+
+def test_swapping_two_lines_of_the_sum_is_tampering(tmp_path):
+    # Every digest is still right; only the order moved, so the total must say so.
+    folder = _summed(tmp_path)
+    path = folder / "migrations.sum"
+    lines = path.read_text().splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line.startswith("000001_a.up.sql "))
+    lines[first], lines[first + 1] = lines[first + 1], lines[first]
+    path.write_text("".join(lines))
+    assert [f.kind for f in checksum.check(scan_folder(folder)).findings] == ["tampered"]
 
 
 _names = [f"{v:06d}_m{v}.{d}.sql" for v in range(1, 6) for d in ("up", "down")]

@@ -69,6 +69,22 @@ def test_a_broken_down_exits_1_and_says_what_to_fix(tmp_path):
     assert out["stop"] is None  # golang-migrate itself notices nothing: down 1 drops the index with the table
 
 
+def test_a_down_that_gives_back_a_unique_index_as_a_plain_one_is_caught(tmp_path):
+    # Same name, same column: only the UNIQUE is lost. Duplicates can then go
+    # in, and the next up that recreates the unique index fails on them.
+    folder = write_files(tmp_path / "m", {
+        "000001_t.up.sql": "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT);\nCREATE UNIQUE INDEX t_a ON t(a);",
+        "000001_t.down.sql": "DROP TABLE t;",
+        "000002_a.up.sql": "DROP INDEX t_a;\nCREATE INDEX t_a ON t(a, id);",
+        "000002_a.down.sql": "DROP INDEX t_a;\nCREATE INDEX t_a ON t(a);",
+    })
+    code, out = run_json(SCRIPT, "--dir", str(folder))
+    assert code == 1
+    second = out["steps"][1]
+    assert second["roundtrip"] == "differs"
+    assert second["diff"]["roundtrip"] == ["index t_a: changed: UNIQUE -> not unique"]
+
+
 def test_failing_down_names_file_line_and_the_recovery(tmp_path):
     folder = write_files(tmp_path / "m", {
         **CLEAN,

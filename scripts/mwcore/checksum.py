@@ -167,7 +167,7 @@ def check(folder: MigrationFolder) -> SumCheck:
             result.states[name] = "out_of_order"
             result.findings.append(SumFinding(
                 "out_of_order", name,
-                f"{printable(name)} is new but numbered below the highest summed version {highest} (as after a "
+                f"{printable(name)} is new but numbered at or below the highest summed version {highest} (as after a "
                 "branch merge): databases already past it will never run it. Renumber it above every existing version."))
         else:
             result.states[name] = "new"

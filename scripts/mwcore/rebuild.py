@@ -98,6 +98,9 @@ class Changes:
     checks: Tuple[str, ...] = ()
     uniques: Tuple[Tuple[str, ...], ...] = ()
     down_fills: Tuple[Tuple[str, str], ...] = ()
+    # --no-fill: a --not-null column without --fill is copied as it is, so the
+    # up fails on the first row holding NULL there (said in the SQL and proven).
+    no_fill: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class RebuildPlan:
     typed_columns: Tuple[str, ...]
     referencing: Tuple[str, ...]  # tables that reference the table, transitively
     set_aside: Tuple[str, ...]  # tables whose rows the up sets aside (enforcement on)
+    unfilled: Tuple[str, ...] = ()  # --not-null columns copied without a fill (--no-fill)
 
     def statements(self, direction: str) -> List[str]:
         return [step.sql for step in (self.up if direction == "up" else self.down)]
@@ -321,6 +325,7 @@ class _Planner:
         self.renamed: Dict[str, str] = {}  # old name (lower) -> new name
         self.log = EditLog()
         self.down_notes: List[str] = []
+        self.unfilled: List[str] = []  # --not-null columns without --fill
         self.save = not no_tx_wrap and fk_mode in (FK_ON, FK_UNKNOWN)
         self.guard = no_tx_wrap or fk_mode in (FK_OFF, FK_UNKNOWN)
 
@@ -401,8 +406,11 @@ class _Planner:
             column = col(name, "--type")
             set_type(new, column, check_type(type_text, f"--type {name}"), log)
             typed.append(column.name)
+        not_null = []
         for name in c.not_null:
-            set_not_null(new, col(name, "--not-null"), log)
+            column = col(name, "--not-null")
+            set_not_null(new, column, log)
+            not_null.append(column.name)
         for name in c.nullable:
             set_nullable(new, col(name, "--nullable"), log)
         for name, expression in c.defaults:
@@ -439,6 +447,22 @@ class _Planner:
             if column.generated:
                 raise UsageError(f"--down-fill {name}: {column.name} is a generated column; its value is computed.")
             down_fills[column.name] = check_expression(expression, f"--down-fill {name}")
+        self.unfilled = [name for name in not_null if name not in fills]
+        if self.unfilled and not c.no_fill:
+            name = self.unfilled[0]
+            raise UsageError(
+                f"--not-null {name}: any row where {name} is NULL makes the up fail (NOT NULL constraint failed) and "
+                f"golang-migrate leaves the database dirty; add --fill {name} EXPR to copy those rows with EXPR "
+                "instead, or --no-fill to get SQL that fails on the first such row.")
+        if c.no_fill and not self.unfilled:
+            raise UsageError("--no-fill only applies to a --not-null column without --fill.")
+        for name in self.unfilled:
+            nulls = self.work.execute(f"SELECT count(*) FROM {q(self.table)} WHERE {q(name)} IS NULL").fetchone()[0]
+            if nulls:
+                raise UsageError(
+                    f"--no-fill: {nulls} row{'s' if nulls != 1 else ''} that the migrations themselves insert "
+                    f"{'have' if nulls != 1 else 'has'} NULL in {name}, so this up would fail on every database; "
+                    f"use --fill {name} EXPR.")
         return fills, down_fills, dropped, typed
 
     def _add_fk(self, new: TableDef, column: ColumnDef, spec: ForeignKeySpec) -> None:
@@ -547,11 +571,12 @@ class _Planner:
         summary = [f"{q(a)} renamed to {q(b)}" for a, b in renames] + self.log.summary
         return RebuildPlan(
             table=table, temp_name=temp, fk_mode=self.fk_mode, no_tx_wrap=self.no_tx_wrap, summary=summary,
-            up=up, down=down, up_notes=self._up_notes(summary, rebuilt, saved), down_notes=self._down_notes(rebuilt),
+            up=up, down=down, up_notes=self._up_notes(summary, rebuilt, saved) + self._no_fill_notes(temp),
+            down_notes=self._down_notes(rebuilt),
             warnings=self.log.warnings, changes=self.changes, old_def=old, new_def=new, rebuilt=rebuilt,
             renames=tuple(renames), up_copy=up_copy, down_copy=down_copy, dropped_columns=tuple(dropped),
             dropped_indexes=tuple(dropped_indexes), filled_columns=tuple(fills), typed_columns=tuple(typed),
-            referencing=tuple(closure), set_aside=tuple(saved),
+            referencing=tuple(closure), set_aside=tuple(saved), unfilled=tuple(self.unfilled),
         )
 
     def _temp_name(self) -> str:
@@ -872,6 +897,17 @@ class _Planner:
             notes.append("rows that reference the table are set aside and put back, and a guard fails the file on a new violation.")
         if saved:
             notes.append("Set aside and put back: " + ", ".join(q(s) for s in saved) + ".")
+        return notes
+
+    def _no_fill_notes(self, temp: str) -> List[str]:
+        """--no-fill: say in the file, and in the warnings, what a NULL row does."""
+        notes = []
+        for name in self.unfilled:
+            notes.append(f"--no-fill: a row with NULL in {q(name)} makes this up fail (NOT NULL constraint failed:")
+            notes.append(f"{temp}.{name}); find such rows first: SELECT count(*) FROM {q(self.table)} WHERE {q(name)} IS NULL;")
+            self.log.warnings.append(
+                f"--no-fill: the up fails with 'NOT NULL constraint failed: {temp}.{name}' at the first row whose {name} "
+                f"is NULL; check first: SELECT count(*) FROM {q(self.table)} WHERE {q(name)} IS NULL;")
         return notes
 
     def _down_notes(self, rebuilt: bool) -> List[str]:

@@ -22,6 +22,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .jsonuse import JsonColumns
 from .rebuild import FK_OFF, FK_ON, RebuildPlan, foreign_keys, table_columns, user_tables
 from .rows import seed_rows
 from .schema import Snapshot, diff, snapshot
@@ -92,15 +93,18 @@ class Proof:
 
 
 def prove(base: sqlite3.Connection, plan: RebuildPlan, *, migrations_table: str = "schema_migrations",
-          per_table: int = 3) -> Proof:
-    """Run the plan's up, down and up again on copies of `base`."""
+          per_table: int = 3, json_columns: Optional[JsonColumns] = None) -> Proof:
+    """Run the plan's up, down and up again on copies of `base`. Sample rows
+    hold JSON where `json_columns` (jsonuse) says the migrations read it."""
     proof = Proof()
     modes = [True] if plan.fk_mode == FK_ON else [False] if plan.fk_mode == FK_OFF else [True, False]
     for enforce in modes:
         proof.modes.append("on" if enforce else "off")
-        _Run(base, plan, enforce, proof, migrations_table, per_table, len(modes) > 1).run()
+        _Run(base, plan, enforce, proof, migrations_table, per_table, len(modes) > 1, json_columns).run()
         if not proof.ok:
             break
+    if proof.ok and plan.unfilled:
+        _Run(base, plan, modes[0], proof, migrations_table, per_table, False, json_columns).fails_on_null()
     return proof
 
 
@@ -119,8 +123,9 @@ def _without_rowid(conn: sqlite3.Connection, table: str) -> bool:
 
 class _Run:
     def __init__(self, base, plan: RebuildPlan, enforce: bool, proof: Proof, migrations_table: str, per_table: int,
-                 several_modes: bool) -> None:
+                 several_modes: bool, json_columns: Optional[JsonColumns] = None) -> None:
         self.base = base
+        self.json_columns = json_columns
         self.plan = plan
         self.enforce = enforce
         self.proof = proof
@@ -196,6 +201,41 @@ class _Run:
             self._check_state(conn, violations, "after the second up")
         finally:
             conn.close()
+
+    def fails_on_null(self) -> None:
+        """--no-fill says the up fails on the first row with NULL in such a
+        column: put NULL in one sample row and see it fail, with nothing changed."""
+        plan, table = self.plan, self.plan.table
+        for column in plan.unfilled:
+            conn = copy_database(self.base)
+            try:
+                conn.execute("PRAGMA foreign_keys = OFF")
+                self._seed(conn)
+                key_cols, keys = self._keys(conn, table)
+                old = self._s0(column)
+                try:
+                    changed = conn.execute(f"UPDATE {q(table)} SET {q(old)} = NULL WHERE "
+                                           + " AND ".join(f"{q(c)} IS ?" for c in key_cols), keys[0]).rowcount if keys else 0
+                except sqlite3.Error:
+                    changed = 0
+                if not changed:
+                    self.proof.notes.append(f"no sample row of {table} can hold NULL in {old}, so the failure --no-fill "
+                                            "announces was not seen.")
+                    continue
+                self._set_enforcement(conn)
+                before = self._schema(conn)
+                result = run_script(conn, plan.render("up"), wrap=not plan.no_tx_wrap)
+                error = result.error or ""
+                if result.ok or not (error.startswith("NOT NULL constraint failed: ")
+                                     and error.lower().endswith("." + column.lower())):
+                    self.fail("up", f"--no-fill: with NULL in {old} on a sample row the up should fail with "
+                                    f"'NOT NULL constraint failed' on {column}; it " + ("ran." if result.ok else f"failed otherwise: {error}"))
+                elif not plan.no_tx_wrap and schema_differences(before, self._schema(conn)):
+                    self.fail("up", "--no-fill: the failed up left changes behind.")
+                else:
+                    self.proof.notes.append(f"--no-fill checked: a sample row with NULL in {old} makes the up fail ({error}).")
+            finally:
+                conn.close()
 
     def _set_enforcement(self, conn: sqlite3.Connection) -> None:
         if conn.in_transaction:
@@ -437,7 +477,7 @@ class _Run:
             return found
 
         first = [t for t in ancestors([table]) if t != table] + [table]
-        seed_rows(conn, first, self.per_table)
+        seed_rows(conn, first, self.per_table, json_columns=self.json_columns)
         if plan.old_def.autoincrement:
             # A counter above the largest id, as after deleted rows: only then
             # does losing it show.
@@ -451,7 +491,7 @@ class _Run:
         self._set_enforcement(conn)
         rest = [t for t in ancestors(list(plan.referencing)) if t not in first and t not in plan.referencing]
         if plan.referencing:
-            seed_rows(conn, rest + list(plan.referencing), self.per_table, start=2)
+            seed_rows(conn, rest + list(plan.referencing), self.per_table, start=2, json_columns=self.json_columns)
         for t in [table] + list(plan.referencing):
             self.proof.sample_rows[t] = conn.execute(f"SELECT count(*) FROM {q(t)}").fetchone()[0]
         if not self.proof.sample_rows[table]:

@@ -30,6 +30,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tup
 from .folder import DOWN, UP, Migration, MigrationFolder, read_sql, scan_folder
 from .gomigrate import FAILED as RUN_FAILED
 from .gomigrate import NIL_VERSION, GoMigrate, RunOutcome, Step
+from .jsonuse import JsonColumns, folder_json_columns
 from .rows import RowSet, find_rows, seed_rows
 from .schema import Owned, Snapshot, diff, owned_index, refresh, restrict, snapshot
 from .sqlrun import ScriptResult, connect, copy_database, copy_of_file, run_script
@@ -67,6 +68,9 @@ class ReplayOptions:
     # Tests: after every step, compare the incrementally kept schema with a
     # full snapshot and raise AssertionError when they differ.
     cross_check: bool = False
+    # Columns the migrations read as JSON, and the shape they read (see
+    # jsonuse); None: learned from the folder's files when the replay starts.
+    json_columns: Optional[JsonColumns] = None
 
 
 @dataclass(frozen=True)
@@ -212,8 +216,9 @@ class Tracker:
     """
 
     def __init__(self, conn: sqlite3.Connection, *, migrations_table: str = "schema_migrations",
-                 cross_check: bool = False) -> None:
+                 cross_check: bool = False, json_columns: Optional[JsonColumns] = None) -> None:
         self.conn = conn
+        self.json_columns = json_columns
         self.migrations_table = migrations_table
         self.cross_check = cross_check
         self.recorder = TouchRecorder(conn, ignore={migrations_table})
@@ -358,7 +363,7 @@ class Tracker:
         if not names:
             return []
         real = [self.schema.tables[n].name for n in names]
-        report = seed_rows(self.conn, real, per_table, start=start)
+        report = seed_rows(self.conn, real, per_table, start=start, json_columns=self.json_columns)
         notes = []
         for table, rowset in report.inserted.items():
             key = table.lower()
@@ -705,7 +710,8 @@ def verify_pair(conn: sqlite3.Connection, up_sql: str, down_sql: str, *, options
     foreign keys and integrity. The connection ends after the second up (or
     where a step failed). golang-migrate's version table is not touched."""
     options = options or ReplayOptions()
-    tracker = Tracker(conn, migrations_table=options.migrations_table, cross_check=options.cross_check)
+    tracker = Tracker(conn, migrations_table=options.migrations_table, cross_check=options.cross_check,
+                      json_columns=options.json_columns)
     verdict = StepVerdict(version, name)
     wrap = not options.no_tx_wrap
     if options.check_data:
@@ -790,6 +796,9 @@ class _Replay:
         self.seed_index: Dict[int, int] = {}
         self.unclean: List[int] = []  # versions whose down left things in place (missing, differs, lost rows)
         self.stopped = False
+        self.json_columns = options.json_columns
+        if self.json_columns is None and options.check_data:
+            self.json_columns = folder_json_columns(folder, lambda f: texts.get(f.name))
         self._open()
 
     # -- sessions ------------------------------------------------------------
@@ -797,7 +806,8 @@ class _Replay:
         conn = self.start()
         self.gm = GoMigrate(conn, self.folder, table=self.options.migrations_table, no_tx_wrap=self.options.no_tx_wrap,
                             read_text=lambda f: self.texts[f.name])
-        self.tracker = Tracker(conn, migrations_table=self.options.migrations_table, cross_check=self.options.cross_check)
+        self.tracker = Tracker(conn, migrations_table=self.options.migrations_table, cross_check=self.options.cross_check,
+                               json_columns=self.json_columns)
         self.tracker.record_violations(self.tracker.tables())
         self.tracker.record_damage()
         if self.options.check_data:

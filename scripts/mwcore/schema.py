@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from .sqltext import normalize_sql
+from .sqltext import normalize_sql, token_spans
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,37 @@ class Index:
     partial: bool
     columns: Tuple[Optional[str], ...]  # None = an expression
     sql: Optional[str]  # canonical form; None for automatic indexes
+    # Per key column, as pragma_index_xinfo tells: collating sequence and DESC.
+    collations: Tuple[str, ...] = ()
+    descending: Tuple[bool, ...] = ()
+
+    def keys(self) -> List[str]:
+        """Each key column as the index orders it: name (or the expression's
+        text), COLLATE when not BINARY, DESC when descending."""
+        items = _index_items(self.sql) if self.sql else []
+        out = []
+        for position, column in enumerate(self.columns):
+            if column is not None:
+                text = column
+            elif position < len(items):
+                text = items[position]
+            else:
+                text = "(expression)"
+            collation = self.collations[position] if position < len(self.collations) else "BINARY"
+            if collation and collation.upper() != "BINARY" and "collate" not in text.lower().split():
+                text += f" COLLATE {collation}"
+            if position < len(self.descending) and self.descending[position] and not text.lower().endswith(" desc"):
+                text += " DESC"
+            out.append(text)
+        return out
+
+    def where(self) -> Optional[str]:
+        """The WHERE of a partial index, as stored (canonical form)."""
+        return _index_where(self.sql) if self.sql and self.partial else None
 
     def describe(self) -> str:
+        """The short form the generated Go tests rebuild from PRAGMAs
+        (mwRequireIndex): keep the two in step."""
         cols = ", ".join(c if c is not None else "(expression)" for c in self.columns)
         kind = "UNIQUE INDEX" if self.unique else "INDEX"
         text = f"{kind} on {self.table}({cols})"
@@ -313,12 +342,80 @@ def _read_index(conn: sqlite3.Connection, name: str, table: str, sql: Optional[s
         if idx_name.lower() == name.lower():
             unique, origin, partial = idx_unique, idx_origin, idx_partial
             break
-    cols = tuple(
-        col for _seqno, _cid, col in conn.execute("SELECT seqno, cid, name FROM pragma_index_info(?) ORDER BY seqno", (name,))
-    )
+    keys = conn.execute(
+        "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?) WHERE key ORDER BY seqno", (name,)
+    ).fetchall()
     if sql and canonical is None:
         canonical = normalize_sql(sql)
-    return Index(name, table, bool(unique), origin, bool(partial), cols, canonical if sql else None)
+    return Index(name, table, bool(unique), origin, bool(partial), tuple(k[0] for k in keys), canonical if sql else None,
+                 tuple((k[2] or "BINARY").upper() for k in keys), tuple(bool(k[1]) for k in keys))
+
+
+def index_parts(sql: str) -> Tuple[List[str], Optional[str]]:
+    """The key items of a CREATE INDEX (text between its parentheses, split
+    at top-level commas) and its WHERE text, for messages only: what differs
+    is decided on the PRAGMA values and the canonical SQL."""
+    spans = list(token_spans(sql))
+    items: List[str] = []
+    where: Optional[str] = None
+    depth, start, opened = 0, None, False
+    for index, (kind, text, begin, end) in enumerate(spans):
+        if text == "(":
+            depth += 1
+            if depth == 1 and not opened:
+                opened, start = True, end
+                continue
+        elif text == ")":
+            depth -= 1
+            if depth == 0 and start is not None:
+                items.append(sql[start:begin].strip())
+                start = None
+                continue
+        elif text == "," and depth == 1 and start is not None:
+            items.append(sql[start:begin].strip())
+            start = end
+        elif depth == 0 and opened and kind == "word" and text.lower() == "where":
+            where = sql[end:].strip()
+            break
+    return items, where
+
+
+def _index_items(sql: str) -> List[str]:
+    return index_parts(sql)[0]
+
+
+def _index_where(sql: str) -> Optional[str]:
+    return index_parts(sql)[1]
+
+
+def index_changes(a: Index, b: Index) -> List[str]:
+    """What differs between two definitions of an index, each part named:
+    table, UNIQUE, the key columns or expressions, their collation and
+    order, the partial-index WHERE; then any other difference of the SQL."""
+    out = []
+    if a.table.lower() != b.table.lower():
+        out.append(f"on {a.table} -> on {b.table}")
+    if a.unique != b.unique:
+        out.append("UNIQUE -> not unique" if a.unique else "not unique -> UNIQUE")
+    a_keys, b_keys = a.keys(), b.keys()
+    a_names = [c.lower() if c is not None else None for c in a.columns]
+    b_names = [c.lower() if c is not None else None for c in b.columns]
+    if a_names != b_names or (None in a_names and _index_items(a.sql or "") != _index_items(b.sql or "")):
+        out.append(f"keys ({', '.join(a_keys)}) -> ({', '.join(b_keys)})")
+    else:
+        a_coll = [c.upper() for c in a.collations]
+        b_coll = [c.upper() for c in b.collations]
+        if a_coll != b_coll:
+            out.append(f"collation ({', '.join(a_keys)}) -> ({', '.join(b_keys)})")
+        if a.descending != b.descending:
+            out.append(f"order ({', '.join(a_keys)}) -> ({', '.join(b_keys)})")
+    if a.partial != b.partial or a.where() != b.where():
+        out.append(f"WHERE {a.where() or '(none)'} -> WHERE {b.where() or '(none)'}")
+    if a.origin != b.origin:
+        out.append(f"origin {a.origin} -> {b.origin}")
+    if not out and a.sql != b.sql:
+        out.append(f"{a.sql} -> {b.sql}")
+    return out
 
 
 # Diff ----------------------------------------------------------------------
@@ -352,9 +449,12 @@ def diff(expected: Snapshot, actual: Snapshot) -> List[Difference]:
                 out.append(Difference(kind, b.name, "unexpected", b.describe()))
             elif b is None:
                 out.append(Difference(kind, a.name, "missing", a.describe()))
-            elif a != b:
-                detail = f"{a.describe()} -> {b.describe()}" if a.describe() != b.describe() else f"{a.sql} -> {b.sql}"
-                out.append(Difference(kind, a.name, "changed", detail))
+            else:
+                changes = index_changes(a, b)
+                if not changes and a != b:  # only the spelling of its name
+                    changes = [f"named {a.name} -> {b.name}"]
+                if changes:
+                    out.append(Difference(kind, a.name, "changed", "; ".join(changes)))
     for kind, mine, theirs in (("trigger", expected.triggers, actual.triggers), ("view", expected.views, actual.views)):
         for key in sorted(set(mine) | set(theirs)):
             a, b = mine.get(key), theirs.get(key)

@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..folder import Migration, MigrationFile, MigrationFolder
 from ..sqltext import Statement, normalize_sql, quote_identifier, split_statements
-from .tracker import NO_CHANGE, Change, Obj, SchemaTracker, first_word, fold
+from .tracker import NO_CHANGE, Change, Obj, SchemaTracker, dropped_column_table, first_word, fold
 
 Key = Tuple[bool, str]
 Delta = Dict[Key, Tuple[Optional[Obj], Optional[Obj]]]  # key -> (before, after)
@@ -62,6 +62,9 @@ class StatementFact:
     # For each table this statement dropped: the tables still referencing
     # it right after, with their ON DELETE actions: {table key: ((child, action), ...)}
     children: Dict[str, Tuple[Tuple[str, str], ...]] = field(default_factory=dict)
+    # After a DROP COLUMN: triggers of other tables that compiled before it
+    # and no longer do, as (trigger, its table, SQLite's error).
+    broken_triggers: Tuple[Tuple[str, str, str], ...] = ()
 
 
 @dataclass
@@ -222,6 +225,8 @@ class Runner:
                     fa.facts[index] = StatementFact(index, statement, skipped=skip)
                 continue
             token = tracker.prepare(keyword)
+            dropping = dropped_column_table(statement.sql) if record and keyword == "ALTER" else None
+            triggers_before = tracker.trigger_errors(dropping) if dropping is not None else {}
             error = None
             self._deadline = time.monotonic() + STATEMENT_TIME_LIMIT
             try:
@@ -245,6 +250,8 @@ class Runner:
             if not record:
                 continue
             fact = StatementFact(index, statement, error=error, change=change)
+            if error is None and triggers_before:
+                fact.broken_triggers = _newly_broken(tracker, triggers_before, dropping)
             if not change.empty:
                 tracker.remember(change)
                 for table in change.dropped_tables():
@@ -330,6 +337,15 @@ class Runner:
                 continue
             out[key] = (expected, actual)
         return out
+
+
+def _newly_broken(tracker: SchemaTracker, before: Dict[str, Optional[str]], table_key: str) -> Tuple[Tuple[str, str, str], ...]:
+    out = []
+    for name, error in sorted(tracker.trigger_errors(table_key).items()):
+        if error is not None and before.get(name, "") is None:
+            trigger = tracker.objects.get((True, fold(name)))
+            out.append((name, trigger.tbl_name if trigger else "?", error))
+    return tuple(out)
 
 
 def _same(a: Obj, b: Obj) -> bool:

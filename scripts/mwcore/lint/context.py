@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, List, Optional, Set
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from ..folder import DOWN, UP, Migration, MigrationFile, MigrationFolder, printable
 from ..sqltext import Statement, tokens
 from .analysis import Analysis, FileAnalysis, StatementFact
 from .registry import Hit
 from .shapes import Shapes
+from .tracker import Obj
 from .suppress import Directives
 
 
@@ -67,6 +68,25 @@ class Context:
             if fa is not None:
                 out.append(fa)
         return out
+
+    def schema_before(self, fa: FileAnalysis) -> Dict[Tuple[bool, str], Obj]:
+        """The schema objects when `fa` starts, as the scratch run had them: the
+        net changes (deltas) of the ups before it (an up) or through its own up
+        (a down), applied in order. Built on demand: few rules need it."""
+        objects: Dict[Tuple[bool, str], Obj] = {}
+        for migration in self.folder.migrations:
+            if migration is fa.migration and fa.direction == UP:
+                break
+            up = self.file(migration.up)
+            if up is not None:
+                for key, (_before, after) in up.delta.items():
+                    if after is None:
+                        objects.pop(key, None)
+                    else:
+                        objects[key] = after
+            if migration is fa.migration:
+                break
+        return objects
 
     def pair_name(self, migration: Migration, direction: str) -> str:
         existing = migration.file(direction)

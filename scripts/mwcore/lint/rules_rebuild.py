@@ -213,3 +213,89 @@ def drop_referenced_table(f: FileCheck) -> Iterator[Hit]:
             "delete them, rebuild, and insert them back (or use x-no-tx-wrap=true with PRAGMA foreign_keys=OFF "
             "before BEGIN)",
         )
+
+
+@rule("MW306", "drop-column-breaks-trigger", ERROR)
+def drop_column_breaks_trigger(f: FileCheck) -> Iterator[Hit]:
+    """DROP COLUMN of a column a trigger on another table writes: the drop works, the trigger then fails."""
+    for fact in f.facts():
+        if not fact.broken_triggers:
+            continue
+        names = [name for name, _table, _error in fact.broken_triggers]
+        tables = list(dict.fromkeys(table for _name, table, _error in fact.broken_triggers))
+        error = fact.broken_triggers[0][2]
+        dropped = []
+        for before, after in fact.change.altered:
+            if before.type == "table":
+                kept = {c.lower() for c in f.ctx.shapes.columns(after)}
+                dropped += [f"{before.name}.{c}" for c in f.ctx.shapes.columns(before) if c.lower() not in kept]
+        one = len(names) == 1
+        yield f.at(
+            fact.index,
+            f"dropping {name_list(dropped) or 'this column'} works, but {'trigger' if one else 'triggers'} "
+            f"{name_list(names)} on {name_list(tables)} {'writes' if one else 'write'} it (SQLite checks the columns "
+            f"a trigger on another table reads, not those it writes): from now on every statement that fires "
+            f"{'it' if one else 'them'} fails with '{error}'",
+            f"in this file, DROP TRIGGER {names[0]}; and create it again without the column (or drop it for good)",
+        )
+
+
+def _tightened(f: FileCheck, before: Obj, after: Obj) -> List[str]:
+    """Columns of a table (there before and after the file) that were
+    nullable and are NOT NULL at the end, as SQLite reads both definitions."""
+    old, new = f.ctx.shapes.table(before), f.ctx.shapes.table(after)
+    if old is None or new is None:
+        return []
+    out = []
+    for column in new.columns:
+        was = old.column(column.name)
+        if column.notnull and was is not None and not was.notnull and not was.pk and column.hidden not in (2, 3):
+            out.append(column.name)
+    return out
+
+
+_FILLS = ("COALESCE", "IFNULL", "CASE", "NULLIF")
+
+
+def _static_copy_without_fill(f: FileCheck, new_table, column: str) -> Optional[int]:
+    """Where SQLite cannot be asked: the INSERT ... SELECT of the file that
+    names no COALESCE/IFNULL/CASE, when the column has no DEFAULT."""
+    if new_table is None or any(c.name.lower() == column.lower() and c.default is not None for c in new_table.columns):
+        return None
+    from ..sqltext import tokens
+
+    for index in f.indexes_of("INSERT", "REPLACE", "WITH"):
+        words = [text.upper() for kind, text in tokens(f.statements[index].sql) if kind == "word"]
+        if "SELECT" in words and not any(w in _FILLS for w in words):
+            return index
+    return None
+
+
+@rule("MW307", "rebuild-not-null-without-fill", ERROR)
+def rebuild_not_null_without_fill(f: FileCheck) -> Iterator[Hit]:
+    """A rebuild that makes a column NOT NULL and copies the old NULLs into it as they are."""
+    rebuilt = {o.key for fact in f.facts() for o in fact.change.dropped if o.type == "table"}
+    for key, (before, after) in sorted(f.fa.delta.items()):
+        if before is None or after is None or before.type != "table" or key not in rebuilt:
+            continue
+        for column in _tightened(f, before, after):
+            objects = f.ctx.schema_before(f.fa).values()
+            tested, index, error = f.ctx.shapes.run_with_rows(
+                objects, [s.sql for s in f.statements], null=(before.name, column))
+            if tested and index is None:
+                continue  # the copy fills or leaves out the NULL rows
+            if tested and error and error.startswith("NOT NULL constraint failed: ") \
+                    and error.lower().endswith("." + column.lower()):
+                where = index
+                how = f"a row with NULL in {column} makes it fail: {error}"
+            else:
+                where = _static_copy_without_fill(f, f.ctx.shapes.table(after), column)
+                if where is None:
+                    continue
+                how = f"its copy has no COALESCE/IFNULL and {column} no DEFAULT, so a row with NULL there fails it"
+            yield f.at(
+                where,
+                f"this rebuild makes {after.name}.{column} NOT NULL; {how} (the empty test table has no such row)",
+                f"copy it as COALESCE({column}, <value>), or UPDATE {before.name} SET {column} = <value> WHERE {column} "
+                f"IS NULL first; rebuild_table.py --not-null {column} --fill {column} EXPR writes the whole rebuild",
+            )

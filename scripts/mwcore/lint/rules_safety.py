@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from ..sqltext import tokens, unquote_identifier
 from .context import FileCheck, name_list
-from .registry import INFO, WARNING, Hit, rule
+from .registry import ERROR, INFO, WARNING, Hit, rule
 from .tracker import fold
 
 _VERBS = ("SELECT", "INSERT", "REPLACE", "UPDATE", "DELETE", "VALUES")
@@ -314,3 +315,135 @@ def create_table_if_not_exists(f: FileCheck) -> Iterator[Hit]:
 def _version_after(f: FileCheck, name: str) -> bool:
     other = f.ctx.analysis.files.get(name)
     return other is not None and other.migration.version > f.fa.migration.version
+
+
+def _filled_before(f: FileCheck, index: int, table: str) -> bool:
+    """An INSERT or REPLACE into `table` (folded) runs before statement `index`."""
+    for i in range(index):
+        if f.keyword(i) in ("INSERT", "REPLACE", "WITH"):
+            words = [fold(unquote_identifier(w)) for w in f.words(i, 10)]
+            if "into" in words and table in words[words.index("into") + 1:words.index("into") + 4]:
+                return True
+    return False
+
+
+def may_hold_rows(f: FileCheck, table: str, index: int) -> bool:
+    """Whether `table` (folded) can hold rows when statement `index` runs: it
+    was there before this file, or this file put rows in it first (rows the
+    empty test database does not have when they are copied from elsewhere)."""
+    return not _created_here(f, table) or _filled_before(f, index, table)
+
+
+@rule("MW506", "add-stored-column", ERROR)
+def add_stored_column(f: FileCheck) -> Iterator[Hit]:
+    """ADD COLUMN ... GENERATED ALWAYS AS (...) STORED on a table that can have rows: SQLite refuses it then."""
+    shapes = f.ctx.shapes
+    for fact in f.facts():
+        if not fact.change.altered or "STORED" not in fact.statement.sql.upper():
+            continue
+        for before, after in fact.change.altered:
+            if before.type != "table" or not may_hold_rows(f, before.table_key, fact.index):
+                continue
+            old, new = shapes.table(before), shapes.table(after)
+            if old is None or new is None:
+                continue
+            stored = [c.name for c in new.columns if c.hidden == 3 and old.column(c.name) is None]
+            if not stored:
+                continue
+            tested, error = shapes.fails_with_a_row(before, fact.statement.sql, foreign_keys=f.ctx.settings.foreign_keys)
+            if tested and error is None:
+                continue
+            yield f.at(
+                fact.index,
+                f"{before.name}.{stored[0]} is a STORED generated column: ADD COLUMN works on the empty test table, "
+                f"but on a table with rows SQLite refuses it ({error or 'cannot add a STORED column'})",
+                "add it as VIRTUAL (computed when read; it can be indexed), or rebuild the table with the STORED column "
+                "in its CREATE TABLE and copy the rows",
+            )
+
+
+def _stripped_items(sql: str) -> List[str]:
+    """An index's key items without ASC/DESC, usable in SELECT and GROUP BY."""
+    from ..schema import index_parts
+
+    items = []
+    for item in index_parts(sql)[0]:
+        words = item.split()
+        if words and words[-1].upper() in ("ASC", "DESC"):
+            item = item[: item.rstrip().rfind(words[-1])].rstrip()
+        items.append(item)
+    return items
+
+
+def duplicates_query(index_sql: str, table: str) -> str:
+    """The read-only query that lists the rows a new UNIQUE index would
+    refuse: equal keys (NULLs never clash), within its WHERE if partial."""
+    from ..schema import index_parts
+    from ..sqltext import quote_identifier
+
+    items = _stripped_items(index_sql)
+    where = index_parts(index_sql)[1]
+    conditions = [f"{item} IS NOT NULL" for item in items] + ([f"({where})"] if where else [])
+    keys = ", ".join(items)
+    name = table if table.isidentifier() else quote_identifier(table)
+    return (f"SELECT {keys}, count(*) AS copies FROM {name} WHERE {' AND '.join(conditions)} "
+            f"GROUP BY {keys} HAVING count(*) > 1 LIMIT 5;")
+
+
+def _deleted_before(f: FileCheck, index: int, table: str) -> bool:
+    for i in range(index):
+        if f.keyword(i) in ("DELETE", "WITH"):
+            target = dml_target(f, i)
+            if target is not None and target[0] == "DELETE" and target[1] == table:
+                return True
+    return False
+
+
+_UNIQUE_INDEX = re.compile(r"\s*CREATE\s+UNIQUE\s", re.I)
+
+
+@rule("MW507", "unique-index-on-rows", WARNING)
+def unique_index_on_rows(f: FileCheck) -> Iterator[Hit]:
+    """CREATE UNIQUE INDEX on a table that already has rows: it fails on duplicates the test database cannot show."""
+    if not f.is_up:
+        return
+    shapes = f.ctx.shapes
+    for key, (before, after) in sorted(f.fa.delta.items()):
+        if after is None or after.type != "index" or not _UNIQUE_INDEX.match(after.sql or ""):
+            continue
+        table_delta = f.fa.delta.get((False, after.table_key))
+        existed = table_delta is None or table_delta[0] is not None
+        created_at = [fact.index for fact in f.facts()
+                      if any(o.key == key for o in fact.change.created) or any(b.key == key for b, _ in fact.change.altered)]
+        where = created_at[-1] if created_at else 0
+        if not existed and not _filled_before(f, where, after.table_key):
+            continue
+        table = at_end_table(f, after.table_key)
+        snap, _failed = shapes.materialize([o for o in (table, after) if o is not None])
+        index = snap.indexes.get(after.name.lower())
+        if index is None or not index.unique:
+            continue
+        columns = {c.lower() for c in index.columns if c is not None}
+        if existed and None not in index.columns:
+            start = f.ctx.schema_before(f.fa)
+            owned = [o for o in start.values() if o.table_key == after.table_key]
+            if any(k <= columns for k in shapes.unique_keys(owned, after.tbl_name)):
+                continue  # these rows are already unique on (a subset of) these columns
+        if _deleted_before(f, where, after.table_key):
+            continue  # the file removes rows of the table first (duplicates, presumably)
+        yield f.at(
+            where,
+            f"UNIQUE index {after.name} on {after.tbl_name}, which can already hold rows: the empty test database has "
+            "no duplicates, a real one may, and then this up fails with 'UNIQUE constraint failed'",
+            f"run on a copy of the real data first: {duplicates_query(after.sql, after.tbl_name)} If it lists rows, "
+            "delete or merge them in this file before the index; if not, say so: -- migration-writer: ignore MW507 <checked how>",
+        )
+
+
+def at_end_table(f: FileCheck, table_key: str):
+    """The table object named `table_key` when the file ends (from the file's
+    changes, else from the schema it started with)."""
+    entry = f.fa.delta.get((False, table_key))
+    if entry is not None:
+        return entry[1]
+    return f.ctx.schema_before(f.fa).get((False, table_key))

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from ..rows import seed_rows
 from ..schema import Snapshot, Table, snapshot
-from ..sqltext import normalize_sql
-from .tracker import Obj
+from ..sqltext import normalize_sql, quote_identifier
+from .tracker import Obj, first_word
 
 _TYPE_ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
 
@@ -114,6 +114,68 @@ class Shapes:
         finally:
             conn.close()
 
+
+    def unique_keys(self, objects: Iterable[Obj], table: str) -> List[FrozenSet[str]]:
+        """Column sets (lower-cased) that `table` already keeps unique, whole:
+        its PRIMARY KEY, UNIQUE constraints and non-partial unique indexes
+        on plain columns, read from SQLite after creating `objects`."""
+        snap, _failed = self.materialize(o for o in objects if o.type in ("table", "index"))
+        out = []
+        for index in snap.indexes_of(table):
+            if index.unique and not index.partial and None not in index.columns:
+                out.append(frozenset(c.lower() for c in index.columns if c is not None))
+        found = snap.table(table)
+        if found is not None:
+            pk = [c.name.lower() for c in found.columns if c.pk]
+            if pk:
+                out.append(frozenset(pk))
+        return out
+
+    def run_with_rows(self, objects: Iterable[Obj], statements: Sequence[str], *,
+                      null: Optional[Tuple[str, str]] = None) -> Tuple[bool, Optional[int], Optional[str]]:
+        """Create `objects` on a side database, put one synthetic row in every
+        table (with NULL in `null` = (table, column)), then run `statements`
+        in order (transaction control skipped). Returns (tested, index of the
+        first statement that failed or None, its error); tested is False when
+        the row with the NULL could not be made."""
+        conn = _side()
+        try:
+            objects = sorted(objects, key=lambda o: _TYPE_ORDER.get(o.type, 9))
+            for obj in objects:
+                if obj.sql and obj.type != "trigger":
+                    try:
+                        conn.execute(obj.sql)
+                    except sqlite3.Error:
+                        pass
+            tables = [o.name for o in objects if o.type == "table" and not (o.sql or "").upper().startswith("CREATE VIRTUAL")]
+            seed_rows(conn, tables, per_table=1)
+            if null is not None:
+                try:
+                    changed = conn.execute(f"UPDATE {quote_identifier(null[0])} SET {quote_identifier(null[1])} = NULL").rowcount
+                except sqlite3.Error:
+                    changed = 0
+                if not changed:
+                    return False, None, None
+            for obj in objects:
+                if obj.sql and obj.type == "trigger":
+                    try:
+                        conn.execute(obj.sql)
+                    except sqlite3.Error:
+                        pass
+            conn.execute("BEGIN")
+            for index, sql in enumerate(statements):
+                if first_word(sql) in _TRANSACTION_CONTROL:
+                    continue
+                try:
+                    conn.execute(sql).close()
+                except (sqlite3.Error, ValueError, OverflowError) as exc:
+                    return True, index, str(exc)
+            return True, None, None
+        finally:
+            conn.close()
+
+
+_TRANSACTION_CONTROL = frozenset(("BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM", "ATTACH", "DETACH"))
 
 _NAMED = re.compile(
     r'^(create (?:unique )?index (?:if not exists )?|create (?:temp |temporary )?trigger (?:if not exists )?)'

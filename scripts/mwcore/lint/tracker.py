@@ -143,6 +143,44 @@ def _altered_columns_of(head: Sequence[Tuple[str, str]]) -> Optional[str]:
     return fold(unquote_identifier(head[at][1]))
 
 
+def dropped_column_table(sql: str) -> Optional[str]:
+    """The folded table name of `ALTER TABLE [main.]x DROP [COLUMN] ...`, else None."""
+    head = head_words(sql, 6)
+    table = _altered_columns_of(head)
+    if table is None:
+        return None
+    words = [t.upper() if k == "word" else t for k, t in head]
+    return table if "DROP" in words[3:6] else None
+
+
+_EVENTS = ("DELETE", "INSERT", "UPDATE")
+
+
+def firing_statement(trigger_sql: str) -> Optional[Tuple[str, Optional[str], str]]:
+    """(event, first column of UPDATE OF or None, table) of a CREATE TRIGGER,
+    read from its head (before BEGIN): what statement makes it fire."""
+    head: List[Tuple[str, str]] = []
+    for token in tokens(trigger_sql):
+        if token[0] == "word" and token[1].upper() == "BEGIN":
+            break
+        head.append(token)
+    words = [t.upper() if k == "word" else t for k, t in head]
+    event = next((i for i, w in enumerate(words) if w in _EVENTS and i > 2), None)
+    if event is None or "ON" not in words[event:]:
+        return None
+    column = None
+    if words[event] == "UPDATE" and event + 2 < len(words) and words[event + 1] == "OF":
+        column = unquote_identifier(head[event + 2][1])
+    on = words.index("ON", event)
+    if on + 1 >= len(head):
+        return None
+    name = head[on + 1]
+    if on + 3 < len(head) and words[on + 2] == ".":
+        name = head[on + 3]
+    table = name[1][1:-1].replace("''", "'") if name[0] == "string" else unquote_identifier(name[1])
+    return words[event], column, table
+
+
 def _is_virtual(obj: Obj) -> bool:
     return (obj.sql or "").lstrip()[:14].upper() == "CREATE VIRTUAL"
 
@@ -175,6 +213,7 @@ class SchemaTracker:
         self.schema_version = self._schema_version()
         self._fk_cache: Dict[Obj, FrozenSet[str]] = {}
         self.columns: Dict[Obj, Tuple[str, ...]] = {}  # table -> its column names, read while it existed
+        self._probes = 0  # trigger_errors: statements prepared so far
 
     # -- reading -----------------------------------------------------------
     def _schema_version(self) -> int:
@@ -345,6 +384,49 @@ class SchemaTracker:
                     except sqlite3.Error:
                         continue
                     self.columns[obj] = tuple(r[0] for r in rows)
+
+    def trigger_errors(self, table_key: str) -> Dict[str, Optional[str]]:
+        """For each trigger of ANOTHER table (or view) whose SQL names the
+        table `table_key`: SQLite's error when a statement that fires it is
+        prepared (EXPLAIN compiles the trigger bodies, nothing runs), or None.
+        A trigger body is only resolved then, so a column it writes that no
+        longer exists shows here and nowhere else."""
+        out: Dict[str, Optional[str]] = {}
+        for obj in list(self.objects.values()):
+            if obj.type != "trigger" or obj.table_key == table_key or not obj.sql:
+                continue
+            if table_key not in obj.sql.translate(_ASCII_LOWER):
+                continue
+            fired = firing_statement(obj.sql)
+            if fired is None:
+                continue
+            event, column, table = fired
+            target = '"' + table.replace('"', '""') + '"'
+            if event == "INSERT":
+                sql = f"EXPLAIN INSERT INTO {target} DEFAULT VALUES"
+            elif event == "DELETE":
+                sql = f"EXPLAIN DELETE FROM {target}"
+            else:
+                if column is None:
+                    try:
+                        first = self.conn.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchone()
+                    except sqlite3.Error:
+                        first = None
+                    if first is None:
+                        continue
+                    column = first[0]
+                quoted = '"' + column.replace('"', '""') + '"'
+                sql = f"EXPLAIN UPDATE {target} SET {quoted} = {quoted}"
+            # A prepared EXPLAIN never notices a schema change: reused from
+            # Python's statement cache after the ALTER it would list a stale
+            # program (and can crash). Fresh text each time is never reused.
+            self._probes += 1
+            try:
+                self.conn.execute(f"{sql} /* mw probe {self._probes} */").fetchall()
+                out[obj.name] = None
+            except sqlite3.Error as exc:
+                out[obj.name] = str(exc)
+        return out
 
     def reset(self) -> None:
         """After a ROLLBACK TO: read the schema again."""
