@@ -21,7 +21,7 @@ from mwcore.sqlrun import connect, run_script
 
 from conftest import EXAMPLE_MIGRATIONS, ROOT, write_files
 
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.append(str(ROOT / "bench"))  # after scripts/: bench/ has its own validate_pairs.py
 from synthetic_chain import chain_files  # noqa: E402
 
 
