@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_json, write_files
+from conftest import run_cli, run_json, write_files
 from mwcore.rebuild import Changes, RebuildRefused, SqlStep, comment_line, plan_rebuild
 from mwcore.rebuild_proof import prove
 from mwcore.sqltext import split_statements
@@ -112,3 +112,86 @@ def test_real_golang_migrate_applies_the_rebuild_of_a_column_named_with_a_newlin
     conn = sqlite3.connect(str(db))
     assert conn.execute("SELECT * FROM library").fetchall() == [(1, "films")]
     assert conn.execute("SELECT * FROM item").fetchall() == [(1, "v", "x")]
+
+
+# -- autodetection never leads out of the project --------------------------------
+
+
+@pytest.mark.parametrize("pattern,valid", [
+    ("migrations/*.sql", True), ("all:migrations", True), ("db/sqlite/*.sql", True),
+    ("../migrations/*.sql", False), ("../../elsewhere/*.sql", False), ("db/../../x/*.sql", False),
+    ("/etc/*.sql", False), ("./migrations/*.sql", False), ("migrations//*.sql", False), ("migrations/", False), (".", False),
+])
+def test_embed_patterns_are_valid_exactly_when_go_build_accepts_them(pattern, valid):
+    from mwcore.project import valid_embed_pattern
+
+    assert valid_embed_pattern(pattern.removeprefix("all:")) is valid
+
+
+def embedding_project(tmp_path: Path, pattern: str) -> Path:
+    repo = tmp_path / "repo"
+    write_files(repo, {"go.mod": "module x\n\ngo 1.22\n"})
+    write_files(repo / "a" / "b", {"m.go": f'package b\n\nimport "embed"\n\n//go:embed {pattern}\nvar fs embed.FS\n'})
+    return repo
+
+
+def outside_folder(tmp_path: Path) -> Path:
+    return write_files(tmp_path / "elsewhere", {"1_a.up.sql": "CREATE TABLE t (x);\n", "1_a.down.sql": "DROP TABLE t;\n"})
+
+
+def tree(path: Path) -> dict:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("pattern", ["../../../elsewhere/*.sql", "{outside}/*.sql"])
+def test_an_embed_pattern_go_build_rejects_is_not_followed_out_of_the_repository(tmp_path, pattern):
+    outside = outside_folder(tmp_path)
+    repo = embedding_project(tmp_path, pattern.format(outside=outside))
+    before = tree(tmp_path)
+
+    create = run_cli("next_version.py", "--create", "foo", cwd=repo)
+    stub = run_cli("make_test_stub.py", cwd=repo)
+
+    for proc in (create, stub):
+        assert proc.returncode == 2 and "no migrations folder found" in proc.stderr, proc.stderr
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert tree(tmp_path) == before
+
+
+def test_an_embed_pattern_go_build_rejects_loses_to_the_folder_that_holds_migrations(tmp_path):
+    outside = outside_folder(tmp_path)
+    repo = embedding_project(tmp_path, "../../../elsewhere/*.sql")
+    write_files(repo / "db", {"1_a.up.sql": "CREATE TABLE t (x);\n"})
+
+    rc, out = run_json("next_version.py", "--create", "foo", cwd=repo)
+
+    assert rc == 0 and out["dir"] == "db", out
+    assert sorted(p.name for p in outside.iterdir()) == ["1_a.down.sql", "1_a.up.sql"]
+
+
+def test_a_detected_folder_that_resolves_outside_the_repository_is_refused_unless_named(tmp_path):
+    outside = outside_folder(tmp_path)
+    repo = embedding_project(tmp_path, "db/*.sql")
+    (repo / "a" / "b" / "db").symlink_to(outside, target_is_directory=True)
+    before = tree(outside)
+
+    proc = run_cli("next_version.py", "--create", "foo", cwd=repo)
+
+    assert proc.returncode == 2 and "resolves outside" in proc.stderr and "--dir" in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert tree(outside) == before
+    named = run_cli("next_version.py", "--create", "foo", "--dir", str(outside), cwd=repo)
+    assert named.returncode == 0 and (outside / "2_foo.up.sql").exists(), named.stderr
+
+
+def test_make_test_stub_writes_no_test_file_outside_the_project_unless_named(tmp_path):
+    folder = outside_folder(tmp_path)  # no go.mod anywhere: the project is the folder it runs in
+    before = tree(tmp_path)
+
+    proc = run_cli("make_test_stub.py", cwd=folder)
+
+    assert proc.returncode == 2 and "--test-file" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert tree(tmp_path) == before
+    named = run_cli("make_test_stub.py", "--test-file", str(tmp_path / "migrate_test.go"), cwd=folder)
+    assert named.returncode != 2, named.stderr  # 1: no go.mod requires golang-migrate, said as a problem
+    assert (tmp_path / "migrate_test.go").exists()

@@ -56,11 +56,35 @@ def resolve_dir(arg: Optional[str], ext: str = "sql") -> "tuple[Path, str]":
         return path, "given with --dir"
     from .project import detect_migrations_dir
 
-    detection = detect_migrations_dir(Path.cwd(), ext)
+    start = Path.cwd()
+    detection = detect_migrations_dir(start, ext)
+    if not is_within(detection.path, start):
+        # Only a symlinked folder leads there; go:embed refuses those too.
+        raise MigrationWriterError(
+            f"the detected migrations folder {detection.path} ({detection.reason}) resolves outside {start.resolve()}; "
+            "pass --dir to use it anyway."
+        )
     note = detection.reason
     if detection.others:
         note += "; also found: " + ", ".join(str(display_path(p)) for p in detection.others)
     return display_path(detection.path), note
+
+
+def is_within(path: Path, root: Path) -> bool:
+    """Whether `path`, symlinks resolved, is `root` or below it."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def project_root(start: Path) -> Path:
+    """The Go module root around `start`, else `start` itself: where the
+    scripts may write when the command line does not name the place."""
+    from .project import find_module_root
+
+    return find_module_root(start) or start.resolve()
 
 
 def display_path(path: Path) -> Path:

@@ -48,7 +48,7 @@ def embedded_sql_dirs(go_file: Path, text: str) -> List[Path]:
             pattern = quoted or raw or bare
             if pattern.startswith("all:"):
                 pattern = pattern[4:]
-            if not pattern or ("sql" not in pattern.lower() and "migration" not in pattern.lower()):
+            if not valid_embed_pattern(pattern) or ("sql" not in pattern.lower() and "migration" not in pattern.lower()):
                 continue
             head, _, last = pattern.rpartition("/")
             if any(ch in last for ch in "*?["):
@@ -58,6 +58,14 @@ def embedded_sql_dirs(go_file: Path, text: str) -> List[Path]:
             if folder.is_dir():
                 found.append(folder)
     return found
+
+
+def valid_embed_pattern(pattern: str) -> bool:
+    """What `go build` accepts as a //go:embed pattern (cmd/go's
+    validEmbedPattern: fs.ValidPath and not "."): no '..' or '.' element, no
+    empty element, not absolute. Anything else fails the build, so it
+    embeds nothing and must not lead detection out of the package."""
+    return pattern not in ("", ".") and all(part not in ("", ".", "..") for part in pattern.split("/"))
 
 
 def _read_go(path: Path) -> str:
