@@ -123,7 +123,7 @@ def test_real_golang_migrate_applies_the_rebuild_of_a_column_named_with_a_newlin
     ("/etc/*.sql", False), ("./migrations/*.sql", False), ("migrations//*.sql", False), ("migrations/", False), (".", False),
 ])
 def test_embed_patterns_are_valid_exactly_when_go_build_accepts_them(pattern, valid):
-    from mwcore.project import valid_embed_pattern
+    from mwcore.goembed import valid_embed_pattern
 
     assert valid_embed_pattern(pattern.removeprefix("all:")) is valid
 
@@ -195,3 +195,189 @@ def test_make_test_stub_writes_no_test_file_outside_the_project_unless_named(tmp
     named = run_cli("make_test_stub.py", "--test-file", str(tmp_path / "migrate_test.go"), cwd=folder)
     assert named.returncode != 2, named.stderr  # 1: no go.mod requires golang-migrate, said as a problem
     assert (tmp_path / "migrate_test.go").exists()
+
+
+# -- symlinked migrations ----------------------------------------------------------
+
+SECRET = "TOPSECRET_content_of_a_private_file"
+
+
+def linked_folder(tmp_path: Path, target: str = "") -> Path:
+    """A clean folder whose version 2 up is a symlink (by default to a private
+    file outside the folder, whose text SQLite would quote if it ran it)."""
+    secret = tmp_path / "private" / "id_secret"
+    write_files(secret.parent, {secret.name: f"{SECRET} must never be shown\n"})
+    folder = write_files(tmp_path / "m", {
+        "1_a.up.sql": "CREATE TABLE t (x INTEGER);\n", "1_a.down.sql": "DROP TABLE t;\n",
+        "2_b.down.sql": "SELECT 1;\n", "inside.sql": "CREATE TABLE u (y);\n",
+    })
+    (folder / "2_b.up.sql").symlink_to(target or secret)
+    return folder
+
+
+def test_the_folder_model_lists_a_link_out_of_the_folder_and_never_reads_it(tmp_path):
+    from mwcore.errors import FileReadError
+    from mwcore.folder import read_sql, scan_folder
+
+    folder = scan_folder(linked_folder(tmp_path))
+
+    assert folder.versions == [1, 2] and folder.outside_links == ["2_b.up.sql"]
+    with pytest.raises(FileReadError) as raised:
+        read_sql(folder.path / "2_b.up.sql")
+    assert "outside its folder" in str(raised.value) and "private" not in str(raised.value)
+    inside = scan_folder(linked_folder(tmp_path / "again", target="inside.sql"))
+    assert inside.outside_links == [] and read_sql(inside.path / "2_b.up.sql").text == "CREATE TABLE u (y);\n"
+
+
+# (command, exit status): the scripts that need the file's text stop with one
+# sentence; the others carry on without it.
+COMMANDS = [
+    (("validate_pairs.py",), 1), (("verify_migrations.py",), 2), (("make_test_stub.py", "--dry-run"), 2),
+    (("status.py",), 0), (("status.py", "--write-sum", "--dry-run"), 2), (("next_version.py",), 0),
+    (("rebuild_table.py", "t", "--not-null", "x"), 2),
+]
+
+
+@pytest.mark.parametrize("command,code", COMMANDS, ids=[" ".join(c[0]) for c in COMMANDS])
+def test_no_script_reads_or_prints_a_link_out_of_the_folder(tmp_path, command, code):
+    folder = linked_folder(tmp_path)
+
+    proc = run_cli(command[0], "--dir", str(folder), *command[1:])
+
+    shown = proc.stdout + proc.stderr
+    assert SECRET not in shown and "id_secret" not in shown and "private" not in shown, shown
+    assert "Traceback" not in shown and proc.returncode == code, shown
+    if code == 2:
+        assert proc.stderr.count("\n") == 1 and "symbolic link to a file outside its folder" in proc.stderr
+
+
+def test_validate_reports_the_link_once_and_says_what_golang_migrate_does(tmp_path):
+    rc, out = run_json("validate_pairs.py", "--dir", str(linked_folder(tmp_path)))
+
+    about = [f for f in out["findings"] if f["path"].endswith("/2_b.up.sql")]
+    assert rc == 1 and [f["code"] for f in about] == ["MW015"], about
+    assert about[0]["severity"] == "error" and "file:// source follows it" in about[0]["message"]
+    assert "not read" in about[0]["message"]
+
+
+def test_a_link_inside_a_folder_nothing_embeds_is_fine_and_is_checked(tmp_path):
+    rc, out = run_json("validate_pairs.py", "--dir", str(linked_folder(tmp_path, target="inside.sql")))
+
+    assert "MW015" not in [f["code"] for f in out["findings"]], out["findings"]
+    # Read and checked: its SQL runs on the scratch database (and its down does not undo it).
+    assert rc == 1 and [f["code"] for f in out["findings"] if f["path"].endswith("/2_b.down.sql")] == ["MW401"], out["findings"]
+
+
+# -- what go:embed refuses, settled by a real `go test` ------------------------------
+
+# Migration names golang-migrate's file:// source reads (its regex matches
+# each); go:embed refuses those embed_name_problem names, and `go test` below
+# checks that verdict name by name.
+EMBED_NAMES = [
+    "2_it's.up.sql", '2_say_"hi".up.sql', "2_back\\slash.up.sql", "2_back`tick.up.sql", "2_line\u2028sep.up.sql",
+    "2_tab\tname.up.sql", "2_star*.up.sql", "2_colon:x.up.sql", "2_pipe|x.up.sql", "2_cafe\u0301.up.sql",
+    "2_emoji\U0001F600.up.sql", "2_lt<gt>.up.sql", "2_q?.up.sql",
+    "2_caf\u00e9.up.sql", "2_with space.up.sql", "2_plus+tilde~.up.sql", "2_[brackets].up.sql",
+    "2_\u65e5\u672c.up.sql", "2_a=b@c!#$%&(),-.up.sql",
+]
+
+EMBED_GO = 'package {pkg}\n\nimport "embed"\n\n//go:embed {pattern}\nvar FS embed.FS\n'
+LIST_TEST = """package {pkg}
+
+import (
+\t"io/fs"
+\t"testing"
+)
+
+func TestEmbedded(t *testing.T) {{
+\tnames, err := fs.Glob(FS, "migrations/*")
+\tif err != nil {{
+\t\tt.Fatal(err)
+\t}}
+\tfor _, name := range names {{
+\t\tt.Logf("EMBEDDED %s", name)
+\t}}
+}}
+"""
+
+
+def embed_package(module: Path, pkg: str, pattern: str, files: dict, link: str = "") -> Path:
+    write_files(module / pkg, {"e.go": EMBED_GO.format(pkg=pkg, pattern=pattern),
+                               "e_test.go": LIST_TEST.format(pkg=pkg)})
+    folder = write_files(module / pkg / "migrations", files)
+    if link:
+        (folder / link).symlink_to(module / "shared.sql")
+    return folder
+
+
+@pytest.mark.go
+def test_go_embed_refuses_exactly_the_names_and_links_validate_reports(tmp_path):
+    import os
+    import re
+    import shutil
+    import subprocess
+
+    from lintkit import lint
+    from mwcore.goembed import embed_name_problem
+    from mwcore.lint import ERROR
+
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("Go is not installed")
+    module = write_files(tmp_path / "mod", {"go.mod": "module hostile\n\ngo 1.22\n", "shared.sql": "SELECT 1;\n"})
+    base = {"1_init.up.sql": "CREATE TABLE t (x);\n", "1_init.down.sql": "DROP TABLE t;\n"}
+    folders = {}
+    for i, name in enumerate(EMBED_NAMES):
+        folders[f"n{i}"] = embed_package(module, f"n{i}", "migrations/*.sql", {**base, name: "SELECT 1;\n"})
+    folders["glob_link"] = embed_package(module, "glob_link", "migrations/*.sql", base, link="2_l.up.sql")
+    folders["dir_link"] = embed_package(module, "dir_link", "migrations", base, link="2_l.up.sql")
+
+    env = dict(os.environ, GOFLAGS="-mod=mod", GOPROXY="off", GOWORK="off", GOTOOLCHAIN="local")
+    proc = subprocess.run([go, "test", "-v", "./..."], cwd=module, env=env, capture_output=True, text=True, timeout=600)
+    output = proc.stdout + proc.stderr
+    failed = set(re.findall(r"^FAIL\s+hostile/(\S+) \[setup failed\]", output, re.M))
+
+    for i, name in enumerate(EMBED_NAMES):
+        refused = embed_name_problem(name) is not None
+        assert (f"n{i}" in failed) is refused, (name, output)
+        findings = [f for f in lint(folders[f"n{i}"]).findings if f.code == "MW016"]
+        assert [f.severity for f in findings] == ([ERROR] if refused else []), (name, findings)
+    assert "cannot embed irregular file migrations/2_l.up.sql" in output and "glob_link" in failed
+    assert "dir_link" not in failed
+    embedded = re.findall(r"EMBEDDED (migrations/\S+)", output)
+    assert "migrations/1_init.up.sql" in embedded and "migrations/2_l.up.sql" not in embedded
+    for pkg, words in (("glob_link", "cannot embed irregular file"), ("dir_link", "leaves links out")):
+        mw015 = [f for f in lint(folders[pkg]).findings if f.code == "MW015"]
+        assert len(mw015) == 1 and mw015[0].severity == ERROR and words in mw015[0].message, mw015
+
+
+@pytest.mark.parametrize("go_dir,pattern,whole", [
+    ("pkg", "migrations/*.sql", False),
+    ("pkg", "migrations/*_*.up.sql", False),
+    ("pkg/migrations", "*.sql", False),
+    ("pkg", "migrations", True),
+    ("pkg", "all:migrations", True),
+    ("", "pkg", True),
+    ("", "pkg/migrations/*.sql", False),
+])
+def test_folder_embeds_finds_the_pattern_that_takes_a_file_in(tmp_path, go_dir, pattern, whole):
+    from mwcore.goembed import folder_embeds
+
+    write_files(tmp_path, {"go.mod": "module x\n"})
+    folder = write_files(tmp_path / "pkg" / "migrations", {"1_a.up.sql": "", "1_a.down.sql": ""})
+    write_files(tmp_path / go_dir, {"e.go": EMBED_GO.format(pkg="p", pattern=pattern)})
+
+    uses = folder_embeds(folder, ["1_a.up.sql", "1_a.down.sql"], tmp_path)
+
+    assert uses["1_a.up.sql"].whole_directory is whole and uses["1_a.up.sql"].line == 5
+    assert ("1_a.down.sql" in uses) is (not pattern.endswith(".up.sql"))
+
+
+@pytest.mark.parametrize("pattern", ["../pkg/migrations/*.sql", "migrations/*.txt", "other/*.sql"])
+def test_folder_embeds_ignores_patterns_that_do_not_take_the_folder_in(tmp_path, pattern):
+    from mwcore.goembed import folder_embeds
+
+    folder = write_files(tmp_path / "pkg" / "migrations", {"1_a.up.sql": ""})
+    write_files(tmp_path / "pkg", {"e.go": EMBED_GO.format(pkg="p", pattern=pattern)})
+
+    assert folder_embeds(folder, ["1_a.up.sql"], None) == {}

@@ -111,6 +111,9 @@ class MigrationFolder:
         self.names: List[str] = names if names is not None else []
         # Names that are broken symlinks or symlinks to folders.
         self.bad_links: List[str] = []
+        # Migration names that are symlinks to a file outside this folder:
+        # listed like any migration, never read (see read_sql).
+        self.outside_links: List[str] = []
 
     def __repr__(self) -> str:
         return f"MigrationFolder(path={str(self.path)!r}, {len(self.migrations)} versions)"
@@ -270,6 +273,8 @@ def scan_folder(path: os.PathLike, ext: str = "sql") -> MigrationFolder:
                     folder.bad_links.append(name)
                     continue
                 parsed = parsed._replace(is_symlink=True)
+                if link_leaves_folder(folder_path / name):
+                    folder.outside_links.append(name)
             if not name.endswith(suffix):
                 folder.other_ext.append(parsed)
                 continue
@@ -305,7 +310,23 @@ def _entry_kind(entry: os.DirEntry) -> str:
         return "file"
 
 
+def link_leaves_folder(path: os.PathLike) -> bool:
+    """Whether `path` is a symlink whose target, all links resolved, lies
+    outside the folder that holds the link. Such a file is never read: a
+    cloned repository can point a migration at any file of the machine."""
+    if not os.path.islink(path):
+        return False
+    target = os.path.realpath(path)
+    home = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    return os.path.commonpath([target, home]) != home
+
+
 # Reading file contents -----------------------------------------------------
+
+OUTSIDE_LINK_REASON = (
+    "is a symbolic link to a file outside its folder; it is not read (and its target is not shown): "
+    "replace the link with the file itself."
+)
 
 MAX_SQL_BYTES = 256 * 1024 * 1024
 
@@ -323,9 +344,12 @@ def read_sql(path: os.PathLike) -> SqlText:
     """Read a migration file. Raises FileReadError with one clear sentence.
 
     The text keeps a byte-order mark if there is one, because golang-migrate
-    passes it to SQLite too.
+    passes it to SQLite too. A symlink to a file outside its folder is
+    refused (FileReadError), whatever it points at.
     """
     p = Path(path)
+    if link_leaves_folder(p):
+        raise FileReadError(str(p), OUTSIDE_LINK_REASON)
     try:
         info = p.stat()
         size = info.st_size

@@ -17,6 +17,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from .errors import FolderError
 from .folder import parse_name
+from .goembed import valid_embed_pattern
 
 SKIP_DIRS = {"vendor", "node_modules", ".git", "testdata"}
 MAX_GO_FILE_BYTES = 2 * 1024 * 1024
@@ -58,14 +59,6 @@ def embedded_sql_dirs(go_file: Path, text: str) -> List[Path]:
             if folder.is_dir():
                 found.append(folder)
     return found
-
-
-def valid_embed_pattern(pattern: str) -> bool:
-    """What `go build` accepts as a //go:embed pattern (cmd/go's
-    validEmbedPattern: fs.ValidPath and not "."): no '..' or '.' element, no
-    empty element, not absolute. Anything else fails the build, so it
-    embeds nothing and must not lead detection out of the package."""
-    return pattern not in ("", ".") and all(part not in ("", ".", "..") for part in pattern.split("/"))
 
 
 def _read_go(path: Path) -> str:
