@@ -5,12 +5,18 @@ first; each test fails without its fix."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import random
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, run_json, write_files
+from conftest import SCRIPTS, run_cli, run_json, write_files
 from mwcore.rebuild import Changes, RebuildRefused, SqlStep, comment_line, plan_rebuild
 from mwcore.rebuild_proof import prove
 from mwcore.sqltext import split_statements
@@ -381,3 +387,132 @@ def test_folder_embeds_ignores_patterns_that_do_not_take_the_folder_in(tmp_path,
     write_files(tmp_path / "pkg", {"e.go": EMBED_GO.format(pkg="p", pattern=pattern)})
 
     assert folder_embeds(folder, ["1_a.up.sql"], None) == {}
+
+
+# -- --create killed at any instant ------------------------------------------------
+
+TEMP_NAMES = [".mw-create-123-0a1b2c3d-up.tmp", ".mw-create-99999-ffffffff-down.tmp"]
+
+
+def test_create_temporaries_are_never_migrations_for_any_reader(tmp_path):
+    from mwcore.folder import MIGRATION_NAME_RE, near_miss_reason, scan_folder
+
+    folder_path = write_files(tmp_path / "m", {"1_a.up.sql": "", "1_a.down.sql": "", **{n: "" for n in TEMP_NAMES}})
+
+    folder = scan_folder(folder_path)
+
+    assert folder.versions == [1] and folder.names == ["1_a.down.sql", "1_a.up.sql"]
+    assert folder.create_leftovers == sorted(TEMP_NAMES) and folder.near_misses == []
+    for name in TEMP_NAMES:
+        assert MIGRATION_NAME_RE.fullmatch(name) is None and near_miss_reason(name) is None
+        assert not name.endswith(".sql")  # `migrate create` lists *.sql only
+
+
+@pytest.mark.go
+def test_golang_migrate_itself_skips_create_temporaries(go_tools):
+    assert go_tools.parse_names(TEMP_NAMES) == [None, None]
+
+
+def half_made_pair(folder: Path, pid: int = 999999) -> None:
+    """What SIGKILL between the two links leaves: both temporaries, the down
+    already linked to its final name."""
+    up, down = folder / f".mw-create-{pid}-00c0ffee-up.tmp", folder / f".mw-create-{pid}-00c0ffee-down.tmp"
+    up.write_text("-- up\n")
+    down.write_text("-- down\n")
+    os.link(down, folder / "000002_x.down.sql")
+
+
+def test_the_next_create_removes_a_half_made_pair_and_takes_its_version(tmp_path):
+    folder = write_files(tmp_path / "m", {"000001_a.up.sql": "", "000001_a.down.sql": ""})
+    half_made_pair(folder)
+
+    rc, out = run_json("next_version.py", "--dir", str(folder), "--create", "y")
+
+    assert rc == 0, out
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "000001_a.down.sql", "000001_a.up.sql", "000002_y.down.sql", "000002_y.up.sql"]
+    assert any("interrupted --create" in w and "000002_x.down.sql" in w for w in out["warnings"]), out
+
+
+def test_a_live_create_s_temporaries_are_left_alone(tmp_path):
+    from mwcore.versioning import recover_interrupted_creates
+
+    folder = write_files(tmp_path / "m", {})
+    half_made_pair(folder, pid=os.getppid())  # a running process (pytest's parent)
+
+    assert recover_interrupted_creates(folder) == []
+    assert len(list(folder.iterdir())) == 3
+
+
+def create_killed(folder: Path, delay: float, sig: int) -> subprocess.CompletedProcess:
+    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "next_version.py"), "--dir", str(folder), "--create", "x"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def kill_creates_at_random(folder: Path, runs: int, seed: int) -> dict:
+    """Start `--create` `runs` times and kill each at a random instant of its
+    run; after each kill, check the folder as every script sees it."""
+    from mwcore.folder import MIGRATION_NAME_RE, scan_folder
+
+    times = []
+    for _ in range(3):
+        started = time.monotonic()
+        assert run_cli("next_version.py", "--dir", str(folder), "--create", "x").returncode == 0
+        times.append(time.monotonic() - started)
+    duration = sorted(times)[1]  # most of it is the interpreter starting; the writes come last
+    rng = random.Random(seed)
+    counts = {signal.SIGTERM: 0, signal.SIGINT: 0, signal.SIGKILL: 0, "handled": 0}
+    for _ in range(runs):
+        sig = rng.choice([signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+        proc = create_killed(folder, rng.uniform(0.5, 1.1) * duration, sig)
+        counts[sig] += proc.returncode != 0
+        if sig != signal.SIGKILL and proc.returncode == 2:
+            # Handled (SIGTERM like SIGINT): one line. (A signal while the
+            # interpreter itself starts up ends it before the script runs.)
+            assert proc.stderr == "next_version.py: interrupted.\n", proc.stderr
+            counts["handled"] += 1
+        model = scan_folder(folder)
+        assert not any(MIGRATION_NAME_RE.fullmatch(n) for n in model.create_leftovers)
+        half = [m.version for m in model.migrations if m.up is None or m.down is None]
+        # Only SIGKILL between the two links can leave half a pair, and then
+        # the temporaries are still there for the next create to undo it.
+        assert not half or (sig == signal.SIGKILL and model.create_leftovers), (half, sig)
+    assert run_cli("next_version.py", "--dir", str(folder), "--create", "x").returncode == 0
+    model = scan_folder(folder)
+    assert model.create_leftovers == []
+    assert model.versions == list(range(1, len(model.versions) + 1))
+    assert all(m.up is not None and m.down is not None for m in model.migrations)
+    return counts
+
+
+@pytest.mark.slow
+def test_create_killed_at_random_instants_leaves_both_files_or_neither(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    folders = [write_files(tmp_path / f"m{i}", {}) for i in range(2)]
+    with ThreadPoolExecutor(len(folders)) as pool:
+        results = list(pool.map(lambda i: kill_creates_at_random(folders[i], 100, seed=i), range(len(folders))))
+
+    totals = {key: sum(r[key] for r in results) for key in results[0]}
+    assert min(totals[s] for s in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL)) > 10, totals  # each signal interrupted runs
+    assert totals["handled"] >= 3, totals  # and SIGINT/SIGTERM also through the handler
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_ends_a_run_as_sigint_does_even_inside_a_long_statement(tmp_path, sig):
+    folder = write_files(tmp_path / "m", {
+        "1_slow.up.sql": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100000000) SELECT count(*) FROM c;\n",
+        "1_slow.down.sql": "SELECT 1;\n",
+    })
+    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "validate_pairs.py"), "--dir", str(folder)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(1.5)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+
+    assert proc.returncode == 2 and err == "validate_pairs.py: interrupted.\n", (proc.returncode, err)

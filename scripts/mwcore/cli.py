@@ -108,9 +108,33 @@ def _safe_streams() -> None:
             pass
 
 
+class _Interrupts:
+    """SIGINT and SIGTERM (a `kill`, a CI timeout) end a run alike: the code
+    that writes finishes or undoes its step, then one line and exit 2. The
+    signal is also remembered, because a KeyboardInterrupt raised inside an
+    SQLite callback can be swallowed by the statement it stops."""
+
+    received = False
+
+    @classmethod
+    def install(cls) -> None:
+        import signal
+
+        cls.received = False
+
+        def interrupt(signum, frame):  # noqa: ARG001
+            cls.received = True
+            raise KeyboardInterrupt
+
+        for signum, usual in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+            if signal.getsignal(signum) is usual or signal.getsignal(signum) == usual:
+                signal.signal(signum, interrupt)
+
+
 def run(main: Callable[[argparse.Namespace], int], parser: ArgumentParser, argv: Optional[Sequence[str]] = None) -> NoReturn:
     """Parse arguments, call main, and turn every failure into exit 2."""
     _safe_streams()
+    _Interrupts.install()
     args = parser.parse_args(argv)
     try:
         code = main(args)
@@ -128,6 +152,9 @@ def run(main: Callable[[argparse.Namespace], int], parser: ArgumentParser, argv:
         code = EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the contract is "never a traceback"
         sys.stderr.write(f"{parser.prog}: internal error ({type(exc).__name__}: {exc}); please report it.\n")
+        code = EXIT_ERROR
+    if _Interrupts.received and code != EXIT_ERROR:
+        sys.stderr.write(f"{parser.prog}: interrupted.\n")
         code = EXIT_ERROR
     try:
         sys.stdout.flush()
