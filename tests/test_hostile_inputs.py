@@ -516,3 +516,51 @@ def test_sigterm_ends_a_run_as_sigint_does_even_inside_a_long_statement(tmp_path
     _, err = proc.communicate(timeout=60)
 
     assert proc.returncode == 2 and err == "validate_pairs.py: interrupted.\n", (proc.returncode, err)
+
+
+# -- closed stdout or stderr ------------------------------------------------------------
+
+STREAM_CASES = [
+    ("next_version.py", ["--create", "add_x"]),
+    ("validate_pairs.py", []),
+    ("verify_migrations.py", []),
+    ("make_test_stub.py", ["--dry-run"]),
+    ("rebuild_table.py", ["t", "--not-null", "x", "--fill", "x", "0", "--create", "x_not_null"]),
+    ("status.py", ["--write-sum"]),
+    ("next_version.py", ["--no-such-option"]),
+    ("validate_pairs.py", ["--dir", "/nonexistent/folder"]),
+]
+
+
+def stream_folder(path: Path) -> Path:
+    return write_files(path, {"1_a.up.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER);\n",
+                              "1_a.down.sql": "DROP TABLE t;\n"})
+
+
+def run_with_closed(script: str, args: list, folder: Path, closed: int) -> subprocess.CompletedProcess:
+    """closed: 0 nothing, 1/2 that descriptor closed, -2 stderr open read-only
+    (what a launcher script started with stderr closed hands over)."""
+    def prepare() -> None:
+        os.close(abs(closed))
+        if closed < 0:
+            os.open(str(SCRIPTS / script), os.O_RDONLY)
+
+    dir_args = [] if "--dir" in args else ["--dir", str(folder)]
+    return subprocess.run([sys.executable, str(SCRIPTS / script), *dir_args, *args], capture_output=True, text=True,
+                          timeout=120, preexec_fn=prepare if closed else None)
+
+
+@pytest.mark.parametrize("closed", [1, 2, -2], ids=["stdout closed", "stderr closed", "stderr read-only"])
+@pytest.mark.parametrize("script,args", STREAM_CASES, ids=[" ".join([c[0], *c[1]]) for c in STREAM_CASES])
+def test_a_closed_stream_loses_only_its_output(tmp_path, script, args, closed):
+    reference = stream_folder(tmp_path / "a" / "pkg" / "m")
+    normal = run_with_closed(script, args, reference, 0)
+    folder = stream_folder(tmp_path / "b" / "pkg" / "m")
+
+    proc = run_with_closed(script, args, folder, closed)
+
+    assert proc.returncode == normal.returncode, (proc, normal)
+    kept = proc.stderr if closed == 1 else proc.stdout
+    assert "Traceback" not in kept
+    assert kept == (normal.stderr if closed == 1 else normal.stdout).replace(str(tmp_path / "a"), str(tmp_path / "b"))
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in reference.iterdir())

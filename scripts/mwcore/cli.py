@@ -99,6 +99,42 @@ def emit_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, separators=(",", ":"), ensure_ascii=False) + "\n")
 
 
+def _reopen_closed_streams() -> None:
+    """A script started with stdout or stderr closed (`script.py >&-`) gets
+    /dev/null in its place: the output is lost, the work and the exit status
+    are not, and no file the script opens later can take descriptor 1 or 2."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if not _usable(fd):
+            try:
+                opened = os.open(os.devnull, os.O_RDWR)
+            except OSError:
+                continue
+            if opened != fd:  # the descriptor is taken, or a lower one was closed too
+                os.dup2(opened, fd)
+                os.close(opened)
+            if getattr(sys, name) is not None and fd > 0:
+                setattr(sys, name, None)  # it wrapped what was there before
+        if getattr(sys, name) is None:
+            mode = "r" if fd == 0 else "w"
+            setattr(sys, name, open(fd, mode, encoding="utf-8", errors="backslashreplace", closefd=False))
+
+
+def _usable(fd: int) -> bool:
+    """Open, and for 1 and 2 open for writing. (A launcher that ran with
+    stderr closed may hand over descriptor 2 holding its own script, read-only.)"""
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    if fd == 0:
+        return True
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return True
+    return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
+
+
 def _safe_streams() -> None:
     # File names may hold undecodable bytes; never let printing them fail.
     for stream in (sys.stdout, sys.stderr):
@@ -133,6 +169,7 @@ class _Interrupts:
 
 def run(main: Callable[[argparse.Namespace], int], parser: ArgumentParser, argv: Optional[Sequence[str]] = None) -> NoReturn:
     """Parse arguments, call main, and turn every failure into exit 2."""
+    _reopen_closed_streams()
     _safe_streams()
     _Interrupts.install()
     args = parser.parse_args(argv)
