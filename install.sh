@@ -190,6 +190,7 @@ differing_paths() {
     LC_ALL=C comm -3 <(printf '%s\n' "$1" | LC_ALL=C sort) <(printf '%s\n' "$2" | LC_ALL=C sort) |
         awk '{
             side = (sub(/^\t/, "") ? "install" : "checkout")
+            if ($0 == "") next
             sub(/^[^ ]+ [^ ]+ /, "")
             where[$0] = where[$0] " " side
         }
@@ -229,18 +230,76 @@ new_backup_path() {
     printf '%s\n' "$path"
 }
 
+# first_existing PATH: PATH, or the nearest folder above it that exists.
+first_existing() {
+    local p=$1
+    while [ ! -e "$p" ] && [ ! -L "$p" ] && [ "$p" != / ] && [ "$p" != . ]; do
+        p=$(dirname "$p")
+    done
+    printf '%s\n' "$p"
+}
+
+# check_folder_path DIR: DIR can be a folder (nothing on its way is a file).
+check_folder_path() {
+    local p
+    p=$(first_existing "$1")
+    if [ ! -d "$p" ]; then
+        die 2 "cannot create $1: $p is a file, not a folder; move it away and run install.sh again."
+    fi
+}
+
+# make_dir DIR: mkdir -p, or one sentence and exit 2.
+make_dir() {
+    mkdir -p "$1" 2>/dev/null && return 0
+    check_folder_path "$1"
+    die 2 "cannot create $1: $(first_existing "$1") is not writable (permission denied or read-only); nothing was installed."
+}
+
+# process_alive PID: true if a process with that PID runs (also another user's).
+process_alive() {
+    local err
+    err=$(kill -0 "$1" 2>&1) && return 0
+    case $err in *ermit*) return 0 ;; esac
+    return 1
+}
+
+# A killed install leaves its staging folder (.migration-writer-staging.<PID>.XXXXXX)
+# behind; remove those whose install.sh no longer runs (or that are a day old).
+clean_stale_staging() {
+    local dir rest pid
+    for dir in "$CONFIG_DIR/.$SKILL_NAME-staging."*; do
+        [ -d "$dir" ] && [ ! -L "$dir" ] || continue
+        rest=${dir##*/."$SKILL_NAME"-staging.}
+        pid=${rest%%.*}
+        if [ -z "$(find "$dir" -maxdepth 0 -mmin +1440 2>/dev/null)" ]; then
+            case $pid in
+            '' | *[!0-9]*)
+                # Named before the PID was recorded: stale after an hour.
+                [ -n "$(find "$dir" -maxdepth 0 -mmin +60 2>/dev/null)" ] || continue
+                ;;
+            *) ! process_alive "$pid" || continue ;;
+            esac
+        fi
+        if rm -rf "$dir" 2>/dev/null; then
+            echo "Removed $dir (left by an install.sh that was stopped)."
+        fi
+    done
+}
+
 install_skill() {
     local wanted current count changed backup="" path
     [ -f "$SRC/SKILL.md" ] ||
         die 2 "no SKILL.md next to install.sh (in $SRC); run install.sh from a migration-writer checkout."
+    check_folder_path "$(dirname "$DEST")"
 
     wanted=$(source_files | listing "$SRC")
     count=$(count_lines "$wanted")
     [ "$count" -gt 0 ] || die 1 "found nothing to install in $SRC."
 
     if [ -e "$DEST" ] && [ ! -d "$DEST" ]; then
-        die 1 "$DEST exists and is not a folder; move it away and run install.sh again."
+        die 2 "$DEST exists and is not a folder; move it away and run install.sh again."
     fi
+    [ "$DRY_RUN" -eq 1 ] || [ ! -d "$CONFIG_DIR" ] || clean_stale_staging
     if [ -e "$DEST" ] && [ "$(cd -P "$DEST" && pwd)" = "$SRC" ]; then
         die 2 "this checkout is itself the install folder ($DEST); clone it elsewhere and install from there."
     fi
@@ -253,7 +312,8 @@ install_skill() {
             elif [ "$DRY_RUN" -eq 1 ]; then
                 echo "Dry run: $DEST already holds these $count files; would rewrite its manifest."
             else
-                manifest_text "$wanted" >"$DEST/$MANIFEST_NAME"
+                { manifest_text "$wanted" >"$DEST/$MANIFEST_NAME"; } 2>/dev/null ||
+                    die 2 "cannot write $DEST/$MANIFEST_NAME (permission denied or read-only); nothing was changed."
                 echo "Already up to date: $count files in $DEST (rewrote its missing or stale manifest)."
             fi
             return 0
@@ -275,24 +335,34 @@ install_skill() {
 
     # Build the new install next to skills/ (not inside it, where a half-copied
     # folder could be loaded as a skill), then move it into place in one step.
-    mkdir -p "$CONFIG_DIR" "$(dirname "$DEST")"
-    STAGE=$(mktemp -d "$CONFIG_DIR/.$SKILL_NAME-staging.XXXXXX")
+    make_dir "$CONFIG_DIR"
+    make_dir "$(dirname "$DEST")"
+    [ -w "$(dirname "$DEST")" ] ||
+        die 2 "cannot write in $(dirname "$DEST") (permission denied or read-only); nothing was installed."
+    # The PID in the name lets a later run tell a killed run's leftover from a live one.
+    STAGE=$(mktemp -d "$CONFIG_DIR/.$SKILL_NAME-staging.$$.XXXXXX" 2>/dev/null) ||
+        die 2 "cannot create a folder in $CONFIG_DIR (permission denied or read-only); nothing was installed."
     chmod "$(umask -S)" "$STAGE"
     while IFS= read -r path; do
-        mkdir -p "$STAGE/$(dirname "$path")"
         # Plain cp keeps the source's mode bits (minus umask), so scripts stay executable.
-        cp "$SRC/$path" "$STAGE/$path"
+        { mkdir -p "$STAGE/$(dirname "$path")" && cp "$SRC/$path" "$STAGE/$path"; } 2>/dev/null ||
+            die 2 "cannot copy $path into $CONFIG_DIR (disk full or read-only?); nothing was installed."
     done < <(printf '%s\n' "$wanted" | cut -d' ' -f3-)
-    manifest_text "$wanted" >"$STAGE/$MANIFEST_NAME"
+    { manifest_text "$wanted" >"$STAGE/$MANIFEST_NAME"; } 2>/dev/null ||
+        die 2 "cannot write the manifest into $CONFIG_DIR (disk full or read-only?); nothing was installed."
 
     if [ -n "$backup" ]; then
-        mkdir -p "$BACKUP_ROOT"
-        mv "$DEST" "$backup"
+        make_dir "$BACKUP_ROOT"
+        mv "$DEST" "$backup" 2>/dev/null ||
+            die 2 "cannot move the existing install $DEST to $backup (permission denied or read-only); nothing was changed."
         echo "Backed up the previous install (it differed from this checkout) to $backup"
         printf '%s\n' "$changed" | head -n 5 | sed 's/^/  /'
         [ "$(count_lines "$changed")" -le 5 ] || echo "  ... and $(($(count_lines "$changed") - 5)) more"
     fi
-    mv "$STAGE" "$DEST"
+    if ! mv "$STAGE" "$DEST" 2>/dev/null; then
+        [ -z "$backup" ] || mv "$backup" "$DEST" 2>/dev/null || true
+        die 2 "cannot move the new install into $DEST (permission denied or read-only); nothing was changed."
+    fi
     STAGE=""
     echo "Installed $count files to $DEST"
 }
@@ -307,8 +377,27 @@ safe_relative_path() {
     return 0
 }
 
+# remove_file PATH: rm, or one sentence and exit 2.
+remove_file() {
+    rm -f "$1" 2>/dev/null || die 2 "cannot remove $1 (permission denied or read-only); the rest of the install is still in place."
+}
+
+# remove_module_cache PATH: the bytecode Python caches for PATH (a .py file
+# in the manifest): __pycache__/<module>.<tag>.pyc next to it.
+remove_module_cache() {
+    local path=$1 dir stem cache
+    case $path in *.py) ;; *) return 0 ;; esac
+    dir=$(dirname "$DEST/$path")
+    stem=$(basename "$path" .py)
+    for cache in "$dir/__pycache__/$stem".cpython-*.pyc "$dir/__pycache__/$stem".pypy*.pyc; do
+        if [ -f "$cache" ] && [ ! -L "$cache" ]; then
+            remove_file "$cache"
+        fi
+    done
+}
+
 uninstall_skill() {
-    local manifest="$DEST/$MANIFEST_NAME" hash flag path removed=0 modified="" leftover
+    local manifest="$DEST/$MANIFEST_NAME" listed hash flag path removed=0 modified="" leftover
     if [ ! -e "$DEST" ]; then
         echo "Nothing to uninstall: $DEST does not exist."
         return 0
@@ -320,7 +409,12 @@ uninstall_skill() {
     while read -r hash flag path; do
         case $hash in '' | '#'*) continue ;; esac
         safe_relative_path "$path" || die 1 "$manifest lists an unsafe path ($path); nothing was removed."
+        if [ "$DRY_RUN" -eq 0 ] && [ -e "$DEST/$path" ] && [ ! -w "$(dirname "$DEST/$path")" ]; then
+            die 2 "cannot remove files from $(dirname "$DEST/$path") (permission denied or read-only); nothing was removed."
+        fi
     done <"$manifest"
+    # The list of what to remove outlives the manifest, which goes first.
+    listed=$(cat "$manifest")
 
     [ "$DRY_RUN" -eq 0 ] || echo "Dry run: nothing will be removed."
     while read -r hash flag path; do
@@ -333,7 +427,7 @@ uninstall_skill() {
         if [ "$DRY_RUN" -eq 1 ]; then
             echo "Would remove $path"
         else
-            rm -f "$DEST/$path"
+            remove_file "$DEST/$path"
         fi
         removed=$((removed + 1))
     done <"$manifest"
@@ -341,11 +435,15 @@ uninstall_skill() {
     if [ "$DRY_RUN" -eq 1 ]; then
         echo "Would remove $removed files and the manifest from $DEST"
     else
-        rm -f "$manifest"
-        # Caches come from running the installed scripts: they go too.
-        prune_expression "${CACHE_NAMES[@]}"
-        find "$DEST" "${PRUNE[@]}" -exec rm -rf {} +
-        find "$DEST" -depth -type d -empty -delete
+        remove_file "$manifest"
+        # Running an installed module leaves its bytecode next to it; that
+        # goes too. Nothing else does: a file that only looks like a cache
+        # may be the user's.
+        while read -r hash flag path; do
+            case $hash in '' | '#'*) continue ;; esac
+            remove_module_cache "$path"
+        done <<<"$listed"
+        find "$DEST" -depth -type d -empty -delete 2>/dev/null || true
         echo "Removed $removed files from $DEST"
     fi
     if [ -n "$modified" ]; then
@@ -440,6 +538,8 @@ main() {
         CONFIG_DIR="$PROJECT/.claude"
     elif [ -n "${CLAUDE_CONFIG_DIR:-}" ]; then
         CONFIG_DIR=$CLAUDE_CONFIG_DIR
+        # The demo runs in a temp folder: a relative path must not change meaning.
+        case $CONFIG_DIR in /*) ;; *) CONFIG_DIR="$PWD/$CONFIG_DIR" ;; esac
     else
         [ -n "${HOME:-}" ] || die 2 "HOME is not set; set HOME or CLAUDE_CONFIG_DIR, or use --project DIR."
         CONFIG_DIR="$HOME/.claude"

@@ -77,6 +77,15 @@ def main(args: argparse.Namespace) -> int:
     folder = scan_folder(directory)
     plan = plan_stub(folder, version, test_file=Path(args.test_file) if args.test_file else None, style=args.style,
                      driver=args.driver)
+    if args.test_file is None:
+        # Autodetected: the module (or folder) the command runs in. Named with
+        # --dir: that folder's module, else the package folder around it.
+        root = cli.project_root(Path.cwd()) if not args.dir else _module_or_parent(directory)
+        if not cli.is_within(plan.package.test_file, root):
+            raise UsageError(
+                f"the test file would be {plan.package.test_file}, outside {root}; "
+                "pass --test-file PATH to write there anyway."
+            )
     written = False
     if plan.changed and not args.dry_run and not _blocked(plan):
         written = write_stub(plan)
@@ -85,6 +94,12 @@ def main(args: argparse.Namespace) -> int:
     else:
         _print_text(plan, directory, how, written, args.dry_run, args.verbose)
     return cli.EXIT_PROBLEMS if plan.problems or plan.pinned else cli.EXIT_OK
+
+
+def _module_or_parent(directory: Path) -> Path:
+    from mwcore.project import find_module_root
+
+    return find_module_root(directory) or directory.resolve().parent
 
 
 def _blocked(plan: StubPlan) -> bool:

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mwcore import cli  # noqa: E402
 from mwcore.errors import UsageError  # noqa: E402
-from mwcore.folder import scan_folder  # noqa: E402
+from mwcore.folder import printable, scan_folder  # noqa: E402
 from mwcore.versioning import (  # noqa: E402
     SEQ,
     TIMESTAMP,
@@ -70,8 +70,12 @@ def main(args: argparse.Namespace) -> int:
 
     created = []
     if name is not None and not args.dry_run:
-        with folder_lock(directory):
+        with folder_lock(directory) as recovered:
             folder, plan = plan_for_folder()
+            if recovered:
+                plan.warnings.append(
+                    "removed what an interrupted --create had left: " + ", ".join(map(printable, recovered)) + "."
+                )
             if plan.next is not None:
                 paths = pair_paths(folder, plan.next, name)
                 no_tx_wrap = _no_tx_wrap(directory)

@@ -26,8 +26,8 @@ scratch database (never your database file). Foreign-key enforcement and
 x-no-tx-wrap are read from the Go source (the mattn DSN's _foreign_keys/_fk);
 when they cannot be told, the SQL is written to be safe with enforcement on.
 Before anything is printed or written, the up, the down and the up again run
-on a scratch database with sample rows in the table and in every table that
-references it; if a check fails, the failure is printed instead of SQL (exit 1)."""
+on a scratch database with sample rows in the table and in every other table,
+and every other table must keep its rows exactly; if a check fails, the failure is printed instead of SQL (exit 1)."""
 
 
 class _AddForeignKey(argparse.Action):

@@ -12,6 +12,8 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Tuple
@@ -355,6 +357,23 @@ def test_uninstall_also_removes_caches_left_by_the_installed_scripts(setup: Setu
     assert not setup.dest.exists()
 
 
+@pytest.mark.parametrize("user_file", [
+    "scripts/important.pyc",
+    "examples/__pycache__/userfile.txt",
+    "scripts/mwcore/__pycache__/notes.cpython-311.pyc",  # no scripts/mwcore/notes.py was installed
+    "references/.pytest_cache/keep.md",
+])
+def test_uninstall_keeps_user_files_that_only_look_like_caches(setup: Setup, user_file: str) -> None:
+    setup.install()
+    write_file(setup.dest / user_file, "mine\n")
+    write_file(setup.dest / "scripts/mwcore/__pycache__/__init__.cpython-311.opt-1.pyc", "bytecode")
+
+    result = setup.install("--uninstall")
+
+    assert files_under(setup.dest) == {user_file: b"mine\n"}
+    assert user_file in result.stdout
+
+
 def test_uninstall_keeps_a_file_changed_since_install(setup: Setup) -> None:
     setup.install()
     (setup.dest / "SKILL.md").write_text("my local edits\n")
@@ -489,3 +508,136 @@ def test_demo_of_the_real_checkout_succeeds_and_leaves_the_install_untouched(tmp
             assert hashlib.sha256((dest / path).read_bytes()).hexdigest() == digest, path
     assert not any("add_demo_column" in p.name for p in dest.rglob("*"))
     assert not (dest / "tests").exists()
+
+
+# ------------------------------------------------- hostile or broken places
+
+
+def test_relative_claude_config_dir_works_for_the_demo(setup: Setup) -> None:
+    env = dict(setup.env, CLAUDE_CONFIG_DIR="relative-config")
+
+    result = setup.run("--demo", env=env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    dest = setup.checkout.parent / "relative-config" / "skills" / SKILL_NAME
+    assert files_under(dest) == expected_files()
+    assert "Demo finished" in result.stdout
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_staging_folder_a_killed_install_left_is_removed_by_the_next_run(setup: Setup) -> None:
+    stale = setup.claude_dir / f".{SKILL_NAME}-staging.{dead_pid()}.a1B2c3"
+    live = setup.claude_dir / f".{SKILL_NAME}-staging.{os.getpid()}.d4E5f6"
+    other = setup.claude_dir / ".someone-else-staging.1.x"
+    for folder in (stale, live, other):
+        write_file(folder / "scripts/next_version.py", "half copied")
+
+    result = setup.install()
+
+    assert not stale.exists() and f"Removed {stale}" in result.stdout
+    assert live.exists(), "a live install's staging folder stays"
+    assert other.exists(), "only migration-writer's staging folders are touched"
+
+
+def test_a_staging_folder_left_by_a_killed_install_sh_is_cleaned_for_real(setup: Setup) -> None:
+    proc = subprocess.Popen([str(setup.checkout / "install.sh")], env=setup.env, cwd=setup.checkout.parent,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not list(setup.claude_dir.glob(f".{SKILL_NAME}-staging.*")) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    proc.kill()
+    proc.wait()
+    left = list(setup.claude_dir.glob(f".{SKILL_NAME}-staging.*"))
+    if not left:
+        pytest.skip("install.sh finished before it could be killed mid-copy")
+
+    setup.install()
+
+    assert list(setup.claude_dir.glob(f".{SKILL_NAME}-staging.*")) == []
+    assert files_under(setup.dest) == expected_files()
+
+
+@pytest.mark.parametrize("blocker", ["skills", "skills/migration-writer", ""])
+def test_a_file_in_the_way_is_one_sentence_and_exit_2(setup: Setup, tmp_path: Path, blocker: str) -> None:
+    config = tmp_path / "config"
+    if blocker:
+        write_file(config / blocker, "a file, not a folder\n")
+    else:
+        write_file(config, "the config folder is a file\n")
+    env = dict(setup.env, CLAUDE_CONFIG_DIR=str(config))
+
+    for args in ((), ("--dry-run",)):
+        result = setup.run(*args, env=env)
+
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("install.sh: ")
+        assert "not a folder" in result.stderr and "mkdir" not in result.stderr
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.fixture
+def unprivileged(tmp_path: Path):
+    """A Setup whose install.sh runs as a user that permissions bind: this
+    user, or, under root, `nobody` (setpriv), in a folder that user can use."""
+    if os.geteuid() != 0:
+        home, scratch = tmp_path / "home", tmp_path / "tmp"
+        home.mkdir()
+        scratch.mkdir()
+        yield Setup(make_checkout(tmp_path / "checkout"), home, base_env(home, scratch), tmp_path / "log"), []
+        return
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: read-only folders do not stop root")
+    root = Path(tempfile.mkdtemp(prefix="mw-install-"))
+    try:
+        root.chmod(0o755)
+        home, scratch = root / "home", root / "tmp"
+        checkout = make_checkout(root / "checkout")
+        for folder in (home, scratch):
+            folder.mkdir()
+            os.chown(folder, 65534, 65534)
+        yield (Setup(checkout, home, base_env(home, scratch), root / "log"),
+               [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"])
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run_as(prefix: list, setup: Setup, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*prefix, str(setup.checkout / "install.sh"), *args], env=setup.env,
+                          cwd=setup.home, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("read_only", ["config", "skills"])
+def test_a_read_only_target_is_one_sentence_and_exit_2(unprivileged, read_only: str) -> None:
+    setup, prefix = unprivileged
+    assert run_as(prefix, setup, "--dry-run").returncode == 0  # the user can install here at all
+    folder = setup.claude_dir / ("skills" if read_only == "skills" else "")
+    folder.mkdir(parents=True)
+    if prefix:
+        os.chown(setup.claude_dir, 65534, 65534)
+        os.chown(folder, 65534, 65534)
+    folder.chmod(0o555)
+
+    result = run_as(prefix, setup)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and "read-only" in result.stderr
+    assert not setup.dest.exists()
+
+
+def test_uninstall_from_a_read_only_install_removes_nothing_and_says_so(unprivileged) -> None:
+    setup, prefix = unprivileged
+    assert run_as(prefix, setup).returncode == 0
+    (setup.dest / "scripts").chmod(0o555)
+
+    result = run_as(prefix, setup, "--uninstall")
+
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stdout + result.stderr
+    assert "nothing was removed" in result.stderr
+    assert files_under(setup.dest) == expected_files()

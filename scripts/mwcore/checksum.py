@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from .errors import MigrationWriterError
-from .folder import MigrationFile, MigrationFolder, parse_name, printable
+from .folder import OUTSIDE_LINK_REASON, MigrationFile, MigrationFolder, link_leaves_folder, parse_name, printable
 
 SUM_FILE = "migrations.sum"
 HEADER = (
@@ -44,9 +44,15 @@ def ordered_files(folder: MigrationFolder) -> List[MigrationFile]:
     return [f for m in folder.migrations for f in (m.up, m.down) if f is not None]
 
 
-def current_entries(folder: MigrationFolder) -> List[Tuple[str, str]]:
+def current_entries(folder: MigrationFolder, *, skip_outside_links: bool = False) -> List[Tuple[str, str]]:
+    """(name, SHA-256) of each migration file. A symlink to a file outside
+    the folder is never read: skipped, or refused (MigrationWriterError)."""
     entries = []
     for migration_file in ordered_files(folder):
+        if link_leaves_folder(folder.file_path(migration_file)):
+            if skip_outside_links:
+                continue
+            raise MigrationWriterError(f"{folder.file_path(migration_file)} {OUTSIDE_LINK_REASON}")
         try:
             entries.append((migration_file.name, file_digest(folder.file_path(migration_file))))
         except OSError as exc:
@@ -126,7 +132,10 @@ def check(folder: MigrationFolder) -> SumCheck:
             "tampered", SUM_FILE,
             f"{SUM_FILE} does not match its own total line: it was edited by hand or merged badly; "
             "regenerate it from a trusted checkout."))
-    current = dict(current_entries(folder))
+    current = dict(current_entries(folder, skip_outside_links=True))
+    unread = set(folder.outside_links)  # validate_pairs reports them (MW015)
+    for name in unread:
+        result.states[name] = "not read"
     summed = dict(recorded.entries)
     by_digest: Dict[str, List[str]] = {}
     for name, digest in current.items():
@@ -135,6 +144,8 @@ def check(folder: MigrationFolder) -> SumCheck:
     highest = max(summed_versions) if summed_versions else None
     renamed_to = set()
     for name, digest in recorded.entries:
+        if name in unread:
+            continue
         if name in current:
             if current[name] == digest:
                 result.states[name] = "ok"

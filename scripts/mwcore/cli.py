@@ -76,11 +76,35 @@ def resolve_dir(arg: Optional[str], ext: str = "sql") -> "tuple[Path, str]":
         return path, "given with --dir"
     from .project import detect_migrations_dir
 
-    detection = detect_migrations_dir(Path.cwd(), ext)
+    start = Path.cwd()
+    detection = detect_migrations_dir(start, ext)
+    if not is_within(detection.path, start):
+        # Only a symlinked folder leads there; go:embed refuses those too.
+        raise MigrationWriterError(
+            f"the detected migrations folder {detection.path} ({detection.reason}) resolves outside {start.resolve()}; "
+            "pass --dir to use it anyway."
+        )
     note = detection.reason
     if detection.others:
         note += "; also found: " + ", ".join(str(display_path(p)) for p in detection.others)
     return display_path(detection.path), note
+
+
+def is_within(path: Path, root: Path) -> bool:
+    """Whether `path`, symlinks resolved, is `root` or below it."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def project_root(start: Path) -> Path:
+    """The Go module root around `start`, else `start` itself: where the
+    scripts may write when the command line does not name the place."""
+    from .project import find_module_root
+
+    return find_module_root(start) or start.resolve()
 
 
 def display_path(path: Path) -> Path:
@@ -95,6 +119,42 @@ def emit_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, separators=(",", ":"), ensure_ascii=False) + "\n")
 
 
+def _reopen_closed_streams() -> None:
+    """A script started with stdout or stderr closed (`script.py >&-`) gets
+    /dev/null in its place: the output is lost, the work and the exit status
+    are not, and no file the script opens later can take descriptor 1 or 2."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if not _usable(fd):
+            try:
+                opened = os.open(os.devnull, os.O_RDWR)
+            except OSError:
+                continue
+            if opened != fd:  # the descriptor is taken, or a lower one was closed too
+                os.dup2(opened, fd)
+                os.close(opened)
+            if getattr(sys, name) is not None and fd > 0:
+                setattr(sys, name, None)  # it wrapped what was there before
+        if getattr(sys, name) is None:
+            mode = "r" if fd == 0 else "w"
+            setattr(sys, name, open(fd, mode, encoding="utf-8", errors="backslashreplace", closefd=False))
+
+
+def _usable(fd: int) -> bool:
+    """Open, and for 1 and 2 open for writing. (A launcher that ran with
+    stderr closed may hand over descriptor 2 holding its own script, read-only.)"""
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    if fd == 0:
+        return True
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return True
+    return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
+
+
 def _safe_streams() -> None:
     # File names may hold undecodable bytes; never let printing them fail.
     for stream in (sys.stdout, sys.stderr):
@@ -104,9 +164,34 @@ def _safe_streams() -> None:
             pass
 
 
+class _Interrupts:
+    """SIGINT and SIGTERM (a `kill`, a CI timeout) end a run alike: the code
+    that writes finishes or undoes its step, then one line and exit 2. The
+    signal is also remembered, because a KeyboardInterrupt raised inside an
+    SQLite callback can be swallowed by the statement it stops."""
+
+    received = False
+
+    @classmethod
+    def install(cls) -> None:
+        import signal
+
+        cls.received = False
+
+        def interrupt(signum, frame):  # noqa: ARG001
+            cls.received = True
+            raise KeyboardInterrupt
+
+        for signum, usual in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+            if signal.getsignal(signum) is usual or signal.getsignal(signum) == usual:
+                signal.signal(signum, interrupt)
+
+
 def run(main: Callable[[argparse.Namespace], int], parser: ArgumentParser, argv: Optional[Sequence[str]] = None) -> NoReturn:
     """Parse arguments, call main, and turn every failure into exit 2."""
+    _reopen_closed_streams()
     _safe_streams()
+    _Interrupts.install()
     args = parser.parse_args(argv)
     try:
         code = main(args)
@@ -124,6 +209,9 @@ def run(main: Callable[[argparse.Namespace], int], parser: ArgumentParser, argv:
         code = EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the contract is "never a traceback"
         sys.stderr.write(f"{parser.prog}: internal error ({type(exc).__name__}: {exc}); please report it.\n")
+        code = EXIT_ERROR
+    if _Interrupts.received and code != EXIT_ERROR:
+        sys.stderr.write(f"{parser.prog}: interrupted.\n")
         code = EXIT_ERROR
     try:
         sys.stdout.flush()

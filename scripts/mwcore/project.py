@@ -17,6 +17,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from .errors import FolderError
 from .folder import parse_name
+from .goembed import valid_embed_pattern
 
 SKIP_DIRS = {"vendor", "node_modules", ".git", "testdata"}
 MAX_GO_FILE_BYTES = 2 * 1024 * 1024
@@ -48,7 +49,7 @@ def embedded_sql_dirs(go_file: Path, text: str) -> List[Path]:
             pattern = quoted or raw or bare
             if pattern.startswith("all:"):
                 pattern = pattern[4:]
-            if not pattern or ("sql" not in pattern.lower() and "migration" not in pattern.lower()):
+            if not valid_embed_pattern(pattern) or ("sql" not in pattern.lower() and "migration" not in pattern.lower()):
                 continue
             head, _, last = pattern.rpartition("/")
             if any(ch in last for ch in "*?["):

@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .errors import MigrationWriterError, UsageError
 from .folder import MigrationFolder
 from .sqlrun import connect, copy_database
-from .sqltext import normalize_sql
+from .sqltext import normalize_sql, split_statements
 from .sqltext import quote_identifier as q
 from .tabledef import (
     ColumnDef,
@@ -156,14 +156,52 @@ class RebuildPlan:
         return [step.sql for step in (self.up if direction == "up" else self.down)]
 
     def render(self, direction: str) -> str:
-        """The SQL file body: notes, then each statement under its comment."""
+        """The SQL file body: notes, then each statement under its comment.
+
+        Notes and comments quote names from the user's schema, which may hold
+        a newline; SQLite ends a `--` comment there, so every line is passed
+        through comment_line, and the rendered text is split again to check
+        it holds exactly the planned statements and nothing else.
+        """
         notes = self.up_notes if direction == "up" else self.down_notes
         steps = self.up if direction == "up" else self.down
-        parts = ["\n".join(f"-- {line}" if line else "--" for line in notes)] if notes else []
+        parts = ["\n".join(f"-- {comment_line(line)}" if line else "--" for line in notes)] if notes else []
         for step in steps:
-            comment = "\n".join(f"-- {line}" for line in step.comment.splitlines()) if step.comment else ""
+            comment = "\n".join(f"-- {comment_line(line)}" for line in step.comment.split("\n")) if step.comment else ""
             parts.append(f"{comment}\n{step.sql}" if comment else step.sql)
-        return "\n\n".join(parts) + "\n"
+        text = "\n\n".join(parts) + "\n"
+        if [s.sql for s in split_statements(text)] != [step.sql for step in steps]:
+            raise RebuildRefused(
+                f"the {direction} file would not hold exactly the planned statements (a name in a comment?); "
+                "nothing was written, please report it."
+            )
+        return text
+
+
+_COMMENT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\t"}
+
+
+def comment_line(text: str) -> str:
+    """`text` made safe inside one `--` comment line: newlines, other control
+    characters and Unicode line separators become visible escapes (SQLite
+    ends the comment at a newline; editors also break lines at the others)."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in _COMMENT_ESCAPES:
+            out.append(_COMMENT_ESCAPES[ch])
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
+def shown(name: str) -> str:
+    """A name quoted as SQL for a comment: one line whatever it holds."""
+    return comment_line(q(name))
 
 
 def literal(text: str) -> str:
@@ -552,7 +590,7 @@ class _Planner:
             )
             down_core = self._rebuild_steps(
                 source=new, target=old, copy=down_copy, temp=temp, indexes=indexes,
-                index_notes=[f"Recreated as well: index {q(n)}, which the up dropped with its column." for n in dropped_indexes],
+                index_notes=[f"Recreated as well: index {shown(n)}, which the up dropped with its column." for n in dropped_indexes],
                 triggers=triggers, saved=saved, dependents=dependents,
                 restrict=self._self_restrict(probe, table), why="down",
             )
@@ -596,7 +634,7 @@ class _Planner:
                 if "no such column" not in str(exc) or not dropped:
                     raise UsageError(f"index {index.name} cannot be recreated on the new {self.table} ({exc}).") from None
                 gone.append(index.name)
-                notes.append(f"Not recreated: index {q(index.name)} uses a dropped column ({exc}).")
+                notes.append(comment_line(f"Not recreated: index {q(index.name)} uses a dropped column ({exc})."))
                 self.log.warnings.append(f"index {index.name} uses a dropped column and is dropped with it (the down recreates it).")
                 continue
             kept.append(index)
@@ -749,7 +787,7 @@ class _Planner:
         for entry in reversed(dependents):
             comment = ""
             if first:
-                comment = (f"Views and other tables' triggers that mention {q(table)}: dropped now, recreated at the\n"
+                comment = (f"Views and other tables' triggers that mention {shown(table)}: dropped now, recreated at the\n"
                            "end (the RENAME below re-checks them and fails while the table is missing).")
                 if saved:
                     comment += "\nThe triggers of the set-aside tables too, so moving their rows fires nothing."
@@ -763,7 +801,7 @@ class _Planner:
             comment = ""
             if i == 0:
                 comment = ("Enforcement is on: DROP TABLE would run ON DELETE actions (CASCADE, SET NULL) on rows that\n"
-                           f"reference {q(table)}, or fail. Set the rows of every referencing table aside first.")
+                           f"reference {shown(table)}, or fail. Set the rows of every referencing table aside first.")
             steps.append(SqlStep(f"CREATE TEMP TABLE {q(temps[name])} AS SELECT {select} FROM {q(name)};", comment))
         for i, name in enumerate(reversed(saved)):
             for column in self._self_restrict(self.work, name):
@@ -779,7 +817,7 @@ class _Planner:
                 f"INSERT INTO sqlite_sequence (name, seq) SELECT {literal(temp)}, seq FROM sqlite_sequence WHERE name = {literal(table)};",
                 "Carry the AUTOINCREMENT counter over, so ids of deleted rows are never reused."))
         steps.append(SqlStep(copy.insert_select(temp, table),
-                             "Copy every row, column by column" + (f" (the rowid too, which {q(table)} has no column for)" if copy.rowid else "") + "."))
+                             "Copy every row, column by column" + (f" (the rowid too, which {shown(table)} has no column for)" if copy.rowid else "") + "."))
         if restrict:
             for trigger in triggers:
                 steps.append(SqlStep(f"DROP TRIGGER {q(trigger.name)};", "The table's own triggers must not fire on the UPDATE below (recreated after)."))
@@ -793,7 +831,7 @@ class _Planner:
             drop_comment += " With enforcement off, rows\nthat reference it are not touched."
         steps.append(SqlStep(f"DROP TABLE {q(table)};", drop_comment))
         steps.append(SqlStep(f"ALTER TABLE {q(temp)} RENAME TO {q(table)};",
-                             f"Rename the new table into place: tables that reference {q(table)} by name point at it again."))
+                             f"Rename the new table into place: tables that reference {shown(table)} by name point at it again."))
         first = True
         for index in indexes:
             steps.append(SqlStep(index.sql + ";", "Recreate what DROP TABLE removed, as sqlite_master held it." if first else ""))

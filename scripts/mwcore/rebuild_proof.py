@@ -1,13 +1,14 @@
 """Proof of a planned rebuild, on a scratch database, before anyone sees it.
 
 On a copy of the replayed database, sample rows go into the table, the tables
-it references, and every table that references it (directly or through
-others); then the up runs as golang-migrate runs it (one transaction, or the
+it references, every table that references it (directly or through others)
+and every other table they fit; then the up runs as golang-migrate runs it (one transaction, or the
 file's own with x-no-tx-wrap) with foreign-key enforcement as the project has
 it (both ways when that is unknown), and then the down, and the up again.
 After each: no new foreign-key violation, integrity_check ok, every view and
-trigger still compiles, rows kept (exactly, in the referencing tables; as the
-change says, in the table), the schema as expected (the down gives back the
+trigger still compiles, rows kept (exactly, in every other table, whether it
+references the table or not, so a file that touches anything else fails; as
+the change says, in the table), the schema as expected (the down gives back the
 schema from before the up exactly; the second up gives the first up's).
 
 Sample rows are made to fit the new shape (a value for a new foreign key that
@@ -134,6 +135,7 @@ class _Run:
         self.prefix = f"(foreign keys {'on' if enforce else 'off'}) " if several_modes else ""
         self.expected_up: Optional[List[tuple]] = None
         self.expected_down: Optional[List[tuple]] = None
+        self.reported: set = set()  # tables whose changed rows were reported
 
     def fail(self, check: str, message: str) -> None:
         self.proof.failed(check, self.prefix + message)
@@ -148,8 +150,7 @@ class _Run:
             self._set_enforcement(conn)
             s1 = self._after_renames(conn)
             before = self._schema(conn)
-            others = [t for t in plan.referencing]
-            others_before = {t: _rows(conn, t, self._all_columns(conn, t)) for t in others}
+            others_before = self._other_rows(conn)
             old_cols = [self._s0(c) for c in self._row_columns(conn, table, plan.down_copy)]
             table_before = _rows(conn, table, old_cols) if old_cols else []
             seq_before = self._sequence(conn)
@@ -162,7 +163,7 @@ class _Run:
             after_up = self._schema(conn)
             self._check_state(conn, violations, "after the up")
             self._check_shape(s1, after_up)
-            self._check_rows(conn, others, others_before, "rows_kept", "after the up")
+            self._check_rows(conn, others_before, "rows_kept", "after the up")
             up_cols = self._row_columns(conn, table, plan.up_copy)
             if plan.rebuilt and self.expected_up is not None and _rows(conn, table, up_cols) != self.expected_up:
                 self.fail("rows_kept", f"after the up, the rows of {table} are not the old rows in the new shape.")
@@ -180,7 +181,7 @@ class _Run:
                 self.fail("down_restores_schema", "the down does not restore the schema: " + "; ".join(map(str, differences[:5])))
             else:
                 self.proof.passed("down_restores_schema")
-            self._check_rows(conn, others, others_before, "down_rows_kept", "after the down")
+            self._check_rows(conn, others_before, "down_rows_kept", "after the down")
             if plan.rebuilt and self.expected_down is not None and _rows(conn, table, old_cols) != self.expected_down:
                 self.fail("down_rows_kept", f"after the down, the rows of {table} are not back as the down says.")
             elif not plan.rebuilt and _rows(conn, table, old_cols) != table_before:
@@ -199,6 +200,7 @@ class _Run:
             else:
                 self.proof.passed("reup_same_schema")
             self._check_state(conn, violations, "after the second up")
+            self._check_rows(conn, others_before, "rows_kept", "after the second up")
         finally:
             conn.close()
 
@@ -411,13 +413,40 @@ class _Run:
                 current = new
         return current
 
-    def _check_rows(self, conn: sqlite3.Connection, tables: List[str], before: Dict[str, List[tuple]], check: str, when: str) -> None:
-        for t in tables:
-            now = _rows(conn, t, self._all_columns(conn, t))
-            if now != before[t]:
-                lost = len([r for r in before[t] if r not in now])
-                self.fail(check, f"{when}, the rows of {t} (which references {self.plan.table}) changed: "
-                                 f"{lost} of {len(before[t])} no longer as they were.")
+    def _other_rows(self, conn: sqlite3.Connection) -> Dict[str, List[tuple]]:
+        """The rows of every table but the one rebuilt (the migrations table and
+        sqlite_sequence too, minus the rebuilt table's counter, checked apart)."""
+        table = self.plan.table.lower()
+        out: Dict[str, List[tuple]] = {}
+        for name, sql in conn.execute("SELECT name, sql FROM main.sqlite_master WHERE type = 'table' ORDER BY name").fetchall():
+            lower = name.lower()
+            if lower == table or (sql or "").upper().startswith("CREATE VIRTUAL"):
+                continue
+            if lower == "sqlite_sequence":
+                out[name] = sorted((r for r in conn.execute("SELECT name, seq FROM sqlite_sequence") if str(r[0]).lower() != table),
+                                   key=repr)
+            elif not lower.startswith("sqlite_"):
+                out[name] = _rows(conn, name, self._all_columns(conn, name))
+        return out
+
+    def _check_rows(self, conn: sqlite3.Connection, before: Dict[str, List[tuple]], check: str, when: str) -> None:
+        """Every other table holds exactly the rows it held before."""
+        now_all = self._other_rows(conn)
+        for t, rows in before.items():
+            if t in self.reported:
+                continue  # said once, after the first file that changed it
+            now = now_all.get(t)
+            if now is None:
+                self.reported.add(t)
+                self.fail(check, f"{when}, table {t} is gone.")
+                return
+            if now != rows:
+                lost = len([r for r in rows if r not in now])
+                added = len([r for r in now if r not in rows])
+                self.reported.add(t)
+                why = f"which references {self.plan.table}" if t in self.plan.referencing else f"which the change does not touch"
+                self.fail(check, f"{when}, the rows of {t} ({why}) changed: {lost} of {len(rows)} no longer as they were"
+                                 + (f", {added} new" if added else "") + ".")
                 return
 
     def _check_round_trip(self, conn: sqlite3.Connection, table_before: List[tuple], old_cols: Sequence[str]) -> None:
@@ -478,6 +507,13 @@ class _Run:
 
         first = [t for t in ancestors([table]) if t != table] + [table]
         seed_rows(conn, first, self.per_table, json_columns=self.json_columns)
+        # Every other table gets rows too (where they fit), so a file that
+        # empties a table it was not asked to touch shows as lost rows.
+        referencing = {t.lower() for t in plan.referencing}
+        taken = {t.lower() for t in first} | referencing
+        unrelated = [t for t in tables if t.lower() not in taken]
+        if unrelated:
+            seed_rows(conn, unrelated, self.per_table, start=3, json_columns=self.json_columns)
         if plan.old_def.autoincrement:
             # A counter above the largest id, as after deleted rows: only then
             # does losing it show.

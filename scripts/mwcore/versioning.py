@@ -9,6 +9,7 @@ takes the last), the plan says so.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import time
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # imported where used: the plain lookup never needs them
     from datetime import datetime
 
 from .errors import MigrationWriterError, UsageError
-from .folder import UINT64_MAX, MigrationFolder, parse_name, printable
+from .folder import CREATE_TEMP_RE, UINT64_MAX, MigrationFolder, is_create_temp, parse_name, printable
 
 SEQ, TIMESTAMP = "seq", "timestamp"
 TIMESTAMP_LAYOUT = "%Y%m%d%H%M%S"  # Go layout 20060102150405, golang-migrate's default
@@ -251,13 +252,16 @@ def header(version: str, name: str, direction: str, no_tx_wrap: bool) -> str:
 
 
 @contextlib.contextmanager
-def folder_lock(path: Path, timeout: float = 10.0) -> Iterator[None]:
+def folder_lock(path: Path, timeout: float = 10.0) -> Iterator[List[str]]:
     """Serialise concurrent creates in one folder (flock on the folder itself,
-    so no lock file is left behind). Where flock is unavailable, no lock."""
+    so no lock file is left behind). Where flock is unavailable, no lock.
+
+    Holding the lock, it first undoes what a create killed mid-way left
+    (see recover_interrupted_creates) and yields the names it removed."""
     try:
         import fcntl
     except ImportError:  # Windows
-        yield
+        yield recover_interrupted_creates(path)
         return
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -272,34 +276,159 @@ def folder_lock(path: Path, timeout: float = 10.0) -> Iterator[None]:
                         f"{path}: another migration is being created in this folder (waited {timeout:.0f} s); try again."
                     ) from None
                 time.sleep(0.05)
-        yield
+        yield recover_interrupted_creates(path)
     finally:
         os.close(fd)
 
 
-def write_pair(paths: PairPaths, up_text: str, down_text: str) -> None:
-    """Create both files or neither, never overwriting (O_EXCL)."""
-    created: List[Path] = []
+# A temp younger than this whose process still runs may belong to a create
+# in progress where flock does not work (network file systems): left alone.
+_LIVE_TEMP_SECONDS = 600
+
+
+def recover_interrupted_creates(path: Path) -> List[str]:
+    """Remove the temporary files a killed create left in `path`, and any
+    final name hard-linked to one of them: a create that never finished
+    (it unlinks its temporaries as the last step of the pair) never
+    reported success, so its half-made pair goes too. Returns the names
+    removed. Call with the folder lock held."""
     try:
-        for path, text in ((paths.up, up_text), (paths.down, down_text)):
-            _create_exclusive(path, text)
-            created.append(path)
-    except BaseException:
-        for path in created:
+        with os.scandir(path) as entries:
+            listing = {e.name: e for e in entries}
+    except OSError:
+        return []
+    temps = [name for name in listing if is_create_temp(name)]
+    removed: List[str] = []
+    for name in sorted(temps):
+        pid = int(CREATE_TEMP_RE.fullmatch(name).group(1))  # type: ignore[union-attr]
+        try:
+            info = listing[name].stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if _process_alive(pid) and time.time() - info.st_mtime < _LIVE_TEMP_SECONDS:
+            continue
+        if info.st_nlink > 1:
+            for other, entry in listing.items():
+                if other == name or is_create_temp(other):
+                    continue
+                try:
+                    same = entry.inode() == info.st_ino and entry.stat(follow_symlinks=False).st_dev == info.st_dev
+                except OSError:
+                    continue
+                if same:
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(path, other))
+                        removed.append(other)
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(path, name))
+            removed.append(name)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP back for a few system calls: they are
+    delivered (and handled as usual) right after. Only SIGKILL can stop the
+    process inside."""
+    import signal
+
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:  # Windows
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    previous = mask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, previous)
+
+
+def write_pair(paths: PairPaths, up_text: str, down_text: str) -> None:
+    """Create both files or neither, never overwriting. Call with the folder
+    lock held (folder_lock).
+
+    Both texts are first written in full to temporary files in the folder
+    (names no script or golang-migrate reads as migrations), then
+    hard-linked to their final names (a link never replaces an existing
+    file) and the temporaries removed, with SIGINT/SIGTERM/SIGHUP held back
+    for those few system calls: an interrupt leaves both files or neither.
+    SIGKILL between the two links leaves one final name and both
+    temporaries; the next create removes all three (recover_interrupted_creates).
+    """
+    folder = paths.up.parent
+    token = os.urandom(4).hex()
+    temp = {d: folder / f".mw-create-{os.getpid()}-{token}-{d}.tmp" for d in ("up", "down")}
+    written: List[Path] = []
+    try:
+        for direction, text in (("up", up_text), ("down", down_text)):
+            _create_exclusive(temp[direction], text, shown=getattr(paths, direction))
+            written.append(temp[direction])
+        for final in (paths.down, paths.up):
+            if os.path.lexists(final):
+                raise MigrationWriterError(f"{final} already exists; nothing was overwritten.")
+        with _signals_deferred():
+            linked: List[Path] = []
+            try:
+                for direction in ("down", "up"):
+                    final = getattr(paths, direction)
+                    _link_exclusive(temp[direction], final, up_text if direction == "up" else down_text)
+                    linked.append(final)
+            except BaseException:
+                for final in linked:
+                    with contextlib.suppress(OSError):
+                        final.unlink()
+                raise
+            finally:
+                for path in written:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                written = []
+    finally:
+        for path in written:
             with contextlib.suppress(OSError):
                 path.unlink()
-        raise
 
 
-def _create_exclusive(path: Path, text: str) -> None:
+def _link_exclusive(source: Path, final: Path, text: str) -> None:
+    """`final` becomes a second name of `source`; an existing `final` is never
+    replaced. Where hard links are not supported, `final` is written anew."""
+    try:
+        os.link(source, final)
+    except FileExistsError:
+        raise MigrationWriterError(f"{final} already exists; nothing was overwritten.") from None
+    except PermissionError:
+        raise MigrationWriterError(f"{final}: permission denied; nothing was written.") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
+            raise MigrationWriterError(f"{final}: cannot create ({exc.strerror or exc}); nothing was written.") from None
+        _create_exclusive(final, text)
+
+
+def _create_exclusive(path: Path, text: str, shown: Optional[Path] = None) -> None:
+    """Write `path` (which must not exist). Errors name `shown` (the final
+    file a temporary stands for) when given."""
+    name = shown or path
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
-        raise MigrationWriterError(f"{path} already exists; nothing was overwritten.") from None
+        raise MigrationWriterError(f"{name} already exists; nothing was overwritten.") from None
     except PermissionError:
-        raise MigrationWriterError(f"{path}: permission denied; nothing was written.") from None
+        raise MigrationWriterError(f"{name}: permission denied; nothing was written.") from None
     except OSError as exc:
-        raise MigrationWriterError(f"{path}: cannot create ({exc.strerror or exc}); nothing was written.") from None
+        raise MigrationWriterError(f"{name}: cannot create ({exc.strerror or exc}); nothing was written.") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from ..folder import DOWN, UP, Migration, MigrationFile, MigrationFolder, printable
@@ -57,6 +58,20 @@ class Context:
         self.settings = settings
         self.analysis = analysis
         self.shapes = Shapes(analysis.columns)
+        self._embeds: Optional[dict] = None
+        self.embed_root: Optional[Path] = None  # Go file paths in messages are relative to it
+
+    @property
+    def embeds(self) -> dict:
+        """{file name: EmbedUse} for the folder's files some //go:embed takes in."""
+        if self._embeds is None:
+            from ..goembed import folder_embeds
+            from ..project import find_module_root
+
+            root = find_module_root(self.folder.path)
+            self.embed_root = root or self.folder.path.resolve().parent
+            self._embeds = folder_embeds(self.folder.path, self.folder.names, root)
+        return self._embeds
 
     def file(self, migration_file: Optional[MigrationFile]) -> Optional[FileAnalysis]:
         return self.analysis.get(migration_file)

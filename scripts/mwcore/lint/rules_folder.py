@@ -195,7 +195,7 @@ def broken_link(ctx: Context) -> Iterator[Hit]:
 def unreadable_file(f: FileCheck) -> Iterator[Hit]:
     """A migration file that cannot be read as UTF-8 text; it was not checked."""
     reason = f.fa.read_error
-    if reason is None:
+    if reason is None or f.name in f.ctx.folder.outside_links:  # MW015 says it
         return
     if "UTF-8" in reason:
         hint = "save it as UTF-8 text: golang-migrate hands its bytes to SQLite unchanged"
@@ -244,3 +244,58 @@ def checksum_mismatch(ctx: Context) -> Iterator[Hit]:
             "out_of_order": "renumber it above every existing version (next_version.py prints the next one)",
         }.get(finding.kind, "regenerate migrations.sum with status.py --write-sum from a trusted checkout")
         yield Hit(finding.message, hint, file=target)
+
+
+@rule("MW015", "symlinked-migration", ERROR, FOLDER)
+def symlinked_migration(ctx: Context) -> Iterator[Hit]:
+    """A migration that is a symbolic link: go:embed refuses or drops it, and
+    one that leads out of the folder is never read."""
+    outside = set(ctx.folder.outside_links)
+    fix = "replace the link with a copy of the file it points at (read that file first: it runs as SQL)"
+    for migration_file in ctx.folder.all_files() + ctx.folder.other_ext:
+        if not migration_file.is_symlink:
+            continue
+        name = migration_file.name
+        unread = " It points outside the folder, so it was not read or checked (its target is not shown)." if name in outside else ""
+        use = ctx.embeds.get(name)
+        if use is not None and not use.whole_directory:
+            message = (f"{printable(name)} is a symbolic link: `go build` fails at {use.where(ctx.embed_root)} "
+                       f"(pattern {use.pattern}: cannot embed irregular file), while golang-migrate's file:// source follows it.")
+        elif use is not None:
+            message = (f"{printable(name)} is a symbolic link: //go:embed {use.pattern} at {use.where(ctx.embed_root)} "
+                       "leaves links out without a word, so the app never runs this migration while file:// (the CLI) does.")
+        elif name in outside:
+            message = (f"{printable(name)} is a symbolic link to a file outside the migrations folder: golang-migrate's "
+                       "file:// source follows it and runs whatever it points at; go:embed refuses or drops links.")
+            unread = " It was not read or checked (its target is not shown)."
+        else:
+            continue
+        yield Hit((message + unread).rstrip("."), fix, file=name)
+
+
+@rule("MW016", "embed-invalid-name", ERROR, FOLDER)
+def embed_invalid_name(ctx: Context) -> Iterator[Hit]:
+    """A file name golang-migrate reads but go:embed refuses (quotes, backslash,
+    backtick, control or non-letter Unicode characters)."""
+    from ..goembed import embed_name_problem
+
+    for name in ctx.folder.names:
+        problem = embed_name_problem(name)
+        if problem is None:
+            continue
+        use = ctx.embeds.get(name)
+        hidden = name.startswith((".", "_")) and use is not None and use.whole_directory and not use.pattern.startswith("all:")
+        if use is not None and not hidden:
+            yield Hit(
+                f"`go build` fails at {use.where(ctx.embed_root)}: pattern {use.pattern}: cannot embed file "
+                f"{printable(name)}: invalid name ({problem})",
+                "rename it to letters, digits and _ (e.g. 000002_add_email.up.sql); golang-migrate only needs VERSION_name.up.sql",
+                file=name,
+            )
+        elif parse_name(name) is not None:
+            yield Hit(
+                f"{printable(name)}: golang-migrate's file:// source reads it, but //go:embed refuses the name ({problem}), "
+                "so this folder cannot be embedded and some systems (Windows) cannot check it out",
+                "rename it to letters, digits and _ (e.g. 000002_add_email.up.sql)",
+                file=name, severity=WARNING,
+            )
