@@ -373,6 +373,11 @@ class Reader:
                 migrator.driver_evidence = f"go.mod:{self.module.requires[module].line}: requires {module}"
         migrator.tx_wrap_evidence = "golang-migrate's default (no golang-migrate call found)"
         migrator.table_evidence = "golang-migrate's default (no golang-migrate call found)"
+        stray = self._unaccounted(_WRAP_MENTION)
+        if stray:
+            why = f"no golang-migrate call found, and {stray} may be a URL it is given"
+            migrator.no_tx_wrap, migrator.tx_wrap_evidence = None, why
+            migrator.table, migrator.table_evidence = None, why
         self._unresolved(migrator, None, "no golang-migrate call found", None)
         return migrator
 
@@ -624,7 +629,7 @@ class Reader:
                 migrator.foreign_keys = None
                 migrator.foreign_keys_evidence = f"{fk.evidence}, set only on some paths"
             return
-        self._default_fk(migrator, url, f"the database URL passed at {where}", open_parts=_open_query(url))
+        self._default_fk(migrator, url, f"{where}: the database URL golang-migrate opens", open_parts=_open_query(url))
 
     def _driver_from_imports(self, migrator: Migrator, why: str) -> None:
         seen = {}
@@ -779,17 +784,16 @@ class Reader:
             last = settings[-1]
             if any(s.conditional or s.value is None for s in settings):
                 return Setting(None, f"{last.evidence}, set only on some paths")
-            state = "on" if last.value else "off"
-            return Setting(last.value, f"{last.evidence} (foreign keys {state} while migrating{notes})")
+            return Setting(last.value, f"{last.evidence} on the connection golang-migrate gets{notes}")
         if opener.dsn is not None and not _open_query(opener.dsn):
-            return Setting(False, f"{opener.where}: the connection golang-migrate gets sets no foreign keys"
-                                  f" ({_driver_default(driver)}{notes})")
+            return Setting(False, f"{opener.where}: the connection golang-migrate gets is opened without a "
+                                  f"foreign-key setting ({_driver_default(driver)}){notes}")
         stray = self._unaccounted(_MENTION)
         if stray:
             return Setting(None, f"{opener.where}: the connection golang-migrate gets is opened with "
                                  f"{_describe(opener.dsn) if opener.dsn else 'a connector'}, and {stray} may reach it")
-        return Setting(False, f"{opener.where}: no foreign-key setting reaches the connection golang-migrate gets"
-                              f" ({_driver_default(driver)}{notes})")
+        return Setting(False, f"{opener.where}: the connection golang-migrate gets is opened without a "
+                              f"foreign-key setting, and none appears elsewhere ({_driver_default(driver)}){notes}")
 
     def _elsewhere(self, keys: Set[Tuple[str, int]], points) -> str:
         """A note on foreign-key settings that do not apply while migrating."""
@@ -800,13 +804,13 @@ class Reader:
             for driver in (MATTN_DRIVER, MODERNC_DRIVER):
                 found = self._fk_from_params(driver, _query(opener.dsn), opener.where)
                 if found is not None and found.value:
-                    notes.append(f"{found.evidence.split(':')[0]}:{found.evidence.split(':')[1]} is on another connection")
+                    notes.append(f"{found.evidence} is on another connection")
                     break
         for call, setting, receiver in self.pragma_execs:
             if setting.value and call.where not in " ".join(notes):
                 found, _lost = self.opener_of(receiver)
                 if found and {o.key for o in found} <= keys and self._timing(call, points, None) == "after":
-                    notes.append(f"{call.where} runs after the migrations")
+                    notes.append(f"{setting.evidence} runs after the migrations")
         return "; " + "; ".join(notes[:2]) if notes else ""
 
     def _unresolved(self, migrator: Migrator, db: Optional[Expr], what: str, construction: Optional[Expr]) -> None:
@@ -1129,10 +1133,10 @@ def _open_query(value: Optional[Value]) -> bool:
 
 def _driver_default(driver: str) -> str:
     if driver == MODERNC_DRIVER:
-        return "modernc.org/sqlite leaves them off"
+        return "modernc's default: off"
     if driver == MATTN_DRIVER:
-        return "mattn/go-sqlite3 leaves them off without -tags sqlite_foreign_keys"
-    return "SQLite leaves them off"
+        return "mattn's default: off"
+    return "SQLite's default: off"
 
 
 def _file_dir(module: GoModule, where: str) -> Optional[Path]:

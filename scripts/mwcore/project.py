@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import FolderError
 from .folder import parse_name
@@ -35,15 +34,13 @@ _EMBED_RE = re.compile(r"^[ \t]*//go:embed[ \t]+(.+?)[ \t]*$", re.M)
 _EMBED_ARG_RE = re.compile(r'"((?:[^"\\]|\\.)*)"|`([^`]*)`|(\S+)')
 
 
-@dataclass(frozen=True)
-class Detection:
+class Detection(NamedTuple):
     path: Path
     reason: str
     others: Tuple[Path, ...] = ()  # other candidates that lost
 
 
-@dataclass(frozen=True)
-class SqliteLibrary:
+class SqliteLibrary(NamedTuple):
     """The SQLite driver module of the app, as go.mod requires it."""
 
     module: str
@@ -54,8 +51,7 @@ class SqliteLibrary:
         return {"module": self.module, "version": self.version, "evidence": self.evidence}
 
 
-@dataclass(frozen=True)
-class AppSqlite:
+class AppSqlite(NamedTuple):
     """The SQLite version the app's driver runs, and where that was read."""
 
     version: str
@@ -65,28 +61,30 @@ class AppSqlite:
         return {"version": self.version, "source": self.source}
 
 
-@dataclass
 class ProjectFacts:
     """How the project runs golang-migrate on its migrations folder, each
-    fact with its evidence (file:line)."""
+    fact with its evidence (file:line). (A plain class: next_version.py
+    reads it and must start fast; importing dataclasses costs more.)"""
 
-    dir: Optional[Path] = None
-    dir_source: str = ""
-    module_root: Optional[Path] = None
-    go_files: int = 0
-    driver: str = UNKNOWN  # "sqlite3" (mattn/go-sqlite3), "sqlite" (modernc.org/sqlite) or "unknown"
-    driver_evidence: str = "no Go source found"
-    sqlite_library: Optional[SqliteLibrary] = None
-    app_sqlite: Optional[AppSqlite] = None
-    foreign_keys: Optional[bool] = None  # while migrating; None: unknown
-    foreign_keys_evidence: str = "no Go source found"
-    no_tx_wrap: Optional[bool] = False  # None: unknown (the files are then run wrapped, golang-migrate's default)
-    tx_wrap_evidence: str = "golang-migrate's default"
-    migrations_table: str = DEFAULT_TABLE  # the name to use (the default when unknown)
-    migrations_table_known: bool = True
-    migrations_table_evidence: str = "golang-migrate's default"
-    sql_functions: list = field(default_factory=list)  # List[sqlfuncs.SqlFunction]
-    notes: List[str] = field(default_factory=list)
+    def __init__(self, dir: Optional[Path] = None, dir_source: str = "", module_root: Optional[Path] = None) -> None:
+        self.dir = dir
+        self.dir_source = dir_source
+        self.module_root = module_root
+        self.go_files = 0
+        # "sqlite3" (mattn/go-sqlite3), "sqlite" (modernc.org/sqlite) or "unknown", as golang-migrate is given it
+        self.driver = UNKNOWN
+        self.driver_evidence = "no Go source found"
+        self.sqlite_library: Optional[SqliteLibrary] = None
+        self.app_sqlite: Optional[AppSqlite] = None
+        self.foreign_keys: Optional[bool] = None  # while migrating; None: unknown
+        self.foreign_keys_evidence = "no Go source found"
+        self.no_tx_wrap: Optional[bool] = False  # None: unknown (files then run wrapped, golang-migrate's default)
+        self.tx_wrap_evidence = "golang-migrate's default"
+        self.migrations_table = DEFAULT_TABLE  # the name to use (the default when unknown)
+        self.migrations_table_known = True
+        self.migrations_table_evidence = "golang-migrate's default"
+        self.sql_functions: list = []  # sqlfuncs.SqlFunction
+        self.notes: List[str] = []
 
     @property
     def foreign_keys_state(self) -> str:
@@ -121,26 +119,29 @@ class ProjectFacts:
 
     def summary(self) -> str:
         """The facts in one line, for text output."""
-        driver = {"sqlite3": "sqlite3 (mattn)", "sqlite": "sqlite (modernc)"}.get(self.driver, "unknown driver")
-        library = ""
         if self.sqlite_library:
-            library = f"{self.sqlite_library.module.rsplit('/', 1)[-1]} {self.sqlite_library.version}"
-        if self.app_sqlite:
-            library += (", " if library else "") + f"SQLite {self.app_sqlite.version}"
-        parts = [f"driver {driver}" + (f" ({library})" if library else "")]
-        parts.append(f"foreign keys {self.foreign_keys_state} while migrating ({_short(self.foreign_keys_evidence)})")
+            module = self.sqlite_library.module.replace("github.com/", "")
+            library = f"{module} {self.sqlite_library.version}"
+            if self.app_sqlite:
+                library += f", SQLite {self.app_sqlite.version}"
+            driver = f"driver {self.driver} ({library})"
+        else:
+            driver = {"sqlite3": "driver sqlite3 (mattn/go-sqlite3)", "sqlite": "driver sqlite (modernc.org/sqlite)"}.get(
+                self.driver, "driver unknown")
+        parts = [driver, f"foreign keys {self.foreign_keys_state} while migrating ({_short(self.foreign_keys_evidence)})"]
         wrap = {ON: "each file in a transaction", OFF: "files not wrapped (x-no-tx-wrap)",
                 UNKNOWN: "transaction wrap unknown"}[self.tx_wrap]
         if self.tx_wrap != ON:
             wrap += f" ({_short(self.tx_wrap_evidence)})"
         parts.append(wrap)
-        parts.append(f"table {self.migrations_table}" if self.migrations_table_known else "migrations table unknown")
+        parts.append(f"table {self.migrations_table}" if self.migrations_table_known else
+                     f"migrations table unknown ({_short(self.migrations_table_evidence)})")
         if self.sql_functions:
             parts.append("app SQL functions: " + ", ".join(f.name + "()" for f in self.sql_functions))
         return "project: " + "; ".join(parts)
 
 
-def _short(text: str, limit: int = 90) -> str:
+def _short(text: str, limit: int = 110) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -423,13 +424,13 @@ def read_project_facts(migrations_dir: Path, *, declared: Sequence = ()) -> Proj
 
 def _facts(folder: Path, how: str, root: Optional[Path], report, declared: Sequence, ext: str,
            migrator=None) -> ProjectFacts:
-    from .sqlfuncs import merge
-
     facts = ProjectFacts(dir=folder, dir_source=how, module_root=root)
     if report is None:
-        facts.sql_functions = merge([], declared)
+        facts.sql_functions = list(declared)
         facts.tx_wrap_evidence = "golang-migrate's default; no Go source found"
         return facts
+    from .sqlfuncs import merge
+
     facts.go_files = report.module.go_files
     if migrator is None:
         migrator = _migrator_for(report, folder, ext, facts)

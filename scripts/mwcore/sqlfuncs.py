@@ -114,6 +114,12 @@ def register(conn: sqlite3.Connection, functions: Iterable[SqlFunction]) -> None
         conn.create_function(function.name, narg, body, deterministic=True)
 
 
+def registered(conn: sqlite3.Connection, functions: Iterable[SqlFunction]) -> sqlite3.Connection:
+    """`register`, returning the connection (for connection factories)."""
+    register(conn, functions)
+    return conn
+
+
 def calls(sql: str, names: Iterable[str]) -> List[str]:
     """The names among `names` that `sql` calls (a word followed by '(')."""
     wanted = {n.lower() for n in names}
