@@ -706,7 +706,10 @@ class Reader:
                 found[key] = (Expr(leaf.scope, lo, hi), at)
             # `cfg.NoTxWrap = true` after the literal, in the same function.
             fn = leaf.scope.func
-            target = f.t(f.prv(idx[0]) - 1) if f.t(f.prv(idx[0])) in (":=", "=") else None
+            before = f.prv(idx[0])
+            if f.t(before) == "&":
+                before = f.prv(before)
+            target = f.t(f.prv(before)) if f.t(before) in (":=", "=") else None
             if fn is not None and target:
                 for i in range(brace, fn.body[1]):
                     if f.t(i) == target and f.t(i + 1) == "." and f.t(i + 3) == "=" and f.t(i + 2) in (

@@ -599,8 +599,13 @@ class Evaluator:
                 if f.t(f.nxt(op_index)) == "range":
                     rhs_lo = f.nxt(op_index) + 1
                     end = rhs_lo
-                    while end < hi and f.t(end) != "{":
-                        if f.t(end) in ("(", "["):
+                    # `range []string{"a", "b"} {`: the first brace is the literal's.
+                    literal = f.t(f.nxt(rhs_lo - 1)) in ("[", "map")
+                    while end < hi and (f.t(end) != "{" or literal):
+                        if f.t(end) == "{":
+                            end = f.close(end)
+                            literal = False
+                        elif f.t(end) in ("(", "["):
                             end = f.close(end)
                         end += 1
                     out.append(Assign(i, "range", (rhs_lo, end), position, True))
