@@ -112,3 +112,39 @@ def test_every_fixture_vets_offline(go):
         if proc.returncode != 0:
             failures.append(f"{root.name}: {proc.stderr.strip()}")
     assert not failures, "\n".join(failures)
+
+
+SQLITE_VERSION_MAIN = """// Command sqliteversion prints the SQLite version modernc.org/sqlite runs.
+package main
+
+import (
+	"database/sql"
+	"fmt"
+
+	_ "modernc.org/sqlite"
+)
+
+func main() {
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		panic(err)
+	}
+	var version string
+	if err := db.QueryRow("SELECT sqlite_version()").Scan(&version); err != nil {
+		panic(err)
+	}
+	fmt.Println(version)
+}
+"""
+
+
+def test_the_modernc_sqlite_version_in_the_facts_is_the_one_the_driver_runs(go, tmp_path):
+    root = tmp_path / "app"
+    shutil.copytree(FIXTURES / "modernc_pragma_url", root)
+    (root / "cmd" / "sqliteversion").mkdir(parents=True)
+    (root / "cmd" / "sqliteversion" / "main.go").write_text(SQLITE_VERSION_MAIN)
+    proc = subprocess.run([go, "run", "./cmd/sqliteversion"], cwd=root, env=_go_env(True), capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    code, out = run_json("status.py", cwd=FIXTURES / "modernc_pragma_url")
+    assert out["project"]["app_sqlite"]["version"] == proc.stdout.strip()
