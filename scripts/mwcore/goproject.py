@@ -1148,6 +1148,17 @@ def _file_dir(module: GoModule, where: str) -> Optional[Path]:
     return path.parent if path.exists() else None
 
 
+def unreadable(root: Path, why: str) -> ModuleReport:
+    """The report for a module whose source the reader failed on: every fact unknown."""
+    report = ModuleReport(GoModule.__new__(GoModule))
+    report.module.root, report.module.requires, report.module.go_files = root, {}, 0
+    note = f"the Go source could not be read ({why}); please report it"
+    report.notes.append(note)
+    report.fallback = Migrator("", "none", driver_evidence=note, foreign_keys=None, foreign_keys_evidence=note,
+                               no_tx_wrap=None, tx_wrap_evidence=note, table=None, table_evidence=note)
+    return report
+
+
 def read_module(root: Path) -> ModuleReport:
     """Everything the module's source says about how it runs golang-migrate."""
     return Reader(GoModule(root)).read()

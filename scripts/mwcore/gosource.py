@@ -17,9 +17,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
-from .golex import IDENT, NEWLINE, NUMBER, OP, STRING, Token, package_name, parse_file, tokenize, unquote_go_string
+from .golex import _TOKEN_RE, COMMENT, IDENT, NEWLINE, NUMBER, OP, STRING, default_package_name, package_name, unquote_go_string
 
 SKIP_DIRS = {"vendor", "node_modules", ".git", "testdata"}
 MAX_GO_FILE_BYTES = 2 * 1024 * 1024
@@ -32,9 +32,11 @@ MATTN = "github.com/mattn/go-sqlite3"
 MODERNC = "modernc.org/sqlite"
 SQLX = "github.com/jmoiron/sqlx"
 
-# Which Go files are worth reading: the rest cannot hold a fact.
-_RELEVANT = re.compile(r"golang-migrate|database/sql|go-sqlite3|modernc\.org/sqlite|go:embed|foreign_keys|_fk\b|"
-                       r"x-no-tx-wrap|x-migrations-table|iofs|httpfs|sqlx")
+# Which Go files are read up front: those that can hold a fact. The others are
+# read when a value is followed into them (their package, or a caller).
+_RELEVANT = re.compile(r"golang-migrate|sql\.Open|sqlx\.|go:embed|foreign_keys|_fk\b|x-no-tx-wrap|x-migrations-table|"
+                       r"RegisterFunc|ScalarFunction|RegisterFunction|ConnectHook|RegisterConnectionHook|iofs|httpfs|"
+                       r"[Pp][Rr][Aa][Gg][Mm][Aa]")
 _EMBED_LINE = re.compile(r"^[ \t]*//go:embed[ \t]+(.+?)[ \t]*$", re.M)
 _EMBED_ARG = re.compile(r'"((?:[^"\\]|\\.)*)"|`([^`]*)`|(\S+)')
 _EMBED_VAR = re.compile(r"(?:[ \t]*//[^\n]*\n)*[ \t]*(?:var[ \t]+)?([^\W\d]\w*)[ \t]+(?:embed\.FS|\[\]byte|string)\b")
@@ -95,6 +97,33 @@ def conditional(value: Value) -> Value:
 # Files and functions -----------------------------------------------------------
 
 
+class Token(NamedTuple):
+    """golex's token, as a tuple: a module's files hold many of them."""
+
+    kind: str
+    text: str
+    start: int
+    end: int
+
+
+def tokenize(text: str) -> List[Token]:
+    """golex's tokens (its regex), comments dropped, newlines kept; a
+    multi-line block comment acts as a newline, as in Go."""
+    out: List[Token] = []
+    append = out.append
+    for match in _TOKEN_RE.finditer(text):
+        kind = match.lastgroup or OP
+        if kind == "space":
+            continue
+        if kind == COMMENT:
+            if "\n" in match.group():
+                append(Token(NEWLINE, "\n", match.end(), match.end()))
+            continue
+        append(Token(kind, match.group(), match.start(), match.end()))
+    return out
+
+
+
 @dataclass
 class Func:
     name: str
@@ -132,20 +161,49 @@ class GoFile:
         self.text = text
         self.toks: List[Token] = tokenize(text)
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        parsed = parse_file(text)
-        self.package = parsed.package or ""
         self.imports: Dict[str, str] = {}  # local name -> import path
         self.unnamed_imports: List[str] = []  # paths imported without a name (their package clause names them)
-        for imp in parsed.imports:
-            self.imports[imp.local_name] = imp.path
-            if imp.name is None:
-                self.unnamed_imports.append(imp.path)
+        self._imports()
         self.match: Dict[int, int] = {}
         self.depth: List[int] = []
         self._brackets()
         self.funcs: List[Func] = self._funcs()
         self._func_starts = [f.body[0] for f in self.funcs]
         self.embeds: Dict[str, EmbedVar] = self._embeds()
+
+    def _imports(self) -> None:
+        """`import "p"`, `import x "p"`, `import ( ... )` at the top of the file."""
+        toks = self.toks
+        i = 0
+        while i < len(toks):
+            tok = toks[i]
+            if tok.kind == IDENT and tok.text == "func" or (tok.kind == IDENT and tok.text in ("var", "const", "type")):
+                break
+            if tok.kind != IDENT or tok.text != "import":
+                i += 1
+                continue
+            j = i + 1
+            grouped = j < len(toks) and toks[j].text == "("
+            end = len(toks)
+            if grouped:
+                j += 1
+            name: Optional[str] = None
+            while j < end:
+                tok = toks[j]
+                if grouped and tok.text == ")":
+                    break
+                if tok.kind == STRING:
+                    path = unquote_go_string(tok.text)
+                    self.imports[name if name is not None else default_package_name(path)] = path
+                    if name is None:
+                        self.unnamed_imports.append(path)
+                    name = None
+                    if not grouped:
+                        break
+                elif tok.kind == IDENT or tok.text in ("_", "."):
+                    name = tok.text
+                j += 1
+            i = j + 1
 
     # -- positions -----------------------------------------------------------------
     def line(self, index: int) -> int:
@@ -366,7 +424,9 @@ class GoModule:
         self._texts: Dict[Path, str] = {}
         self._paths: Dict[Path, List[Path]] = {}  # folder -> its Go files
         self.build_files: List[Tuple[str, str]] = []  # (rel, text) of Makefiles and the like
-        self._calls: Dict[str, List[Tuple[GoFile, int]]] = {}
+        self._calls: Dict[str, List[Tuple[GoFile, int]]] = {}  # name -> its calls, in the files indexed so far
+        self._indexed: set = set()
+        self._searched: set = set()
         self._scan()
 
     @property
@@ -410,7 +470,6 @@ class GoModule:
             return None
         f = GoFile(path, self._rel(path), text)
         self.loaded[path] = f
-        self._calls.clear()
         for imported in f.unnamed_imports:
             # A package of this module may be named otherwise than its folder.
             folder = self.package_dir(imported)
@@ -464,20 +523,23 @@ class GoModule:
 
     def call_sites(self, name: str) -> List[Tuple[GoFile, int]]:
         """Every `name(` in the module's Go files (index of the name)."""
-        if name in self._calls:
-            return self._calls[name]
-        pattern = re.compile(r"\b" + re.escape(name) + r"\s*\(")
-        for paths in self._paths.values():
-            for path in paths:
-                if path not in self.loaded and pattern.search(self._texts.get(path) or ""):
-                    self.load(path)
-        out = []
-        for f in self.loaded.values():
-            for i, tok in enumerate(f.toks):
-                if tok.kind == IDENT and tok.text == name and f.t(i + 1) == "(" and f.t(f.prv(i)) != "func":
-                    out.append((f, i))
-        self._calls[name] = out
-        return out
+        if name not in self._searched:
+            self._searched.add(name)
+            pattern = re.compile(r"\b" + re.escape(name) + r"\s*\(")
+            for paths in self._paths.values():
+                for path in paths:
+                    if path not in self.loaded and pattern.search(self._texts.get(path) or ""):
+                        self.load(path)
+        for path, f in self.loaded.items():
+            if path in self._indexed:
+                continue
+            self._indexed.add(path)
+            toks = f.toks
+            for i in range(len(toks) - 1):
+                tok = toks[i]
+                if tok.kind == IDENT and toks[i + 1].text == "(" and f.t(f.prv(i)) != "func":
+                    self._calls.setdefault(tok.text, []).append((f, i))
+        return self._calls.get(name, [])
 
 
 BUILD_FILES = ("Makefile", "makefile", "GNUmakefile", "Taskfile.yml", "Taskfile.yaml", "Justfile", "justfile",
@@ -555,6 +617,7 @@ class Evaluator:
 
     def __init__(self, module: GoModule) -> None:
         self.module = module
+        self._params: Dict[Tuple[int, int], Value] = {}  # (id of the function, position) -> value from its callers
 
     # -- statements ------------------------------------------------------------------
     def assignments(self, f: GoFile, name: str, lo: int, hi: int, use: int) -> List[Assign]:
@@ -686,6 +749,14 @@ class Evaluator:
         why = f"parameter {fn.params[position]} of {fn.name} ({fn.where})"
         if depth >= MAX_DEPTH:
             return unknown(why)
+        key = (id(fn), position)
+        if key in self._params:
+            return self._params[key]
+        self._params[key] = unknown(why + " (recursive)")  # a caller reached again through itself
+        self._params[key] = self._param_value(fn, position, depth, why)
+        return self._params[key]
+
+    def _param_value(self, fn: Func, position: int, depth: int, why: str) -> Value:
         values = []
         for g, i in self.module.call_sites(fn.name):
             if g.func_at(i) is fn:

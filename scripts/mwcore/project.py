@@ -336,9 +336,16 @@ def _module_roots_below(start: Path) -> List[Path]:
 
 
 def _reports(roots: Sequence[Path]):
-    from .goproject import read_module
+    from .goproject import read_module, unreadable
 
-    return [read_module(root) for root in roots]
+    out = []
+    for root in roots:
+        try:
+            out.append(read_module(root))
+        except (RecursionError, ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
+            # A reader bug must not stop every script: the facts become unknown, and say why.
+            out.append(unreadable(root, f"{type(exc).__name__}: {exc}"))
+    return out
 
 
 def _resolved(folder, ext: str) -> Tuple[Path, str]:
