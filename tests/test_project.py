@@ -371,3 +371,30 @@ def test_status_json_without_db_is_the_cheap_way_to_ask(tmp_path):
     out = json.loads(proc.stdout)
     assert proc.returncode == 0 and out["project"]["foreign_keys"] == "on"
     assert out["project"]["dir"] == "migrations" and folder.is_dir()
+
+
+def test_an_iofs_path_out_of_the_module_is_never_followed(tmp_path):
+    root = module(tmp_path / "app", 'db, _ := sql.Open("sqlite3", path)')
+    store = (root / "store.go").read_text().replace('iofs.New(migrationsFS, "migrations")', 'iofs.New(migrationsFS, "../../elsewhere")')
+    (root / "store.go").write_text(store)
+    write_files(tmp_path / "elsewhere", {"1_x.up.sql": ""})
+    facts = project_facts(start=root)
+    assert facts.dir != (tmp_path / "elsewhere").resolve()
+
+
+@pytest.mark.parametrize("name", ["mattn_fk_app_only", "pragma_after_up"])
+def test_settings_that_do_not_apply_while_migrating_raise_no_false_alarm(tmp_path, name):
+    """The app enforces foreign keys, but not while golang-migrate runs: a
+    parent rebuild written for enforcement off is right, and the checks say so
+    (the same SQL checked as if enforcement were on loses the books)."""
+    root = tmp_path / name
+    shutil.copytree(FIXTURES / name, root)
+    code, _out = run_json("rebuild_table.py", "author", "--nullable", "name", "--foreign-keys", "off",
+                          "--create", "relax_author_name", cwd=root)
+    assert code == 0
+    code, out = run_json("validate_pairs.py", cwd=root)
+    assert code == 0 and not [f for f in out["findings"] if f["severity"] == "error"]
+    code, out = run_json("verify_migrations.py", cwd=root)
+    assert code == 0 and out["foreign_keys"] == "off"
+    code, out = run_json("verify_migrations.py", "--foreign-keys", "on", cwd=root)
+    assert code == 1 and out["steps"][2]["data"] == "failed" and "of book are gone" in out["steps"][2]["error"]

@@ -23,10 +23,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 from urllib.parse import unquote
 
-from .golex import IDENT, NUMBER, STRING
+from .golex import IDENT, STRING
 from .gosource import (
     MATTN,
     MIGRATE,
@@ -45,6 +45,7 @@ from .gosource import (
     composite_fields,
     is_known,
     method_calls,
+    part_at,
     qualified_calls,
     render,
     spans,
@@ -481,15 +482,13 @@ class Reader:
         for value in values:
             text = render(value)
             for match in _FK_PRAGMA.finditer(text):
-                part = _part_at(value, match.start(1)) or _part_at(value, match.start())
+                part = part_at(value, match.start(1)) or part_at(value, match.start())
                 word = match.group(1).lower()
                 setting = True if word in _TRUE else False if word in _FALSE else None
                 where = part.where if part and part.text is not None else f.where(open_index)
                 out.append(Setting(setting, f"{where}: PRAGMA foreign_keys = {match.group(1)}",
                                    bool(part and part.cond)))
                 self._account(value)
-            if "\x00" in text and _MENTION.search(text.replace("\x00", " ")) is None and not out:
-                continue
         return out
 
     def _pragma_execs(self, f: GoFile) -> None:
@@ -617,7 +616,7 @@ class Reader:
         scheme = text.split("://", 1)[0] if "://" in text else None
         if scheme is not None and "\x00" not in scheme:
             migrator.driver = {"sqlite3": MATTN_DRIVER, "sqlite": MODERNC_DRIVER}.get(scheme, OTHER_DRIVER)
-            migrator.driver_evidence = f"{_where_of(url, 0, where)}: the database URL starts with {scheme}://"
+            migrator.driver_evidence = f"{_where_of(url, where)}: the database URL starts with {scheme}://"
         else:
             self._driver_from_imports(migrator, f"the database URL ({_describe(url)}) does not say")
         query = _query(url)
@@ -648,14 +647,14 @@ class Reader:
         for key, value in query:
             if key == "x-no-tx-wrap":
                 text = render(value)
-                at = _where_of(value, 0, where)
+                at = _where_of(value, where)
                 if text in _PARSE_BOOL:
                     migrator.no_tx_wrap = _PARSE_BOOL[text]
                     migrator.tx_wrap_evidence = f"{at}: x-no-tx-wrap={text}"
                 else:
                     migrator.no_tx_wrap, migrator.tx_wrap_evidence = None, f"{at}: x-no-tx-wrap={_describe(value)}"
             elif key == "x-migrations-table":
-                at = _where_of(value, 0, where)
+                at = _where_of(value, where)
                 if is_known(value):
                     migrator.table, migrator.table_evidence = unquote(render(value)), f"{at}: x-migrations-table"
                 else:
@@ -867,7 +866,7 @@ class Reader:
         mattn_keys = {"_foreign_keys": None, "_fk": None}
         for key, value in query:
             text = unquote(render(value)).strip()
-            at = _where_of(value, 0, where)
+            at = _where_of(value, where)
             cond = any(p.cond for p in value)
             if key in mattn_keys and driver in (MATTN_DRIVER, UNKNOWN):
                 word = text.lower()
@@ -999,8 +998,10 @@ class Reader:
         if open_end:
             known = known.rsplit("/", 1)[0] if "/" in known else ""
         rel = "/".join(p for p in (sub, known.strip("/")) if p and p != ".")
+        if not _safe_pattern(rel or "."):
+            return None  # io/fs refuses such paths, and nothing is read outside the module
         folder = (base / rel) if rel else base
-        if not folder.is_dir():
+        if not folder.is_dir() or not _inside(folder, self.module.root):
             return None
         return SourceFolder(folder.resolve(), f"{embedded}, read with {how}" if embedded else how, open_end)
 
@@ -1052,6 +1053,14 @@ class Reader:
         return None
 
 
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
 def _safe_pattern(pattern: str) -> bool:
     """go:embed refuses `..` and absolute paths; never follow one out of the module."""
     return not (pattern.startswith("/") or ".." in pattern.split("/") or (len(pattern) > 1 and pattern[1] == ":"))
@@ -1075,14 +1084,8 @@ def _line_key(where: str) -> Tuple[str, int]:
         return where, 0
 
 
-def _part_at(value: Value, offset: int) -> Optional[Part]:
-    for start, end, part in spans(value):
-        if start <= offset < end:
-            return part
-    return None
-
-
-def _where_of(value: Value, offset: int, default: str) -> str:
+def _where_of(value: Value, default: str) -> str:
+    """Where the first known part of `value` was written."""
     for part in value:
         if part.text is not None:
             return part.where

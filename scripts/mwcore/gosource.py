@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -673,7 +673,9 @@ class Evaluator:
                         end += 1
                     out.append(Assign(i, "range", (rhs_lo, end), position, True))
                 else:
-                    end = f.stmt_end(rhs_lo, hi)
+                    end = f.stmt_end(rhs_lo)
+                    if end > hi:
+                        break  # the statement the value is read in (`ps = append(ps, ...)`): not before it
                     op_name = keyword if keyword in ("var", "const") else op
                     out.append(Assign(i, op_name, (rhs_lo, end), position, cond))
                 i = op_index + 1
