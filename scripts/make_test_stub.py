@@ -59,6 +59,7 @@ def build_parser() -> cli.ArgumentParser:
                         help="mattn: golang-migrate's database/sqlite3 with mattn/go-sqlite3 (cgo); modernc: its "
                         "database/sqlite with modernc.org/sqlite (cgo-free, passes with CGO_ENABLED=0); "
                         "auto: the project's own (default)")
+    cli.add_sql_function_option(parser)
     return parser
 
 
@@ -73,10 +74,12 @@ def _version(raw):
 
 def main(args: argparse.Namespace) -> int:
     version = _version(args.version)
-    directory, how = cli.resolve_dir(args.dir)
+    project = cli.resolve_project(args.dir, declared=cli.sql_functions(args))
+    directory, how = project.dir, project.dir_source
     folder = scan_folder(directory)
     plan = plan_stub(folder, version, test_file=Path(args.test_file) if args.test_file else None, style=args.style,
-                     driver=args.driver)
+                     driver=args.driver, project=project)
+    _function_warning(plan, folder, project)
     if args.test_file is None:
         # Autodetected: the module (or folder) the command runs in. Named with
         # --dir: that folder's module, else the package folder around it.
@@ -90,9 +93,10 @@ def main(args: argparse.Namespace) -> int:
     if plan.changed and not args.dry_run and not _blocked(plan):
         written = write_stub(plan)
     if args.json:
-        cli.emit_json(_payload(plan, directory, how, written, args.dry_run, args.verbose))
+        cli.emit_json(_payload(plan, directory, how, written, args.dry_run, args.verbose, project))
     else:
         _print_text(plan, directory, how, written, args.dry_run, args.verbose)
+        print(project.summary())
     return cli.EXIT_PROBLEMS if plan.problems or plan.pinned else cli.EXIT_OK
 
 
@@ -100,6 +104,24 @@ def _module_or_parent(directory: Path) -> Path:
     from mwcore.project import find_module_root
 
     return find_module_root(directory) or directory.resolve().parent
+
+
+def _function_warning(plan: StubPlan, folder, project) -> None:
+    """A migration that calls an SQL function the app registers runs in the
+    replay with a stand-in; in Go it needs the app's driver."""
+    from mwcore.folder import read_sql
+    from mwcore.sqlfuncs import calls
+
+    migration = folder.find(plan.facts.version)
+    if migration is None or not project.sql_functions:
+        return
+    names = [f.name for f in project.sql_functions]
+    used = sorted({n for f in migration.files for n in calls(read_sql(folder.file_path(f)).text, names)})
+    if used:
+        where = ", ".join(f"{f.name}() at {f.evidence}" for f in project.sql_functions if f.name in used)
+        plan.warnings.append(f"version {plan.version_text} calls {where}: its assertions were learned with a "
+                             "stand-in (data unchecked), and golang-migrate in the Go test needs a connection that "
+                             "registers it (the app's driver), not the plain sqlite3 one")
 
 
 def _blocked(plan: StubPlan) -> bool:
@@ -111,11 +133,12 @@ def _run_command(plan: StubPlan) -> str:
     return f"(cd {pkg} && go test -run 'TestMigration_{plan.version_text}_' .)"
 
 
-def _payload(plan: StubPlan, directory: Path, how: str, written: bool, dry_run: bool, verbose: bool) -> dict:
+def _payload(plan: StubPlan, directory: Path, how: str, written: bool, dry_run: bool, verbose: bool, project) -> dict:
     payload = {
         "status": "problems" if plan.problems or plan.pinned else "ok",
         "dir": str(directory),
         "dir_source": how,
+        "project": project.as_json(),
         "version": plan.version_text,
         "test_file": str(cli.display_path(plan.package.test_file)),
         "package": plan.package.name,

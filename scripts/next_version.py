@@ -62,7 +62,8 @@ def main(args: argparse.Namespace) -> int:
     if not ext or "/" in ext or "\\" in ext:
         raise UsageError(f"--ext {args.ext!r} is not a file extension; use e.g. sql.")
     name = normalize_name(args.create) if args.create is not None else None
-    directory, how = cli.resolve_dir(args.dir, ext)
+    project = cli.resolve_project(args.dir, ext)
+    directory, how = project.dir, project.dir_source
 
     def plan_for_folder():
         folder = scan_folder(directory, ext)
@@ -78,7 +79,7 @@ def main(args: argparse.Namespace) -> int:
                 )
             if plan.next is not None:
                 paths = pair_paths(folder, plan.next, name)
-                no_tx_wrap = _no_tx_wrap(directory)
+                no_tx_wrap = bool(project.no_tx_wrap)
                 write_pair(
                     paths,
                     header(plan.next, name, "up", no_tx_wrap) + "\n",
@@ -95,6 +96,7 @@ def main(args: argparse.Namespace) -> int:
             "status": "problems" if plan.errors else "ok",
             "dir": str(directory),
             "dir_source": how,
+            "project": project.as_json(),
             "current": plan.current,
             "next": plan.next,
             "format": plan.format,
@@ -110,23 +112,18 @@ def main(args: argparse.Namespace) -> int:
                 payload["would_create"] = planned
         cli.emit_json(payload)
     else:
-        _print_text(directory, how, plan, created, planned)
+        _print_text(directory, how, plan, created, planned, project)
     return cli.EXIT_PROBLEMS if plan.errors else cli.EXIT_OK
 
 
-def _no_tx_wrap(directory: Path) -> bool:
-    from mwcore.project import read_project_facts
-
-    return read_project_facts(directory).no_tx_wrap
-
-
-def _print_text(directory: Path, how: str, plan: NextVersion, created: list, planned: list) -> None:
+def _print_text(directory: Path, how: str, plan: NextVersion, created: list, planned: list, project) -> None:
     width = f"{plan.digits} digits" if plan.digits else "unpadded"
     shape = "14-digit UTC timestamps" if plan.format == TIMESTAMP else f"sequence, {width}"
     versions = f"{plan.count} version" + ("" if plan.count == 1 else "s")
     current = plan.current if plan.current is not None else "none"
     print(f"{directory} ({how}): {versions}, {shape}")
     print(f"current {current}, next {plan.next if plan.next is not None else '-'}")
+    print(project.summary())
     for path in created:
         print(f"created {path}")
     for path in planned:

@@ -22,9 +22,12 @@ EXAMPLES = """\
 Several options combine into one rebuild. Column names may be given by their
 old name when --rename renames them. EXPR is SQL (quote text: "'movie'").
 The table's current shape comes from applying the folder's migrations to a
-scratch database (never your database file). Foreign-key enforcement and
-x-no-tx-wrap are read from the Go source (the mattn DSN's _foreign_keys/_fk);
-when they cannot be told, the SQL is written to be safe with enforcement on.
+scratch database (never your database file). Foreign-key enforcement while
+migrating and x-no-tx-wrap are read from the Go source (the connection
+golang-migrate gets: _foreign_keys/_fk for mattn, _pragma=foreign_keys(1)
+for modernc, PRAGMAs run before the migrations); when the source cannot tell,
+the SQL is the form that is right either way, proven with enforcement on and
+off.
 Before anything is printed or written, the up, the down and the up again run
 on a scratch database with sample rows in the table and in every other table,
 and every other table must keep its rows exactly; if a check fails, the failure is printed instead of SQL (exit 1)."""
@@ -83,9 +86,11 @@ def build_parser() -> cli.ArgumentParser:
     out.add_argument("--dry-run", action="store_true", help="with --create: show the paths and SQL, write nothing")
     project = parser.add_argument_group("project (default: read from the Go source)")
     project.add_argument("--foreign-keys", choices=("auto", "on", "off"), default="auto",
-                         help="foreign-key enforcement of the app's DSN (default: auto; unknown -> safe with either)")
+                         help="foreign-key enforcement while migrating (default auto: as the Go source sets it; "
+                              "when it cannot tell, SQL that is right either way)")
     cli.add_tx_wrap_option(project)
     project.add_argument("--ext", default="sql", metavar="EXT", help="migration file extension (default: sql)")
+    cli.add_sql_function_option(project)
     parser.set_defaults(add_fks=[])
     return parser
 
@@ -127,7 +132,6 @@ def changes_from(args: argparse.Namespace):
 def main(args: argparse.Namespace) -> int:
     from mwcore.folder import read_sql, scan_folder
     from mwcore.jsonuse import folder_json_columns
-    from mwcore.project import read_project_facts
     from mwcore.rebuild import FK_OFF, FK_ON, FK_UNKNOWN, RebuildRefused, plan_rebuild, replay
     from mwcore.rebuild_proof import prove
     from mwcore.versioning import normalize_name
@@ -139,19 +143,20 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--ext {args.ext!r} is not a file extension; use e.g. sql.")
     changes = changes_from(args)
     name = normalize_name(args.create) if args.create is not None else None
-    directory, how = cli.resolve_dir(args.dir, ext)
+    facts = cli.resolve_project(args.dir, ext, declared=cli.sql_functions(args))
+    directory, how = facts.dir, facts.dir_source
     folder = scan_folder(directory, ext)
-    facts = read_project_facts(directory)
     if args.foreign_keys != "auto":
         fk_mode, evidence = args.foreign_keys, "given with --foreign-keys"
     else:
         fk_mode = {True: FK_ON, False: FK_OFF, None: FK_UNKNOWN}[facts.foreign_keys]
         evidence = facts.foreign_keys_evidence
     override = cli.no_tx_wrap_override(args)
-    no_tx_wrap = facts.no_tx_wrap if override is None else override
-    conn = replay(folder, migrations_table=facts.migrations_table, no_tx_wrap=no_tx_wrap, foreign_keys=fk_mode == FK_ON)
+    no_tx_wrap = bool(facts.no_tx_wrap) if override is None else override
+    conn = replay(folder, migrations_table=facts.migrations_table, no_tx_wrap=no_tx_wrap, foreign_keys=fk_mode == FK_ON,
+                  functions=facts.sql_functions)
     report = {
-        "status": "ok", "dir": str(directory), "dir_source": how, "table": args.table,
+        "status": "ok", "dir": str(directory), "dir_source": how, "project": facts.as_json(), "table": args.table,
         "foreign_keys": {"mode": fk_mode, "evidence": evidence}, "no_tx_wrap": no_tx_wrap,
         "summary": [], "up_sql": None, "down_sql": None, "created": [], "checks": {}, "warnings": [], "errors": [],
     }
@@ -160,7 +165,7 @@ def main(args: argparse.Namespace) -> int:
                             migrations_table=facts.migrations_table)
     except RebuildRefused as exc:
         report["status"], report["errors"] = "problems", [str(exc)]
-        return _finish(args, report, None)
+        return _finish(args, report, facts)
     report["table"] = plan.table
     report["summary"] = plan.summary
     report["warnings"] = list(plan.warnings) + [f"note: {n}" for n in facts.notes]
@@ -170,7 +175,7 @@ def main(args: argparse.Namespace) -> int:
     report["warnings"].extend(proof.notes)
     if not proof.ok:
         report["status"], report["errors"] = "problems", proof.failures
-        return _finish(args, report, None)
+        return _finish(args, report, facts)
     up_body, down_body = plan.render("up"), plan.render("down")
     report["up_sql"], report["down_sql"] = up_body, down_body
     paths = None
@@ -178,13 +183,13 @@ def main(args: argparse.Namespace) -> int:
         paths, texts, errors = _create(directory, ext, name, up_body, down_body, no_tx_wrap, args.dry_run)
         if errors:
             report["status"], report["errors"] = "problems", errors
-            return _finish(args, report, None)
+            return _finish(args, report, facts)
         report["up_sql"], report["down_sql"] = texts
         key = "would_create" if args.dry_run else "created"
         report[key] = [str(paths.up), str(paths.down)]
         if args.dry_run:
             report["dry_run"] = True
-    return _finish(args, report, plan)
+    return _finish(args, report, facts)
 
 
 def _create(directory: Path, ext: str, name: str, up_body: str, down_body: str, no_tx_wrap: bool, dry_run: bool):
@@ -211,11 +216,12 @@ def _create(directory: Path, ext: str, name: str, up_body: str, down_body: str, 
         return paths, (up_text, down_text), []
 
 
-def _finish(args: argparse.Namespace, report: dict, plan) -> int:
+def _finish(args: argparse.Namespace, report: dict, facts) -> int:
     if args.json:
         cli.emit_json(report)
     else:
         _print_text(report)
+        print(facts.summary())
     return cli.EXIT_OK if report["status"] == "ok" else cli.EXIT_PROBLEMS
 
 

@@ -19,14 +19,18 @@ from mwcore.folder import MigrationFolder, printable, scan_folder  # noqa: E402
 from mwcore.gomigrate import NIL_VERSION  # noqa: E402
 
 EXAMPLES = """\
-  status.py                                   # versions in the folder, up/down present, checksum state
+  status.py --json                            # how the project runs its migrations (the "project"
+                                              # object), versions in the folder, checksum state
   status.py --db app.db                       # applied and pending versions; recovery steps if dirty
   status.py --db app.db --json
   status.py --write-sum                       # record every file's SHA-256 in migrations.sum
   status.py --check-sum                       # exit 1 if a summed migration was edited, removed or
                                               # a new one was numbered below the summed ones
 
-The database is opened read-only and copied into memory; nothing is ever
+Without --db nothing runs: it is the cheap way to learn the project's facts
+(folder, driver, SQLite version, foreign keys while migrating, transaction
+wrap, migrations table, SQL functions the app registers), read from the Go
+source with file:line evidence. The database is opened read-only and copied into memory; nothing is ever
 written to it and nothing is forced: the report prints the `migrate force`
 command and the Go call to run yourself. migrations.sum is ignored by
 golang-migrate (its name is not a migration name); commit it, regenerate it
@@ -50,6 +54,7 @@ def build_parser() -> cli.ArgumentParser:
     sums.add_argument("--check-sum", action="store_true", help="only check the files against migrations.sum")
     parser.add_argument("--dry-run", action="store_true", help="with --write-sum: report, write nothing")
     parser.add_argument("--all", action="store_true", help=f"list every version (default: the last {SHOW_VERSIONS})")
+    cli.add_sql_function_option(parser)
     return parser
 
 
@@ -58,29 +63,28 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("--dry-run only makes sense with --write-sum.")
     if args.db and (args.write_sum or args.check_sum):
         raise UsageError("--db cannot be combined with --write-sum/--check-sum; run them separately.")
-    directory, how = cli.resolve_dir(args.dir)
+    project = cli.resolve_project(args.dir, declared=cli.sql_functions(args))
+    directory, how = project.dir, project.dir_source
     folder = scan_folder(directory)
     if args.write_sum:
-        return _write_sum(args, folder)
+        return _write_sum(args, folder, project)
     sums = checksum.check(folder)
     if args.check_sum:
-        return _check_sum(args, folder, sums)
+        return _check_sum(args, folder, sums, project)
     db = None
-    facts = None
     if args.db:
         from mwcore.dbstatus import database_status
-        from mwcore.project import read_project_facts
 
-        facts = read_project_facts(directory)
-        table = args.table or facts.migrations_table
+        table = args.table or project.migrations_table
         override = cli.no_tx_wrap_override(args)
-        no_tx_wrap = facts.no_tx_wrap if override is None else override
-        db = database_status(folder, Path(args.db), table=table, no_tx_wrap=no_tx_wrap)
+        no_tx_wrap = bool(project.no_tx_wrap) if override is None else override
+        db = database_status(folder, Path(args.db), table=table, no_tx_wrap=no_tx_wrap,
+                             functions=project.sql_functions)
     problems = _problems(folder, sums, db)
     if args.json:
-        cli.emit_json(_payload(directory, how, folder, sums, db, problems))
+        cli.emit_json(_payload(directory, how, folder, sums, db, problems, project))
     else:
-        _print_text(args, directory, how, folder, sums, db, problems)
+        _print_text(args, directory, how, folder, sums, db, problems, project)
     return cli.EXIT_PROBLEMS if problems else cli.EXIT_OK
 
 
@@ -108,11 +112,12 @@ def _force_commands(directory: Path, db_path: Path, version: int) -> List[str]:
     ]
 
 
-def _payload(directory, how, folder, sums, db, problems) -> dict:
+def _payload(directory, how, folder, sums, db, problems, project) -> dict:
     payload = {
         "status": "problems" if problems else "ok",
         "dir": str(directory),
         "dir_source": how,
+        "project": project.as_json(),
         "versions": [
             {"version": m.version_text, "name": printable(m.name), "up": m.up is not None, "down": m.down is not None,
              "sum": _sum_state(sums, m)}
@@ -150,12 +155,13 @@ def _sum_state(sums: checksum.SumCheck, migration) -> Optional[str]:
     return bad[0] if bad else "ok"
 
 
-def _print_text(args, directory, how, folder, sums, db, problems) -> None:
+def _print_text(args, directory, how, folder, sums, db, problems, project) -> None:
     migrations = folder.migrations
     span = f" ({migrations[0].version_text}..{migrations[-1].version_text})" if migrations else ""
     sum_text = "no migrations.sum" if not sums.present else ("migrations.sum ok" if not sums.findings else
                                                               f"migrations.sum: {len(sums.findings)} finding(s)")
     print(f"{directory} ({how}): {len(migrations)} versions{span}; {sum_text}")
+    print(project.summary())
     if db is None:
         shown = migrations if args.all else migrations[-SHOW_VERSIONS:]
         if len(shown) < len(migrations):
@@ -205,29 +211,31 @@ def _print_database(directory: Path, db) -> None:
     print(f"  then run {again}.")
 
 
-def _write_sum(args, folder: MigrationFolder) -> int:
+def _write_sum(args, folder: MigrationFolder, project) -> int:
     path, entries, changed = checksum.write(folder, dry_run=args.dry_run)
     verb = ("would write" if args.dry_run else "wrote") if changed else "unchanged:"
     if args.json:
         cli.emit_json({"status": "ok", "sum_file": str(path), "files": len(entries), "changed": changed,
-                       "dry_run": bool(args.dry_run)})
+                       "dry_run": bool(args.dry_run), "project": project.as_json()})
     else:
         print(f"{verb} {path} ({len(entries)} files)")
     return cli.EXIT_OK
 
 
-def _check_sum(args, folder: MigrationFolder, sums: checksum.SumCheck) -> int:
+def _check_sum(args, folder: MigrationFolder, sums: checksum.SumCheck, project) -> int:
     path = folder.path / checksum.SUM_FILE
     if not sums.present:
         if args.json:
-            cli.emit_json({"status": "problems", "sum_file": str(path), "present": False, "findings": []})
+            cli.emit_json({"status": "problems", "sum_file": str(path), "present": False, "findings": [],
+                           "project": project.as_json()})
         else:
             print(f"error: {path} does not exist; create it with --write-sum.")
         return cli.EXIT_PROBLEMS
     errors = sums.errors
     if args.json:
         cli.emit_json({"status": "problems" if errors else "ok", "sum_file": str(path), "present": True,
-                       "findings": [{"kind": f.kind, "file": printable(f.name), "message": f.message} for f in sums.findings]})
+                       "findings": [{"kind": f.kind, "file": printable(f.name), "message": f.message} for f in sums.findings],
+                       "project": project.as_json()})
     else:
         if not sums.findings:
             print(f"{path}: every migration file matches.")

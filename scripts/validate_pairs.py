@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sqlite3
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Dict, List, Optional, Tuple
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mwcore import cli  # noqa: E402
-from mwcore.errors import UsageError  # noqa: E402
+from mwcore.errors import MigrationWriterError, UsageError  # noqa: E402
 from mwcore.folder import parse_name, scan_folder  # noqa: E402
 from mwcore.lint import ERROR, INFO, LintOptions, LintResult, expand_codes, lint_folder, sorted_rules  # noqa: E402
 
@@ -27,7 +28,11 @@ EXAMPLES = """\
 
 Every up file runs, in version order, on a scratch in-memory SQLite database
 (never yours); each down runs right after its up and must give back the
-schema from before it. Findings: path:line:col: severity: message [CODE].
+schema from before it. Foreign keys, x-no-tx-wrap and the migrations table
+are read from the Go source (validate_pairs.py --json prints them as
+"project"); when the source cannot tell whether foreign keys are enforced
+while migrating, the files are checked both ways and a finding only one way
+has says which. SQL functions the app registers run as stand-ins. Findings: path:line:col: severity: message [CODE].
 Silence one with a comment line above the statement (or at the top of the
 file, followed by a blank line, for the whole file):
   -- migration-writer: ignore MW501 table is obsolete since 000012"""
@@ -49,11 +54,12 @@ def build_parser() -> cli.ArgumentParser:
     downs = parser.add_mutually_exclusive_group()
     downs.add_argument("--require-down", action="store_true", help="an up without a down is an error (the default)")
     downs.add_argument("--allow-missing-down", action="store_true", help="an up without a down is only a note (up-only projects)")
-    parser.add_argument("--foreign-keys", choices=("on", "off"), help="foreign-key enforcement of the app's connection "
-                        "(default: read the Go source for _foreign_keys/_fk; off when there is none)")
+    parser.add_argument("--foreign-keys", choices=("on", "off"), help="foreign-key enforcement while migrating "
+                        "(default: as the connection golang-migrate gets sets it; both ways when the Go source cannot tell)")
     cli.add_tx_wrap_option(parser)
     parser.add_argument("--ext", default=SQL_PATTERN, metavar="EXT", help="migration file extension (default: sql)")
     parser.add_argument("--list-rules", action="store_true", help="print the rule catalogue and exit")
+    cli.add_sql_function_option(parser)
     return parser
 
 
@@ -62,16 +68,49 @@ def main(args: argparse.Namespace) -> int:
     if args.list_rules:
         return _list_rules(fmt)
     options = options_from_args(args)
-    targets = _targets(args.dir, args.paths, options.ext)
+    declared = cli.sql_functions(args)
+    targets = _targets(args.dir, args.paths, options.ext, declared)
     results: List[Tuple[Path, str, LintResult]] = []
-    for directory, how, only in targets:
+    projects = []
+    for directory, how, only, project in targets:
         options.only = only
-        results.append((directory, how, lint_folder(directory, options)))
+        options.project = project
+        results.append((directory, how, _lint(directory, options, project)))
+        projects.append(project)
     if fmt == "json":
-        _print_json(results)
+        _print_json(results, projects)
     else:
-        _print_findings(results, github=fmt == "github")
+        _print_findings(results, github=fmt == "github", projects=projects)
     return cli.EXIT_PROBLEMS if any(r.errors for _d, _h, r in results) else cli.EXIT_OK
+
+
+def _lint(directory: Path, options: LintOptions, project) -> LintResult:
+    """lint_folder, twice (foreign keys off and on) when the project cannot
+    tell and a migration declares a foreign key."""
+    from mwcore.bothways import enforcement_matters, merge_lint
+    from mwcore.folder import read_sql
+
+    if options.foreign_keys is not None or project.foreign_keys is not None:
+        return lint_folder(directory, options)
+    folder = scan_folder(directory, options.ext)
+    texts = {}
+    for f in folder.all_files():
+        try:
+            texts[f.name] = read_sql(folder.file_path(f)).text
+        except MigrationWriterError:
+            continue
+    if not enforcement_matters(texts):
+        return lint_folder(directory, options)
+    runs = []
+    for enforce in (False, True):
+        options.foreign_keys = enforce
+        runs.append(lint_folder(directory, options))
+    options.foreign_keys = None
+    merged = merge_lint(*runs)
+    merged.both_ways = True
+    merged.settings = dataclasses.replace(merged.settings, foreign_keys_known=False,
+                                          foreign_keys_source=f"unknown: {project.foreign_keys_evidence}")
+    return merged
 
 
 def options_from_args(args: argparse.Namespace) -> LintOptions:
@@ -88,11 +127,13 @@ def options_from_args(args: argparse.Namespace) -> LintOptions:
     )
 
 
-def _targets(dir_arg: Optional[str], paths: List[str], ext: str) -> List[Tuple[Path, str, Optional[set]]]:
-    """(folder, how it was chosen, file names to report on or None for all)."""
+def _targets(dir_arg: Optional[str], paths: List[str], ext: str, declared) -> List[tuple]:
+    """(folder, how it was chosen, file names to report on or None for all, project facts)."""
+    from mwcore.project import project_facts
+
     if not paths:
-        directory, how = cli.resolve_dir(dir_arg, ext)
-        return [(directory, how, None)]
+        project = cli.resolve_project(dir_arg, ext, declared)
+        return [(project.dir, project.dir_source, None, project)]
     by_folder: Dict[Path, set] = {}
     for raw in paths:
         path = Path(raw)
@@ -102,14 +143,15 @@ def _targets(dir_arg: Optional[str], paths: List[str], ext: str) -> List[Tuple[P
             raise UsageError(f"{raw}: no such file.")
         by_folder.setdefault(path.parent, set()).add(path.name)
     if dir_arg:
-        directory, how = cli.resolve_dir(dir_arg, ext)
-        inside = {name for parent, names in by_folder.items() if _same(parent, directory) for name in names}
-        return [(directory, how, inside)]
+        project = cli.resolve_project(dir_arg, ext, declared)
+        inside = {name for parent, names in by_folder.items() if _same(parent, project.dir) for name in names}
+        return [(project.dir, project.dir_source, inside, project)]
     out = []
     for parent, names in sorted(by_folder.items()):
         folder = scan_folder(parent, ext)
         if folder.migrations or folder.near_misses or any(parse_name(n) for n in names):
-            out.append((cli.display_path(parent), "the folder of the given files", names))
+            project = project_facts(parent, ext=ext, declared=declared)
+            out.append((cli.display_path(parent), "the folder of the given files", names, project))
     return out
 
 
@@ -139,7 +181,7 @@ def _display(directory: Path, name: str) -> str:
     return printable(str(directory / name))
 
 
-def _print_json(results: List[Tuple[Path, str, LintResult]]) -> None:
+def _print_json(results: List[Tuple[Path, str, LintResult]], projects: list) -> None:
     findings, settings = [], {}
     totals = {"errors": 0, "warnings": 0, "infos": 0, "files": 0, "suppressed": 0}
     for directory, _how, result in results:
@@ -150,9 +192,10 @@ def _print_json(results: List[Tuple[Path, str, LintResult]]) -> None:
         totals["files"] += result.files
         totals["suppressed"] += result.suppressed
         s = result.settings
+        both = result.both_ways
         settings = {
-            "foreign_keys": s.foreign_keys,
-            "foreign_keys_assumed": not s.foreign_keys_known,
+            "foreign_keys": "both" if both else s.foreign_keys,
+            "foreign_keys_assumed": not s.foreign_keys_known and not both,
             "foreign_keys_source": s.foreign_keys_source,
             "no_tx_wrap": s.no_tx_wrap,
             "no_tx_wrap_source": s.no_tx_wrap_source,
@@ -163,6 +206,7 @@ def _print_json(results: List[Tuple[Path, str, LintResult]]) -> None:
         "status": "problems" if totals["errors"] else "ok",
         "dir": dirs[0] if len(dirs) == 1 else dirs,
         "dir_source": results[0][1] if results else None,
+        "project": projects[0].as_json() if projects else None,
         "settings": settings,
         "findings": findings,
         "summary": totals,
@@ -176,7 +220,7 @@ def _escape(text: str, prop: bool = False) -> str:
     return text
 
 
-def _print_findings(results: List[Tuple[Path, str, LintResult]], *, github: bool) -> None:
+def _print_findings(results: List[Tuple[Path, str, LintResult]], *, github: bool, projects: list) -> None:
     level = {ERROR: "error", INFO: "notice"}
     for directory, _how, result in results:
         for f in result.findings:
@@ -188,9 +232,11 @@ def _print_findings(results: List[Tuple[Path, str, LintResult]], *, github: bool
                       f"title={_escape(f'{f.code} {f.name}', True)}::{_escape(text)}")
             else:
                 print(f"{path}:{f.line}:{f.col}: {f.severity}: {text} [{f.code}]")
-    for directory, how, result in results:
+    for (directory, how, result), project in zip(results, projects):
         note = _settings_note(result)
         print(_summary(directory, how, result) + (f"; {note}" if note else ""))
+        if not github:
+            print(project.summary())
     if not results:
         print("ok: none of the given files is in a migrations folder; nothing to check")
 
@@ -208,13 +254,20 @@ def _summary(directory: Path, how: str, result: LintResult) -> str:
 
 
 def _settings_note(result: LintResult) -> Optional[str]:
+    """How the checks that depend on the project were run (the project line
+    below says why; a command-line override says so here)."""
     s = result.settings
     codes = {f.code for f in result.findings}
     notes = []
-    if result.referenced_drop or codes & {"MW203", "MW305", "MW404", "MW504"}:
-        notes.append(s.foreign_keys_text())
+    given = "given on the command line"
+    if result.both_ways:
+        notes.append("foreign keys off and on (the Go source cannot tell; --foreign-keys on|off settles it)")
+    elif result.referenced_drop or codes & {"MW203", "MW305", "MW404", "MW504"}:
+        notes.append(f"foreign keys {'on' if s.foreign_keys else 'off'}" +
+                     (" (--foreign-keys)" if s.foreign_keys_source == given else ""))
     if any(c.startswith("MW2") for c in codes):
-        notes.append(s.wrap_text())
+        wrap = "x-no-tx-wrap=true" if s.no_tx_wrap else "each file in golang-migrate's transaction"
+        notes.append(wrap + (" (--no-tx-wrap/--tx-wrap)" if s.no_tx_wrap_source == given else ""))
     return "checked with " + "; ".join(notes) if notes else None
 
 

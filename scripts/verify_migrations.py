@@ -31,8 +31,12 @@ schema); data (synthetic rows that existed before the up are still there
 after the up and after the down); integrity (no new foreign_key_check or
 integrity_check findings). Each status is ok, failed, missing, skipped or
 differs. Foreign keys and x-no-tx-wrap follow the project's Go source unless
---foreign-keys/--tx-wrap say otherwise. The real database given with --db is
-opened read-only and never written."""
+--foreign-keys/--tx-wrap say otherwise; when the source cannot tell whether
+foreign keys are enforced while migrating, the chain is replayed both ways
+and a problem only one way has says which. SQL functions the app registers
+run as stand-ins (--sql-function declares a closer one); the versions that
+call them are named, and their data results are unchecked. The real
+database given with --db is opened read-only and never written."""
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -51,10 +55,12 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--keep", metavar="DIR", help="save the scratch database where golang-migrate stops (stop.db) and at the end (final.db) in DIR (new or empty)")
     parser.add_argument("--dry-run", action="store_true", help="with --keep: replay, but write nothing; report the files --keep would write")
     parser.add_argument("--foreign-keys", choices=("auto", "on", "off"), default="auto",
-                        help="foreign-key enforcement during the replay (default auto: as the app's DSN sets it; off when unknown)")
+                        help="foreign-key enforcement during the replay (default auto: as the connection golang-migrate "
+                             "gets sets it; both ways when the Go source cannot tell)")
     cli.add_tx_wrap_option(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="print every version's row, even when there are many and all are ok")
     parser.add_argument("--ext", default="sql", metavar="EXT", help="migration file extension (default: sql)")
+    cli.add_sql_function_option(parser)
     return parser
 
 
@@ -67,8 +73,9 @@ def _version_arg(text: Optional[str], flag: str) -> Optional[int]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from mwcore.project import go_sqlite_driver, read_project_facts
+    from mwcore.bothways import enforcement_matters, merge_replays
     from mwcore.replay import ReplayOptions, replay, start_from
+    from mwcore.sqlfuncs import calls
 
     low, high = _version_arg(args.from_version, "--from"), _version_arg(args.to_version, "--to")
     if low is not None and high is not None and low > high:
@@ -76,15 +83,14 @@ def main(args: argparse.Namespace) -> int:
     if args.dry_run and not args.keep:
         raise UsageError("--dry-run only makes sense with --keep DIR (without --keep nothing is written).")
     ext = args.ext.lstrip(".")
-    directory, how = cli.resolve_dir(args.dir, ext)
+    project = cli.resolve_project(args.dir, ext, declared=cli.sql_functions(args))
+    directory, how = project.dir, project.dir_source
     folder = scan_folder(directory, ext)
     texts = {f.name: read_sql(folder.file_path(f)).text for f in folder.all_files()}
-    facts = read_project_facts(directory)
-    driver = go_sqlite_driver(facts.module_root)
-    foreign_keys, fk_source = _choice(args.foreign_keys, facts.foreign_keys, facts.foreign_keys_evidence, "--foreign-keys")
+    modes, fk_source = _fk_modes(args.foreign_keys, project, texts, enforcement_matters)
     override = cli.no_tx_wrap_override(args)
     if override is None:
-        no_tx_wrap, wrap_source = bool(facts.no_tx_wrap), facts.no_tx_wrap_evidence or "golang-migrate's default"
+        no_tx_wrap, wrap_source = bool(project.no_tx_wrap), project.tx_wrap_evidence
     else:
         no_tx_wrap, wrap_source = override, f"--tx-wrap {'off' if override else 'on'}"
     in_range = [m for m in folder.migrations if (low is None or m.version >= low) and (high is None or m.version <= high)]
@@ -95,22 +101,34 @@ def main(args: argparse.Namespace) -> int:
     kept: List[str] = []
     if keep_dir is not None:
         _check_keep_dir(keep_dir)
-    start = start_from(Path(args.db) if args.db else None, foreign_keys=foreign_keys)
-    options = ReplayOptions(
-        foreign_keys=foreign_keys,
-        no_tx_wrap=no_tx_wrap,
-        migrations_table=facts.migrations_table,
-        check_data=not args.no_data,
-        allow_missing_down=args.allow_missing_down,
-        from_version=low,
-        to_version=high,
-        app_sqlite_version=driver.sqlite_version if driver else None,
-        keep=_keeper(keep_dir, args.dry_run, kept) if keep_dir else None,
-    )
-    report = replay(folder, texts, start, options)
+    reports = []
+    for index, foreign_keys in enumerate(modes):
+        start = start_from(Path(args.db) if args.db else None, foreign_keys=foreign_keys,
+                           functions=project.sql_functions)
+        options = ReplayOptions(
+            foreign_keys=foreign_keys,
+            no_tx_wrap=no_tx_wrap,
+            migrations_table=project.migrations_table,
+            check_data=not args.no_data,
+            allow_missing_down=args.allow_missing_down,
+            from_version=low,
+            to_version=high,
+            app_sqlite_version=project.app_sqlite.version if project.app_sqlite else None,
+            # With two runs, --keep saves the first (enforcement off).
+            keep=_keeper(keep_dir, args.dry_run, kept) if keep_dir and index == 0 else None,
+            sql_functions=tuple(project.sql_functions),
+        )
+        reports.append(replay(folder, texts, start, options))
+    report = reports[0] if len(reports) == 1 else merge_replays(*reports)
+    stand_ins = _stand_ins(folder, texts, project.sql_functions, calls)
+    for step in report.steps:
+        if _version_text_of(folder, step.version) in stand_ins:
+            names = ", ".join(n + "()" for n in stand_ins[_version_text_of(folder, step.version)])
+            step.notes.append(f"ran with a stand-in for {names}; its data results are unchecked")
     context = {
-        "directory": directory, "how": how, "driver": driver, "fk_source": fk_source, "wrap_source": wrap_source,
-        "db": args.db, "kept": kept, "dry_run": args.dry_run, "folder": folder,
+        "directory": directory, "how": how, "project": project, "fk_source": fk_source, "wrap_source": wrap_source,
+        "modes": modes, "db": args.db, "kept": kept, "dry_run": args.dry_run, "folder": folder,
+        "stand_ins": stand_ins,
     }
     if args.json:
         cli.emit_json(_payload(report, context))
@@ -119,14 +137,37 @@ def main(args: argparse.Namespace) -> int:
     return cli.EXIT_OK if report.ok else cli.EXIT_PROBLEMS
 
 
-def _choice(flag: str, detected, evidence: str, name: str):
-    if flag == "on":
-        return True, f"{name} on"
-    if flag == "off":
-        return False, f"{name} off"
-    if detected is None:
-        return False, "no Go source to tell, so off; pass --foreign-keys on if the app enables them"
-    return bool(detected), evidence
+def _fk_modes(flag: str, project, texts, matters):
+    """The enforcement(s) to replay with, and why."""
+    if flag in ("on", "off"):
+        return [flag == "on"], f"--foreign-keys {flag}"
+    if project.foreign_keys is not None:
+        return [project.foreign_keys], project.foreign_keys_evidence
+    if not matters(texts):
+        return [False], f"unknown ({project.foreign_keys_evidence}), but no migration declares a foreign key"
+    return [False, True], f"unknown ({project.foreign_keys_evidence}): replayed off and on"
+
+
+def _stand_ins(folder: MigrationFolder, texts, functions, calls):
+    """{version text: names of the app's SQL functions its files call}."""
+    names = [f.name for f in functions]
+    out = {}
+    if not names:
+        return out
+    for migration in folder.migrations:
+        used: List[str] = []
+        for migration_file in migration.files:
+            for name in calls(texts.get(migration_file.name, ""), names):
+                if name not in used:
+                    used.append(name)
+        if used:
+            out[migration.version_text] = used
+    return out
+
+
+def _version_text_of(folder: MigrationFolder, version: int) -> str:
+    migration = folder.find(version)
+    return migration.version_text if migration else str(version)
 
 
 def _bounds(low: Optional[int], high: Optional[int]) -> str:
@@ -180,20 +221,20 @@ def _step_json(step) -> dict:
 
 
 def _payload(report, ctx) -> dict:
-    driver = ctx["driver"]
     options = report.options
     status = "blocked" if report.blocked else ("ok" if report.ok else "problems")
     stop = report.stop
+    modes = ctx["modes"]
     return {
         "status": status,
         "dir": str(ctx["directory"]),
         "dir_source": ctx["how"],
+        "project": ctx["project"].as_json(),
         "sqlite_version": report.sqlite_version,
-        "app_sqlite": ({"driver": driver.module, "driver_version": driver.version, "sqlite_version": driver.sqlite_version}
-                       if driver else None),
-        "foreign_keys": options.foreign_keys,
+        "foreign_keys": "both" if len(modes) > 1 else ("on" if modes[0] else "off"),
         "foreign_keys_source": ctx["fk_source"],
         "tx_wrap": not options.no_tx_wrap,
+        "stand_ins": ctx["stand_ins"],
         "data": options.check_data,
         "db": ctx["db"],
         "start_version": report.start_version,
@@ -210,8 +251,13 @@ def _payload(report, ctx) -> dict:
 
 
 def _run_notes(report, ctx) -> List[str]:
+    from mwcore.sqlfuncs import stand_in_note
+
     notes = list(report.notes)
     folder: MigrationFolder = ctx["folder"]
+    note = stand_in_note(ctx["stand_ins"], ctx["project"].sql_functions)
+    if note:
+        notes.append(note)
     if folder.near_misses:
         names = ", ".join(printable(n.name) for n in folder.near_misses[:3])
         notes.append(f"{len(folder.near_misses)} file(s) look like migrations but golang-migrate skips them ({names}); "
@@ -232,6 +278,7 @@ def _print_text(report, ctx, verbose: bool) -> None:
     options = report.options
     steps = report.steps
     start = f"a copy of {ctx['db']}" if ctx["db"] else "a scratch database"
+    start += f" (SQLite {report.sqlite_version})"
     if report.start_version >= 0:
         start += f" at version {report.start_version}"
     failing = report.failing()
@@ -305,15 +352,20 @@ def _print_kept(ctx) -> None:
 
 
 def _conditions(report, ctx) -> str:
+    """The project's facts, then what the replay did differently, if anything."""
     options = report.options
-    driver = ctx["driver"]
-    app = ""
-    if driver and driver.sqlite_version:
-        app = f", {driver.sqlite_version} in the app ({driver.module.rsplit('/', 1)[-1]} {driver.version})"
-    fk = "on" if options.foreign_keys else "off"
-    wrap = "each file in one transaction" if not options.no_tx_wrap else "files not wrapped (x-no-tx-wrap)"
-    data = "" if options.check_data else "; rows not checked (--no-data)"
-    return f"SQLite {report.sqlite_version} here{app}; foreign keys {fk} ({ctx['fk_source']}); {wrap}{data}."
+    extra = []
+    modes = ctx["modes"]
+    if len(modes) > 1:
+        extra.append("replayed with foreign keys off and on")
+    elif ctx["fk_source"].startswith("--foreign-keys"):
+        extra.append(f"replayed with foreign keys {'on' if modes[0] else 'off'} ({ctx['fk_source']})")
+    if ctx["wrap_source"].startswith("--tx-wrap"):
+        extra.append("each file in one transaction" if not options.no_tx_wrap else "files not wrapped")
+    if not options.check_data:
+        extra.append("rows not checked (--no-data)")
+    line = ctx["project"].summary()
+    return line + (" | " + "; ".join(extra) if extra else "")
 
 
 def _print_table(shown, ctx) -> None:

@@ -143,3 +143,86 @@ def go_tools(tmp_path_factory: pytest.TempPathFactory) -> GoTools:
         if proc.returncode != 0:
             pytest.fail(f"building {cmd[-1]} failed:\n{proc.stderr}")
     return GoTools(migrate=out / "migrate", harness=out / "goharness")
+
+
+GO_STORE = '''package store
+
+import (
+	"database/sql"
+	"embed"
+
+	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database/sqlite3"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	_ "github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// Open opens the database and migrates it on the same connection.
+func Open(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite3", %(dsn)s)
+	if err != nil {
+		return nil, err
+	}
+	src, err := iofs.New(migrationsFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	drv, err := sqlite3.WithInstance(db, &sqlite3.Config{%(config)s})
+	if err != nil {
+		return nil, err
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "sqlite3", drv)
+	if err != nil {
+		return nil, err
+	}
+	return db, m.Up()
+}
+'''
+
+GO_STORE_URL = '''package store
+
+import (
+	"embed"
+
+	"github.com/golang-migrate/migrate/v4"
+	_ "github.com/golang-migrate/migrate/v4/database/sqlite3"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// Migrate migrates the database at path.
+func Migrate(path string) error {
+	src, err := iofs.New(migrationsFS, "migrations")
+	if err != nil {
+		return err
+	}
+	m, err := migrate.NewWithSourceInstance("iofs", src, %(url)s)
+	if err != nil {
+		return err
+	}
+	return m.Up()
+}
+'''
+
+
+def go_app(root: Path, *, dsn: Optional[str] = None, url: Optional[str] = None, config: str = "") -> Path:
+    """A Go module at `root` whose store.go migrates `root/migrations` the way
+    apps do: sql.Open("sqlite3", path + DSN-suffix) handed to
+    sqlite3.WithInstance(db, &sqlite3.Config{config}), or (with `url`) a
+    sqlite3:// URL given to migrate.NewWithSourceInstance. `dsn`/`url` are Go
+    expressions over `path` (e.g. 'path + "?_foreign_keys=1"'). Returns the
+    migrations folder (created empty)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "go.mod").write_text("module example.com/app\n\ngo 1.24.0\n")
+    if url is not None:
+        (root / "store.go").write_text(GO_STORE_URL % {"url": url})
+    else:
+        (root / "store.go").write_text(GO_STORE % {"dsn": dsn or "path", "config": config})
+    folder = root / "migrations"
+    folder.mkdir(exist_ok=True)
+    return folder

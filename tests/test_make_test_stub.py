@@ -318,9 +318,31 @@ def test_a_version_without_down_file_gets_no_down_test(tmp_path: Path) -> None:
     assert any("has no down file" in s for s in plan.skipped_tests)
 
 
+MIGRATOR_WITH_FK_AND_TABLE = """package db
+
+import (
+	"database/sql"
+
+	"github.com/golang-migrate/migrate/v4"
+	_ "github.com/golang-migrate/migrate/v4/database/sqlite3"
+	_ "github.com/golang-migrate/migrate/v4/source/file"
+)
+
+func Migrate(path string) error {
+	m, err := migrate.New("file://db/migrations", "sqlite3://"+path+"?_foreign_keys=1&x-migrations-table=versions")
+	if err != nil {
+		return err
+	}
+	return m.Up()
+}
+
+var _ = sql.Open
+"""
+
+
 def test_foreign_keys_and_migrations_table_of_the_app_are_used(tmp_path: Path) -> None:
     root = plain_module(tmp_path, NOTES)
-    write_files(root / "db", {"db.go": 'package db\n\nconst dsn = "file:x.db?_foreign_keys=1&x-migrations-table=versions"\n'})
+    write_files(root / "db", {"db.go": MIGRATOR_WITH_FK_AND_TABLE})
 
     plan = plan_stub(scan_folder(root / "db" / "migrations"), 2)
 

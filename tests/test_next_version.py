@@ -327,10 +327,11 @@ def test_help_has_examples():
     assert proc.returncode == 0 and "examples:" in proc.stdout and "--create" in proc.stdout
 
 
-def test_clean_text_output_is_two_lines(tmp_path):
+def test_clean_text_output_is_two_lines_and_the_project_line(tmp_path):
     write_files(tmp_path, pairs("000001"))
     proc = run_cli("next_version.py", "--dir", str(tmp_path))
-    assert proc.returncode == 0 and proc.stdout.count("\n") == 2 and proc.stderr == ""
+    assert proc.returncode == 0 and proc.stdout.count("\n") == 3 and proc.stderr == ""
+    assert proc.stdout.splitlines()[2].startswith("project: ")
 
 
 # golang-migrate's own `migrate create` ---------------------------------------

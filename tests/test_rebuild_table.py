@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, EXAMPLE_MIGRATIONS, SCRIPTS, run_cli, run_json, write_files
+from conftest import EXAMPLES, EXAMPLE_MIGRATIONS, SCRIPTS, go_app, run_cli, run_json, write_files
 from mwcore.schema import diff, snapshot
 from mwcore.sqlrun import connect, run_script
 from rebuild_cases import SHOP, SHOP_ROWS, USER, rows, state
@@ -58,15 +58,16 @@ def test_help_shows_every_change_option_and_examples():
     assert "examples:" in proc.stdout
 
 
-def test_text_output_is_the_up_and_the_down_then_one_line_on_the_proof(tmp_path):
+def test_text_output_is_the_up_and_the_down_then_one_line_on_the_proof_and_the_project_line(tmp_path):
     proc = run_cli(SCRIPT, USER, "--dir", str(shop_folder(tmp_path)), "--nullable", "score", "--foreign-keys", "on")
 
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.index("-- ===== up =====") < out.index("-- ===== down =====")
     assert 'CREATE TABLE "user account_new"' in out and 'CREATE TEMP TABLE "mw_rows_1"' in out
-    last = out.rstrip("\n").splitlines()[-1]
-    assert last.startswith("proven on a scratch database") and "foreign keys on" in last and "post" in last
+    proof, project = out.rstrip("\n").splitlines()[-2:]
+    assert proof.startswith("proven on a scratch database") and "foreign keys on" in proof and "post" in proof
+    assert project.startswith("project: ")
 
 
 def test_json_follows_the_contract(tmp_path):
@@ -153,24 +154,12 @@ def test_a_folder_that_cannot_be_replayed_is_one_sentence_and_exit_2(tmp_path, f
     assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1
 
 
-GO_MAIN = """package main
-
-import (
-	"database/sql"
-	_ "github.com/mattn/go-sqlite3"
-)
-
-func main() { _, _ = sql.Open("sqlite3", "app.db?%s") }
-"""
-
-
 @pytest.mark.parametrize("dsn,mode,marker", [
     ("_foreign_keys=1", "on", 'CREATE TEMP TABLE "mw_rows_1"'),
     ("_busy_timeout=5000", "off", 'CREATE TEMP TABLE "mw_fk_before"'),
 ])
 def test_foreign_key_enforcement_is_read_from_the_go_source(tmp_path, dsn, mode, marker):
-    (tmp_path / "go.mod").write_text("module example.com/app\n\ngo 1.22\n")
-    (tmp_path / "main.go").write_text(GO_MAIN % dsn)
+    go_app(tmp_path, dsn=f'path + "?{dsn}"')
     folder = shop_folder(tmp_path)
 
     rc, out = run_json(SCRIPT, USER, "--dir", str(folder), "--nullable", "score")
@@ -181,8 +170,7 @@ def test_foreign_key_enforcement_is_read_from_the_go_source(tmp_path, dsn, mode,
 
 
 def test_x_no_tx_wrap_in_the_go_source_gives_a_file_with_its_own_transaction(tmp_path):
-    (tmp_path / "go.mod").write_text("module example.com/app\n\ngo 1.22\n")
-    (tmp_path / "main.go").write_text(GO_MAIN % "_fk=true&x-no-tx-wrap=true")
+    go_app(tmp_path, url='"sqlite3://" + path + "?_fk=true&x-no-tx-wrap=true"')
 
     rc, out = run_json(SCRIPT, USER, "--dir", str(shop_folder(tmp_path)), "--nullable", "score")
 

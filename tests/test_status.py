@@ -52,8 +52,9 @@ def test_long_folders_list_the_last_versions_only(tmp_path):
     files = {f"{v:06d}_m.up.sql": "SELECT 1;" for v in range(1, 61)}
     folder = write_files(tmp_path / "m", files)
     lines = run_cli("status.py", "--dir", str(folder)).stdout.splitlines()
-    assert "35 earlier versions" in lines[1] and len(lines) == 2 + 25
-    assert len(run_cli("status.py", "--dir", str(folder), "--all").stdout.splitlines()) == 61
+    assert lines[1].startswith("project: ")
+    assert "35 earlier versions" in lines[2] and len(lines) == 3 + 25
+    assert len(run_cli("status.py", "--dir", str(folder), "--all").stdout.splitlines()) == 62
 
 
 # Databases left by real golang-migrate ----------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE_MIGRATIONS, EXAMPLES, run_cli, run_json, write_files
+from conftest import EXAMPLE_MIGRATIONS, EXAMPLES, go_app, run_cli, run_json, write_files
 
 SCRIPT = "validate_pairs.py"
 LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning|info): (?P<message>.+) \[(?P<code>MW\d{3})\]$")
@@ -43,10 +43,11 @@ def test_example_text_output_says_ok_and_the_foreign_key_setting_it_used():
     proc = run_cli(SCRIPT, "--dir", str(EXAMPLE_MIGRATIONS))
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    (line,) = proc.stdout.splitlines()
+    line, project = proc.stdout.splitlines()
     assert line.startswith("ok: 8 migration files in ")
-    # 000002 drops a table others reference, so enforcement matters: say what was assumed.
-    assert line.endswith("; checked with foreign keys off (no _foreign_keys/_fk in the DSN (3 Go files read))")
+    # 000002 drops a table others reference, so enforcement matters: say what was used, and why.
+    assert line.endswith("; checked with foreign keys off")
+    assert project.startswith("project: driver sqlite3 ") and "foreign keys off while migrating (pkg/storage/sqlite/sqlite.go:" in project
 
 
 def test_example_with_foreign_keys_enforced_flags_its_parent_rebuild():
@@ -72,8 +73,8 @@ def test_text_lines_name_file_line_column_severity_message_and_code(tmp_path):
     proc = run_cli(SCRIPT, "--dir", str(folder))
 
     assert proc.returncode == 1
-    *findings, summary = proc.stdout.splitlines()
-    assert len(findings) == 1
+    *findings, summary, project = proc.stdout.splitlines()
+    assert len(findings) == 1 and project.startswith("project: ")
     match = LINE.match(findings[0])
     assert match, findings[0]
     assert match["path"] == str(folder / "000002_bad.up.sql")
@@ -130,10 +131,14 @@ def test_github_annotation_escapes_newlines_and_percent(tmp_path):
 # -- exit codes and options ----------------------------------------------------------
 
 
-def test_clean_folder_exits_zero_with_one_line(tmp_path):
+def test_clean_folder_exits_zero_with_one_line_and_the_project_line(tmp_path):
     proc = run_cli(SCRIPT, "--dir", str(folder_with(tmp_path, {})))
     assert proc.returncode == 0
-    assert proc.stdout.splitlines() == [f"ok: 2 migration files in {tmp_path / 'migrations'} (given with --dir), no problems"]
+    assert proc.stdout.splitlines() == [
+        f"ok: 2 migration files in {tmp_path / 'migrations'} (given with --dir), no problems",
+        "project: driver unknown; foreign keys unknown while migrating (no Go source found); "
+        "each file in a transaction; table schema_migrations",
+    ]
 
 
 @pytest.mark.parametrize("args,message", [
@@ -211,11 +216,13 @@ def test_list_rules_prints_every_code():
 
 
 def go_project(tmp_path: Path, dsn: str, files: dict) -> Path:
-    write_files(tmp_path, {
-        "go.mod": "module example.com/app\n\ngo 1.22\n",
-        "db.go": f'package db\n\nconst dsn = "{dsn}"\n',
-    })
-    return write_files(tmp_path / "migrations", {**BASE, **files})
+    """A module whose golang-migrate gets `dsn` (a sqlite3:// URL, or the DSN
+    of the *sql.DB handed to WithInstance)."""
+    if dsn.startswith("sqlite3://"):
+        folder = go_app(tmp_path, url=f'"{dsn}"')
+    else:
+        folder = go_app(tmp_path, dsn=f'"{dsn}"')
+    return write_files(folder, {**BASE, **files})
 
 
 REFERENCED_REBUILD = {
@@ -249,13 +256,20 @@ def test_foreign_keys_from_the_dsn_decide_whether_a_parent_rebuild_is_an_error(t
     assert run_json(SCRIPT, "--dir", str(on), "--foreign-keys", "off")[1]["findings"] == []
 
 
-def test_without_go_source_foreign_keys_are_assumed_off_and_the_output_says_so(tmp_path):
+def test_without_go_source_both_enforcements_are_checked_and_each_finding_says_which(tmp_path):
     folder = write_files(tmp_path / "migrations", {**BASE, **REFERENCED_REBUILD})
 
     proc = run_cli(SCRIPT, "--dir", str(folder))
+    rc, out = run_json(SCRIPT, "--dir", str(folder))
 
-    assert proc.returncode == 0
-    assert "checked with foreign keys assumed off (no Go source found; pass --foreign-keys on" in proc.stdout
+    # The parent rebuild deletes note's rows only when enforcement is on: reported as such.
+    assert proc.returncode == 1 and rc == 1
+    assert {f["code"] for f in out["findings"]} == {"MW305"}
+    assert all(f["message"].startswith("with foreign keys on while migrating: ") for f in out["findings"])
+    assert out["settings"]["foreign_keys"] == "both" and out["project"]["foreign_keys"] == "unknown"
+    assert "checked with foreign keys off and on (the Go source cannot tell; --foreign-keys on|off settles it)" in proc.stdout
+    # Settling it ends the doubt.
+    assert run_json(SCRIPT, "--dir", str(folder), "--foreign-keys", "off")[0] == 0
 
 
 def test_x_no_tx_wrap_in_the_go_source_turns_the_transaction_rules_around(tmp_path):

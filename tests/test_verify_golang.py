@@ -158,13 +158,13 @@ def test_sqlite_versions_on_both_sides_are_reported(go_tools, tmp_path, capsys):
     """The replay runs on Python's SQLite; golang-migrate on mattn's bundled one.
     The project's go.mod pins mattn; the version the replay names for the app
     must be the one golang-migrate's driver really runs."""
-    from mwcore.project import go_sqlite_driver
+    from mwcore.project import read_project_facts
 
     theirs = go_tools.sqlite_version()
-    driver = go_sqlite_driver(Path(__file__).resolve().parent / "goharness")
-    assert driver is not None and driver.sqlite_version == theirs
+    facts = read_project_facts(Path(__file__).resolve().parent / "goharness")
+    assert facts.driver == "sqlite3" and facts.app_sqlite is not None and facts.app_sqlite.version == theirs
     with capsys.disabled():
-        print(f"\nSQLite: Python {sqlite3.sqlite_version}, golang-migrate (mattn {driver.version}) {theirs}")
+        print(f"\nSQLite: Python {sqlite3.sqlite_version}, golang-migrate (mattn {facts.sqlite_library.version}) {theirs}")
 
 
 _ups = st.sampled_from(["create", "create", "create", "fail", "empty", "missing", "begin", "index"])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, EXAMPLE_MIGRATIONS, ROOT, run_cli, run_json, write_files
+from conftest import EXAMPLES, EXAMPLE_MIGRATIONS, ROOT, go_app, run_cli, run_json, write_files
 
 SCRIPT = "verify_migrations.py"
 STEP_KEYS = {"version", "name", "up", "down", "roundtrip", "reup", "data", "integrity", "stops_here", "error", "diff"}
@@ -34,22 +34,24 @@ def test_the_example_verifies_clean_in_two_lines():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == 2 and proc.stderr == ""
-    assert "all 4 versions ok" in lines[0]
-    assert "foreign keys off" in lines[1] and "each file in one transaction" in lines[1]
+    assert "all 4 versions ok" in lines[0] and f"(SQLite {sqlite3.sqlite_version})" in lines[0]
+    assert lines[1].startswith("project: driver sqlite3 (mattn/go-sqlite3 v1.14.32, SQLite 3.50.4)")
+    assert "foreign keys off while migrating" in lines[1] and "each file in a transaction" in lines[1]
 
 
 def test_json_follows_the_contract():
     code, out = run_json(SCRIPT, "--dir", str(EXAMPLE_MIGRATIONS))
     assert code == 0 and out["status"] == "ok"
     assert out["sqlite_version"] == sqlite3.sqlite_version
-    assert out["app_sqlite"]["driver"] == "github.com/mattn/go-sqlite3"
+    assert out["project"]["sqlite_library"]["module"] == "github.com/mattn/go-sqlite3"
+    assert out["project"]["app_sqlite"]["version"] == "3.50.4"
     assert [s["version"] for s in out["steps"]] == [1, 2, 3, 4]
     for step in out["steps"]:
         assert STEP_KEYS <= set(step)
         assert {step[c] for c in ("up", "down", "roundtrip", "reup", "data", "integrity")} == {"ok"}
         assert step["stops_here"] is False and step["error"] is None and step["diff"] is None
     assert out["summary"]["versions"] == 4 and out["summary"]["failing"] == []
-    assert out["stop"] is None and out["foreign_keys"] is False and out["tx_wrap"] is True
+    assert out["stop"] is None and out["foreign_keys"] == "off" and out["tx_wrap"] is True
 
 
 def test_a_broken_down_exits_1_and_says_what_to_fix(tmp_path):
@@ -139,11 +141,6 @@ def test_from_and_to_select_versions(tmp_path):
 # Project detection --------------------------------------------------------------
 
 
-def _project(tmp_path: Path, go_source: str, files: dict) -> Path:
-    write_files(tmp_path, {"go.mod": "module example.com/p\n\ngo 1.22\n", "db.go": go_source})
-    return write_files(tmp_path / "migrations", files)
-
-
 CASCADE = {
     "1_p.up.sql": "CREATE TABLE p(id INTEGER PRIMARY KEY, n TEXT);\n"
                   "CREATE TABLE c(id INTEGER PRIMARY KEY, p_id INT REFERENCES p(id) ON DELETE CASCADE);",
@@ -155,17 +152,28 @@ CASCADE = {
 
 
 def test_foreign_keys_follow_the_apps_dsn_and_can_be_overridden(tmp_path):
-    folder = _project(tmp_path, 'package p\nconst dsn = "file:app.db?_foreign_keys=1"\n', CASCADE)
+    folder = write_files(go_app(tmp_path, dsn='"file:" + path + "?_foreign_keys=1"'), CASCADE)
     code, out = run_json(SCRIPT, "--dir", str(folder))
-    assert out["foreign_keys"] is True and "db.go:2" in out["foreign_keys_source"]
+    assert out["foreign_keys"] == "on" and "store.go:18: _foreign_keys=1" in out["foreign_keys_source"]
     assert code == 1 and out["steps"][1]["data"] == "failed"
     code, out = run_json(SCRIPT, "--dir", str(folder), "--foreign-keys", "off")
-    assert out["foreign_keys"] is False and out["steps"][1]["data"] == "ok"
+    assert out["foreign_keys"] == "off" and out["steps"][1]["data"] == "ok"
+
+
+def test_unknown_foreign_keys_replay_both_ways_and_say_which_way_loses_rows(tmp_path):
+    folder = write_files(tmp_path / "migrations", CASCADE)  # no Go source: enforcement unknown
+    code, out = run_json(SCRIPT, "--dir", str(folder))
+    assert out["foreign_keys"] == "both" and out["project"]["foreign_keys"] == "unknown"
+    assert code == 1 and out["steps"][1]["data"] == "failed"
+    (problem,) = [p for p in out["steps"][1].get("problems", [out["steps"][1]["error"]]) if "gone" in p]
+    assert "with foreign keys on while migrating: " in problem
+    text = run_cli(SCRIPT, "--dir", str(folder)).stdout
+    assert "replayed with foreign keys off and on" in text
 
 
 def test_no_tx_wrap_follows_the_project_and_can_be_overridden(tmp_path):
     files = {"1_a.up.sql": "BEGIN;\nCREATE TABLE a(x);\nCOMMIT;", "1_a.down.sql": "DROP TABLE a;"}
-    folder = _project(tmp_path, 'package p\nconst url = "sqlite3://app.db?x-no-tx-wrap=true"\n', files)
+    folder = write_files(go_app(tmp_path, url='"sqlite3://" + path + "?x-no-tx-wrap=true"'), files)
     code, out = run_json(SCRIPT, "--dir", str(folder))
     assert (code, out["tx_wrap"]) == (0, False)
     code, out = run_json(SCRIPT, "--dir", str(folder), "--tx-wrap", "on")

@@ -63,31 +63,61 @@ def no_tx_wrap_override(args: argparse.Namespace) -> Optional[bool]:
     return {"on": False, "off": True}.get(getattr(args, "tx_wrap", None) or "auto")
 
 
+def add_sql_function_option(parser: argparse.ArgumentParser) -> None:
+    """--sql-function, for every script that executes SQL."""
+    parser.add_argument(
+        "--sql-function", action="append", default=[], metavar="NAME=EXPR",
+        help="a stand-in for an SQL function the app registers on its connection, as an SQL expression over "
+        "its arguments ?1..?n (e.g. 'slugify=lower(?1)'); repeatable. Functions the Go source registers get one "
+        "that returns the first argument; data results of versions that call a stand-in are unchecked",
+    )
+
+
+def sql_functions(args: argparse.Namespace) -> list:
+    """The --sql-function declarations (UsageError on a bad one)."""
+    declared = getattr(args, "sql_function", None) or []
+    if not declared:
+        return []
+    from .sqlfuncs import parse_declaration
+
+    return [parse_declaration(text) for text in declared]
+
+
+def _checked_dir(arg: str) -> Path:
+    path = Path(arg)
+    if not path.exists():
+        raise MigrationWriterError(f"{arg}: no such folder.")
+    if not path.is_dir():
+        raise MigrationWriterError(f"{arg}: is a file, not a folder.")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise MigrationWriterError(f"{arg}: permission denied.")
+    return path
+
+
+def resolve_project(arg: Optional[str], ext: str = "sql", declared: Sequence = ()):
+    """The project facts (mwcore.project.ProjectFacts) for the --dir folder,
+    or for the folder found from the current directory; `dir` is shown
+    relative to the current directory."""
+    from .project import project_facts
+
+    facts = project_facts(_checked_dir(arg) if arg else None, ext=ext, declared=declared)
+    if not arg:
+        start = Path.cwd()
+        if not is_within(facts.dir, start):
+            # Only a symlinked folder leads there; go:embed refuses those too.
+            raise MigrationWriterError(
+                f"the detected migrations folder {facts.dir} ({facts.dir_source}) resolves outside {start.resolve()}; "
+                "pass --dir to use it anyway.")
+        facts.dir = display_path(facts.dir)
+    return facts
+
+
 def resolve_dir(arg: Optional[str], ext: str = "sql") -> "tuple[Path, str]":
     """The migrations folder and a note on how it was chosen."""
     if arg:
-        path = Path(arg)
-        if not path.exists():
-            raise MigrationWriterError(f"{arg}: no such folder.")
-        if not path.is_dir():
-            raise MigrationWriterError(f"{arg}: is a file, not a folder.")
-        if not os.access(path, os.R_OK | os.X_OK):
-            raise MigrationWriterError(f"{arg}: permission denied.")
-        return path, "given with --dir"
-    from .project import detect_migrations_dir
-
-    start = Path.cwd()
-    detection = detect_migrations_dir(start, ext)
-    if not is_within(detection.path, start):
-        # Only a symlinked folder leads there; go:embed refuses those too.
-        raise MigrationWriterError(
-            f"the detected migrations folder {detection.path} ({detection.reason}) resolves outside {start.resolve()}; "
-            "pass --dir to use it anyway."
-        )
-    note = detection.reason
-    if detection.others:
-        note += "; also found: " + ", ".join(str(display_path(p)) for p in detection.others)
-    return display_path(detection.path), note
+        return _checked_dir(arg), "given with --dir"
+    facts = resolve_project(None, ext)
+    return facts.dir, facts.dir_source
 
 
 def is_within(path: Path, root: Path) -> bool:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Sequence, Set
 
 from .folder import Migration, MigrationFolder
 from .gomigrate import NIL_VERSION, GoMigrate
 from .schema import Snapshot, diff, snapshot
+from .sqlfuncs import register
 from .sqlrun import ScriptResult, connect, copy_of_file
 from .errors import MigrationWriterError
 
@@ -60,14 +61,14 @@ def read_version(conn: sqlite3.Connection, table: str) -> "tuple[bool, int, bool
 
 
 def database_status(folder: MigrationFolder, db_path: Path, *, table: str = "schema_migrations",
-                    no_tx_wrap: bool = False) -> DatabaseStatus:
+                    no_tx_wrap: bool = False, functions: Sequence = ()) -> DatabaseStatus:
     """Read `db_path` (never writing it) and relate it to `folder`."""
     conn = copy_of_file(db_path)
     has_table, version, dirty = read_version(conn, table)
     status = DatabaseStatus(db_path, has_table, version, dirty)
     status.missing_current = version >= 0 and folder.find(version) is None
     if dirty:
-        status.recovery = _recover(folder, conn, version, table=table, no_tx_wrap=no_tx_wrap)
+        status.recovery = _recover(folder, conn, version, table=table, no_tx_wrap=no_tx_wrap, functions=functions)
     conn.close()
     # A dirty row names the step that failed; what is applied is what its
     # schema says (the version to force).
@@ -78,7 +79,7 @@ def database_status(folder: MigrationFolder, db_path: Path, *, table: str = "sch
 
 
 def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str,
-               self_committed: Optional[Set[int]] = None) -> Dict[int, Snapshot]:
+               self_committed: Optional[Set[int]] = None, functions: Sequence = ()) -> Dict[int, Snapshot]:
     """Schema the folder produces at each requested version (-1 = empty),
     from one scratch database migrated upwards once.
 
@@ -89,6 +90,7 @@ def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str,
     wanted = sorted(set(versions))
     out: Dict[int, Snapshot] = {}
     scratch = connect()
+    register(scratch, functions)  # stand-ins for the SQL functions the app registers
     runner = GoMigrate(scratch, folder, table=table)
     if NIL_VERSION in wanted:
         out[NIL_VERSION] = snapshot(scratch, migrations_table=table)
@@ -116,7 +118,7 @@ def _committed_itself(result: Optional[ScriptResult]) -> bool:
 
 
 def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *, table: str,
-             no_tx_wrap: bool) -> Recovery:
+             no_tx_wrap: bool, functions: Sequence = ()) -> Recovery:
     actual = snapshot(conn, migrations_table=table)
     versions = folder.versions
     tx = ("each file runs without a transaction (x-no-tx-wrap), so a failed file may be partly applied"
@@ -126,7 +128,7 @@ def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *,
         if first is None:
             return Recovery("down of the first version", "unknown", NIL_VERSION,
                             "the row is (-1, dirty) and the folder is empty.")
-        schemas = schemas_at(folder, [NIL_VERSION, first], table=table)
+        schemas = schemas_at(folder, [NIL_VERSION, first], table=table, functions=functions)
         name = _file_name(folder.find(first), "down")
         if schemas.get(first) is not None and not diff(schemas[first], actual):
             return Recovery(name, "rolled_back", first,
@@ -144,7 +146,7 @@ def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *,
     following = versions[index + 1] if index + 1 < len(versions) else None
     candidates = [previous, version] + ([following] if following is not None else [])
     self_committed: Set[int] = set()
-    schemas = schemas_at(folder, candidates, table=table, self_committed=self_committed)
+    schemas = schemas_at(folder, candidates, table=table, self_committed=self_committed, functions=functions)
     up_name = _file_name(folder.find(version), "up")
     matches = [v for v in candidates if v in schemas and not diff(schemas[v], actual)]
     if previous in matches and following not in matches:

@@ -24,6 +24,7 @@ from .gomigrate import GoMigrate
 from .project import ProjectFacts
 from .rows import seed_rows
 from .schema import Snapshot, diff, snapshot
+from .sqlfuncs import registered
 from .sqlrun import connect, copy_database
 from .sqltext import quote_identifier as q
 
@@ -83,6 +84,7 @@ class _Replay:
         self.table = project.migrations_table
         self.no_tx_wrap = project.no_tx_wrap
         self.fk = bool(project.foreign_keys)
+        self.functions = tuple(project.sql_functions)  # stand-ins for the app's SQL functions
         self._texts: Dict[str, str] = {}
 
     def _read(self, migration_file) -> str:
@@ -91,16 +93,16 @@ class _Replay:
         return self._texts[migration_file.name]
 
     def empty(self) -> sqlite3.Connection:
-        return connect(":memory:", foreign_keys=self.fk)
+        return registered(connect(":memory:", foreign_keys=self.fk), self.functions)
 
     def reopen(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         """The same database on a new connection (temp objects gone)."""
-        fresh = copy_database(conn, foreign_keys=self.fk)
+        fresh = registered(copy_database(conn, foreign_keys=self.fk), self.functions)
         conn.close()
         return fresh
 
     def copy(self, conn: sqlite3.Connection) -> sqlite3.Connection:
-        return copy_database(conn, foreign_keys=self.fk)
+        return registered(copy_database(conn, foreign_keys=self.fk), self.functions)
 
     def run(self, conn: sqlite3.Connection, op: str, limit: int) -> Optional[str]:
         """One golang-migrate call on conn; the error, if any."""

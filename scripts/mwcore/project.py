@@ -1,19 +1,24 @@
-"""Where the migrations are, and how the Go project runs them.
+"""Where the migrations are, and how the Go project runs them: the one reader
+every script asks.
 
-Autodetection: a folder embedded with `//go:embed` of `*.sql` in a Go file,
-else the folder with the most `*.up.<ext>`/`*.down.<ext>` files. Facts about
-how golang-migrate runs (foreign-key enforcement from the DSN, x-no-tx-wrap,
-the migrations table name) are read from the project's Go source; reading Go
-source text is the only way to learn them before the program runs.
+`project_facts()` finds the migrations folder (the folders golang-migrate is
+pointed at in the Go source, else an embedded folder, else the folder with
+the most migration files; a folder holding only dialect subfolders resolves
+to its SQLite one) and reads, from the Go module around it, how golang-migrate
+runs that folder: the driver, the SQLite library and its SQLite version,
+foreign-key enforcement while migrating, the transaction wrap, the
+migrations table and the SQL functions the app registers (`goproject`).
+Reading the Go source is the only way to learn these before the program
+runs; each fact says where it was read, and is unknown when the code is too
+indirect to tell.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import FolderError
 from .folder import parse_name
@@ -21,16 +26,127 @@ from .goembed import valid_embed_pattern
 
 SKIP_DIRS = {"vendor", "node_modules", ".git", "testdata"}
 MAX_GO_FILE_BYTES = 2 * 1024 * 1024
+MAX_MODULES = 20  # go.mod files read below a folder that is not inside a module
+
+ON, OFF, UNKNOWN = "on", "off", "unknown"
+DEFAULT_TABLE = "schema_migrations"
 
 _EMBED_RE = re.compile(r"^[ \t]*//go:embed[ \t]+(.+?)[ \t]*$", re.M)
 _EMBED_ARG_RE = re.compile(r'"((?:[^"\\]|\\.)*)"|`([^`]*)`|(\S+)')
 
 
-@dataclass(frozen=True)
-class Detection:
+class Detection(NamedTuple):
     path: Path
     reason: str
     others: Tuple[Path, ...] = ()  # other candidates that lost
+
+
+class SqliteLibrary(NamedTuple):
+    """The SQLite driver module of the app, as go.mod requires it."""
+
+    module: str
+    version: str
+    evidence: str
+
+    def as_json(self) -> dict:
+        return {"module": self.module, "version": self.version, "evidence": self.evidence}
+
+
+class AppSqlite(NamedTuple):
+    """The SQLite version the app's driver runs, and where that was read."""
+
+    version: str
+    source: str
+
+    def as_json(self) -> dict:
+        return {"version": self.version, "source": self.source}
+
+
+class ProjectFacts:
+    """How the project runs golang-migrate on its migrations folder, each
+    fact with its evidence (file:line). (A plain class: next_version.py
+    reads it and must start fast; importing dataclasses costs more.)"""
+
+    def __init__(self, dir: Optional[Path] = None, dir_source: str = "", module_root: Optional[Path] = None) -> None:
+        self.dir = dir
+        self.dir_source = dir_source
+        self.module_root = module_root
+        self.go_files = 0
+        # "sqlite3" (mattn/go-sqlite3), "sqlite" (modernc.org/sqlite) or "unknown", as golang-migrate is given it
+        self.driver = UNKNOWN
+        self.driver_evidence = "no Go source found"
+        self.sqlite_library: Optional[SqliteLibrary] = None
+        self.app_sqlite: Optional[AppSqlite] = None
+        self.foreign_keys: Optional[bool] = None  # while migrating; None: unknown
+        self.foreign_keys_evidence = "no Go source found"
+        self.no_tx_wrap: Optional[bool] = False  # None: unknown (files then run wrapped, golang-migrate's default)
+        self.tx_wrap_evidence = "golang-migrate's default"
+        self.migrations_table = DEFAULT_TABLE  # the name to use (the default when unknown)
+        self.migrations_table_known = True
+        self.migrations_table_evidence = "golang-migrate's default"
+        self.sql_functions: list = []  # sqlfuncs.SqlFunction
+        self.notes: List[str] = []
+
+    @property
+    def foreign_keys_state(self) -> str:
+        return UNKNOWN if self.foreign_keys is None else (ON if self.foreign_keys else OFF)
+
+    @property
+    def tx_wrap(self) -> str:
+        return UNKNOWN if self.no_tx_wrap is None else (OFF if self.no_tx_wrap else ON)
+
+    @property
+    def no_tx_wrap_evidence(self) -> str:  # the name older callers use
+        return self.tx_wrap_evidence
+
+    def as_json(self) -> dict:
+        """The `project` object every script's --json carries."""
+        return {
+            "dir": str(self.dir) if self.dir is not None else None,
+            "dir_source": self.dir_source,
+            "driver": self.driver,
+            "driver_evidence": self.driver_evidence,
+            "sqlite_library": self.sqlite_library.as_json() if self.sqlite_library else None,
+            "app_sqlite": self.app_sqlite.as_json() if self.app_sqlite else None,
+            "foreign_keys": self.foreign_keys_state,
+            "foreign_keys_evidence": self.foreign_keys_evidence,
+            "tx_wrap": self.tx_wrap,
+            "tx_wrap_evidence": self.tx_wrap_evidence,
+            "migrations_table": self.migrations_table if self.migrations_table_known else None,
+            "migrations_table_evidence": self.migrations_table_evidence,
+            "sql_functions": [f.as_json() for f in self.sql_functions],
+            "notes": self.notes,
+        }
+
+    def summary(self) -> str:
+        """The facts in one line, for text output."""
+        if self.sqlite_library:
+            module = self.sqlite_library.module.replace("github.com/", "")
+            library = f"{module} {self.sqlite_library.version}"
+            if self.app_sqlite:
+                library += f", SQLite {self.app_sqlite.version}"
+            driver = f"driver {self.driver} ({library})"
+        else:
+            driver = {"sqlite3": "driver sqlite3 (mattn/go-sqlite3)", "sqlite": "driver sqlite (modernc.org/sqlite)"}.get(
+                self.driver, "driver unknown")
+        parts = [driver, f"foreign keys {self.foreign_keys_state} while migrating ({_short(self.foreign_keys_evidence)})"]
+        wrap = {ON: "each file in a transaction", OFF: "files not wrapped (x-no-tx-wrap)",
+                UNKNOWN: "transaction wrap unknown"}[self.tx_wrap]
+        if self.tx_wrap != ON:
+            wrap += f" ({_short(self.tx_wrap_evidence)})"
+        parts.append(wrap)
+        parts.append(f"table {self.migrations_table}" if self.migrations_table_known else
+                     f"migrations table unknown ({_short(self.migrations_table_evidence)})")
+        if self.sql_functions:
+            parts.append("app SQL functions: " + ", ".join(f.name + "()" for f in self.sql_functions))
+        return "project: " + "; ".join(parts)
+
+
+def _short(text: str, limit: int = 110) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# Walking folders -------------------------------------------------------------
 
 
 def walk(start: Path) -> Iterator[Tuple[Path, List[str]]]:
@@ -39,6 +155,12 @@ def walk(start: Path) -> Iterator[Tuple[Path, List[str]]]:
     for root, dirs, files in os.walk(start, onerror=None, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
         yield Path(root), files
+
+
+def _safe_embed(pattern: str) -> bool:
+    """go:embed refuses `..` and absolute paths; never follow one out of the module."""
+    return not (pattern.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", pattern)
+                or re.match(r"[A-Za-z]:", pattern) is not None)
 
 
 def embedded_sql_dirs(go_file: Path, text: str) -> List[Path]:
@@ -50,6 +172,8 @@ def embedded_sql_dirs(go_file: Path, text: str) -> List[Path]:
             if pattern.startswith("all:"):
                 pattern = pattern[4:]
             if not valid_embed_pattern(pattern) or ("sql" not in pattern.lower() and "migration" not in pattern.lower()):
+                continue
+            if not _safe_embed(pattern):
                 continue
             head, _, last = pattern.rpartition("/")
             if any(ch in last for ch in "*?["):
@@ -68,6 +192,58 @@ def _read_go(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
+
+
+def _within(path: Path, start: Path) -> bool:
+    try:
+        path.relative_to(start)
+        return True
+    except ValueError:
+        return False
+
+
+def _rel(path: Path, start: Path) -> str:
+    return str(path.relative_to(start)) if _within(path, start) else str(path)
+
+
+def migration_count(folder: Path, ext: str = "sql") -> int:
+    """How many up/down files of `ext` golang-migrate would read in `folder`."""
+    suffixes = (f".up.{ext}", f".down.{ext}")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    return sum(1 for name in names if name.endswith(suffixes) and parse_name(name) is not None)
+
+
+def version_count(folder: Path, ext: str = "sql") -> int:
+    suffixes = (f".up.{ext}", f".down.{ext}")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    versions = set()
+    for name in names:
+        parsed = parse_name(name) if name.endswith(suffixes) else None
+        if parsed is not None:
+            versions.add(parsed.version)
+    return len(versions)
+
+
+def dialect_folder(folder: Path, ext: str = "sql") -> Optional[Path]:
+    """The SQLite subfolder of a folder that holds only one subfolder per
+    SQL dialect (`migrations/sqlite`, `migrations/postgres`), else None."""
+    if migration_count(folder, ext):
+        return None
+    try:
+        subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and migration_count(p, ext))
+    except OSError:
+        return None
+    named = [p for p in subfolders if "sqlite" in p.name.lower()]
+    return named[0] if len(named) == 1 else None
+
+
+# The heuristic detection (when the Go source names no folder) ----------------------
 
 
 def _pick(candidates: Dict[Path, str], start: Path, what: str) -> Optional[Detection]:
@@ -89,20 +265,10 @@ def _sqlite_named(paths: List[Path], start: Path) -> List[Path]:
     return [p for p in paths if "sqlite" in _rel(p, start).lower()]
 
 
-def _within(path: Path, start: Path) -> bool:
-    try:
-        path.relative_to(start)
-        return True
-    except ValueError:
-        return False
-
-
-def _rel(path: Path, start: Path) -> str:
-    return str(path.relative_to(start)) if _within(path, start) else str(path)
-
-
 def detect_migrations_dir(start: Path, ext: str = "sql") -> Detection:
-    """Find the migrations folder under `start`. Raises FolderError."""
+    """Find the migrations folder under `start` from folder contents and
+    `//go:embed` lines alone (no reading of how golang-migrate is called).
+    Raises FolderError."""
     start = start.resolve()
     if not start.is_dir():
         raise FolderError(f"{start}: not a folder.")
@@ -120,7 +286,13 @@ def detect_migrations_dir(start: Path, ext: str = "sql") -> Detection:
                 if "go:embed" not in text:
                     continue
                 for target in embedded_sql_dirs(go_file, text):
-                    embedded.setdefault(target.resolve(), f"embedded by {_rel(go_file, start)}")
+                    reason = f"embedded by {_rel(go_file, start)}"
+                    target = target.resolve()
+                    sub = dialect_folder(target, ext)
+                    if sub is not None:
+                        reason += f" (its {sub.name} subfolder; the others are for other SQL dialects)"
+                        target = sub
+                    embedded.setdefault(target, reason)
     # An embed of a folder without migrations (assets/*.sql) is no candidate
     # when some other embedded folder has migrations.
     with_files = {p: r for p, r in embedded.items() if counts.get(p)}
@@ -144,39 +316,7 @@ def detect_migrations_dir(start: Path, ext: str = "sql") -> Detection:
     return Detection(top[0], f"holds {best} migration files", tuple(sorted(p for p in counts if p != top[0])))
 
 
-# Facts from the Go source --------------------------------------------------
-
-_FK_ON = re.compile(r"(?<![A-Za-z0-9])_(?:foreign_keys|fk)=(?:1|true|on|yes)\b", re.I)
-_FK_OFF = re.compile(r"(?<![A-Za-z0-9])_(?:foreign_keys|fk)=(?:0|false|off|no)\b", re.I)
-_FK_PRAGMA_ON = re.compile(r"PRAGMA\s+foreign_keys\s*=\s*(?:ON|1|true|yes)\b", re.I)
-_FK_TAG = re.compile(r"\bsqlite_foreign_keys\b")
-_NO_TX_WRAP = re.compile(r"x-no-tx-wrap=(?:1|t|true|T|TRUE|True)\b|NoTxWrap\s*:\s*true\b")
-_TABLE_URL = re.compile(r"x-migrations-table=([A-Za-z0-9_]+)")
-_TABLE_CFG = re.compile(r'MigrationsTable\s*:\s*"([^"]+)"')
-_BUILD_FILES = ("Makefile", "makefile", "GNUmakefile", "Taskfile.yml", "Justfile", "justfile", ".goreleaser.yml", ".goreleaser.yaml", "Dockerfile")
-
-
-@dataclass
-class ProjectFacts:
-    """How the project runs golang-migrate, with the evidence for each fact."""
-
-    module_root: Optional[Path] = None
-    go_files: int = 0
-    foreign_keys: Optional[bool] = None  # None: no Go source to tell
-    foreign_keys_evidence: str = "no Go source found"
-    no_tx_wrap: bool = False
-    no_tx_wrap_evidence: str = ""
-    migrations_table: str = "schema_migrations"
-    notes: List[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {
-            "module_root": str(self.module_root) if self.module_root else None,
-            "foreign_keys": self.foreign_keys,
-            "foreign_keys_evidence": self.foreign_keys_evidence,
-            "no_tx_wrap": self.no_tx_wrap,
-            "migrations_table": self.migrations_table,
-        }
+# The module and its facts ------------------------------------------------------------
 
 
 def find_module_root(folder: Path) -> Optional[Path]:
@@ -186,65 +326,194 @@ def find_module_root(folder: Path) -> Optional[Path]:
     return None
 
 
-def read_project_facts(migrations_dir: Path) -> ProjectFacts:
-    """Read the Go module around the migrations folder (non-test .go files
-    and build files) for the DSN and golang-migrate configuration."""
-    facts = ProjectFacts(module_root=find_module_root(migrations_dir))
-    root = facts.module_root
-    if root is None:
-        return facts
-    fk_on: Optional[str] = None
-    fk_off: Optional[str] = None
-    for folder, files in walk(root):
-        for name in files:
-            is_go = name.endswith(".go") and not name.endswith("_test.go")
-            if not is_go and name not in _BUILD_FILES:
+def _module_roots_below(start: Path) -> List[Path]:
+    roots = []
+    for folder, files in walk(start):
+        if "go.mod" in files:
+            roots.append(folder)
+            if len(roots) >= MAX_MODULES:
+                break
+    return roots
+
+
+def _reports(roots: Sequence[Path]):
+    from .goproject import read_module, unreadable
+
+    out = []
+    for root in roots:
+        try:
+            out.append(read_module(root))
+        except (RecursionError, ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
+            # A reader bug must not stop every script: the facts become unknown, and say why.
+            out.append(unreadable(root, f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+def _resolved(folder, ext: str) -> Tuple[Path, str]:
+    """A migrator's folder, resolved to its SQLite subfolder when it holds
+    only dialect subfolders."""
+    path, how = folder.path, folder.how
+    sub = dialect_folder(path, ext)
+    if sub is not None:
+        return sub.resolve(), how + f" (its {sub.name} subfolder; the others are for other SQL dialects)"
+    return path, how
+
+
+def _sqlite_candidates(reports, ext: str) -> Dict[Path, Tuple[str, list]]:
+    """Every folder an SQLite migrator of the module(s) reads, with how it was
+    found and the migrators that read it (Go code first, then build files)."""
+    out: Dict[Path, Tuple[str, list]] = {}
+    for report in reports:
+        for migrator in sorted(report.migrators, key=lambda m: m.kind != "go"):
+            if not migrator.is_sqlite:
                 continue
-            path = folder / name
-            text = _read_go(path)
-            facts.go_files += int(is_go)
-            where = lambda m: f"{_rel(path, root)}:{text.count(chr(10), 0, m.start()) + 1}"  # noqa: E731
-            for pattern in (_FK_ON, _FK_PRAGMA_ON, _FK_TAG):
-                m = pattern.search(text)
-                if m and fk_on is None:
-                    fk_on = f"{where(m)}: {m.group(0)}"
-            m = _FK_OFF.search(text)
-            if m and fk_off is None:
-                fk_off = f"{where(m)}: {m.group(0)}"
-            m = _NO_TX_WRAP.search(text)
-            if m and not facts.no_tx_wrap:
-                facts.no_tx_wrap, facts.no_tx_wrap_evidence = True, f"{where(m)}: {m.group(0)}"
-            m = _TABLE_URL.search(text) or _TABLE_CFG.search(text)
-            if m:
-                facts.migrations_table = m.group(1)
-    if fk_on is not None:
-        facts.foreign_keys, facts.foreign_keys_evidence = True, fk_on
-        if fk_off is not None:
-            facts.notes.append(f"foreign keys are switched on in one place ({fk_on}) and off in another ({fk_off}).")
-    elif facts.go_files:
-        facts.foreign_keys = False
-        facts.foreign_keys_evidence = fk_off or f"no _foreign_keys/_fk in the DSN ({facts.go_files} Go files read)"
+            for folder in migrator.folders:
+                path, how = _resolved(folder, ext)
+                if path in out:
+                    out[path][1].append(migrator)
+                else:
+                    out[path] = (how, [migrator])
+    return out
+
+
+def project_facts(dir_arg=None, *, start: Optional[Path] = None, ext: str = "sql",
+                  declared: Sequence = ()) -> ProjectFacts:
+    """The migrations folder (`dir_arg`, or found from `start`, default the
+    current directory) and how the project runs golang-migrate on it.
+    `declared`: SqlFunction stand-ins given with --sql-function.
+    Raises FolderError when no folder, or several SQLite folders, qualify."""
+    start = Path.cwd() if start is None else start
+    if dir_arg is not None:
+        folder = Path(dir_arg)
+        root = find_module_root(folder)
+        reports = _reports([root]) if root else []
+        return _facts(folder, "given with --dir", root, reports[0] if reports else None, declared, ext)
+    root = find_module_root(start)
+    roots = [root] if root else _module_roots_below(start)
+    reports = _reports(roots)
+    candidates = _sqlite_candidates(reports, ext)
+    usable = {p: c for p, c in candidates.items() if migration_count(p, ext)}
+    if len(usable) > 1:
+        listing = "; ".join(
+            f"{_rel(path, start.resolve())} ({_table_text(migrators[0])}, {_versions_text(path, ext)}, "
+            f"migrated at {migrators[0].where})" for path, (_how, migrators) in sorted(usable.items()))
+        raise FolderError(f"found {len(usable)} SQLite migrations folders golang-migrate is pointed at: {listing}; "
+                          "pass --dir with the one to work on.")
+    if len(usable) == 1 or len(candidates) == 1:
+        path, (how, migrators) = next(iter((usable or candidates).items()))
+        report = next(r for r in reports if any(m in r.migrators for m in migrators))
+        return _facts(path, how, report.module.root, report, declared, ext, migrators[0])
+    detection = detect_migrations_dir(start, ext)
+    how = detection.reason
+    if detection.others:
+        how += "; also found: " + ", ".join(_rel(p, start.resolve()) for p in detection.others)
+    owner = find_module_root(detection.path)
+    report = next((r for r in reports if owner is not None and r.module.root == owner), None)
+    if report is None and owner is not None:
+        report = _reports([owner])[0]
+    return _facts(detection.path, how, owner, report, declared, ext)
+
+
+def _table_text(migrator) -> str:
+    return f"table {migrator.table}" if migrator.table else "table unknown"
+
+
+def _versions_text(path: Path, ext: str) -> str:
+    n = version_count(path, ext)
+    return f"{n} version{'s' if n != 1 else ''}"
+
+
+def read_project_facts(migrations_dir: Path, *, declared: Sequence = ()) -> ProjectFacts:
+    """The facts for a given migrations folder (as with --dir)."""
+    root = find_module_root(migrations_dir)
+    report = _reports([root])[0] if root else None
+    return _facts(migrations_dir, "given with --dir", root, report, declared, "sql")
+
+
+def _facts(folder: Path, how: str, root: Optional[Path], report, declared: Sequence, ext: str,
+           migrator=None) -> ProjectFacts:
+    facts = ProjectFacts(dir=folder, dir_source=how, module_root=root)
+    if report is None:
+        facts.sql_functions = list(declared)
+        facts.tx_wrap_evidence = "golang-migrate's default; no Go source found"
+        return facts
+    from .sqlfuncs import merge
+
+    facts.go_files = report.module.go_files
+    if migrator is None:
+        migrator = _migrator_for(report, folder, ext, facts)
+    facts.driver, facts.driver_evidence = migrator.driver, migrator.driver_evidence or "no golang-migrate call found"
+    if facts.driver == "other":
+        facts.notes.append(f"{migrator.where} runs golang-migrate with a database driver that is not SQLite")
+        facts.driver = UNKNOWN
+    facts.foreign_keys, facts.foreign_keys_evidence = migrator.foreign_keys, migrator.foreign_keys_evidence
+    facts.no_tx_wrap, facts.tx_wrap_evidence = migrator.no_tx_wrap, migrator.tx_wrap_evidence
+    facts.migrations_table_known = migrator.table is not None
+    facts.migrations_table = migrator.table or DEFAULT_TABLE
+    facts.migrations_table_evidence = migrator.table_evidence
+    facts.notes.extend(migrator.notes)
+    facts.notes.extend(report.notes)
+    facts.sql_functions = merge(report.functions, declared)
+    facts.sqlite_library = _library(report.module, facts.driver)
+    if facts.sqlite_library is not None:
+        facts.app_sqlite = app_sqlite_version(facts.sqlite_library)
     return facts
+
+
+def _migrator_for(report, folder: Path, ext: str, facts: ProjectFacts):
+    """The migrator that reads `folder`; else the module's only SQLite one;
+    else one that agrees with all of them (unknown where they differ)."""
+    from .goproject import Migrator
+
+    target = folder.resolve()
+    sqlite = [m for m in report.migrators if m.is_sqlite]
+    matching = [m for m in sqlite if any(_resolved(f, ext)[0] == target or f.path == target for f in m.folders)]
+    if matching:
+        return sorted(matching, key=lambda m: m.kind != "go")[0]
+    if len(sqlite) == 1:
+        only = sqlite[0]
+        if only.folders:
+            facts.notes.append(f"golang-migrate at {only.where} reads {', '.join(str(f.path) for f in only.folders)}, "
+                               f"not this folder; its settings are reported")
+        return only
+    if not sqlite:
+        return report.fallback
+    merged = Migrator(", ".join(m.where for m in sqlite[:3]), "merged")
+    for attr, evidence in (("driver", "driver_evidence"), ("foreign_keys", "foreign_keys_evidence"),
+                           ("no_tx_wrap", "tx_wrap_evidence"), ("table", "table_evidence")):
+        values = {getattr(m, attr) for m in sqlite}
+        if len(values) == 1:
+            setattr(merged, attr, values.pop())
+            setattr(merged, evidence, getattr(sqlite[0], evidence))
+        else:
+            setattr(merged, attr, UNKNOWN if attr == "driver" else None)
+            setattr(merged, evidence, f"the {len(sqlite)} golang-migrate instances of the module differ "
+                                      f"({', '.join(m.where for m in sqlite[:3])}) and none reads this folder")
+    return merged
 
 
 # The SQLite the app really runs -------------------------------------------------
 
 MATTN_MODULE = "github.com/mattn/go-sqlite3"
+MODERNC_MODULE = "modernc.org/sqlite"
 # SQLite bundled by mattn/go-sqlite3 releases (sqlite3-binding.h), for when
 # the Go module cache is not there to read it from.
 MATTN_BUNDLED_SQLITE = {"v1.14.22": "3.45.1", "v1.14.32": "3.50.4"}
-_REQUIRE_RE = re.compile(r"^\s*(?:require\s+)?" + re.escape(MATTN_MODULE) + r"\s+(v[0-9][^\s]*)", re.M)
+# SQLite compiled into modernc.org/sqlite releases (lib/sqlite_*.go,
+# SQLITE_VERSION), checked in the module cache; the cache is read first.
+MODERNC_BUNDLED_SQLITE = {"v1.18.1": "3.39.2"}
 _BINDING_VERSION_RE = re.compile(r'^#define SQLITE_VERSION\s+"([0-9.]+)"', re.M)
+_MODERNC_DOC_RE = re.compile(r"^//\s+\w+\s+\w+\s+(3\.[0-9]+\.[0-9]+)\s*$", re.M)
+_MODERNC_LIB_RE = re.compile(r'\bSQLITE_VERSION\s*=\s*"(3\.[0-9]+\.[0-9]+)"')
 
 
-@dataclass(frozen=True)
-class GoDriver:
-    """The SQLite driver module of the Go project and the SQLite it bundles."""
-
-    module: str
-    version: str
-    sqlite_version: Optional[str]
-    source: str  # where sqlite_version was read ("module cache", "known release", "unknown")
+def _library(module, driver: str) -> Optional[SqliteLibrary]:
+    wanted = {"sqlite3": [MATTN_MODULE], "sqlite": [MODERNC_MODULE]}.get(driver, [MATTN_MODULE, MODERNC_MODULE])
+    present = [module.requires[m] for m in wanted if m in module.requires]
+    if len(present) != 1:
+        return None
+    req = present[0]
+    return SqliteLibrary(req.module, req.version, f"go.mod:{req.line}")
 
 
 def go_module_cache() -> Optional[Path]:
@@ -256,28 +525,36 @@ def go_module_cache() -> Optional[Path]:
     return base / "pkg" / "mod"
 
 
-def go_sqlite_driver(module_root: Optional[Path]) -> Optional[GoDriver]:
-    """mattn/go-sqlite3's version from go.mod and the SQLite it bundles (read
-    from the module cache's sqlite3-binding.h when present)."""
-    if module_root is None:
-        return None
+def _cached(path: Path, pattern: "re.Pattern[str]", limit: int) -> Optional[str]:
     try:
-        text = (module_root / "go.mod").read_text(encoding="utf-8", errors="replace")
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            found = pattern.search(handle.read(limit))
     except OSError:
         return None
-    match = _REQUIRE_RE.search(text)
-    if match is None:
-        return None
-    version = match.group(1)
+    return found.group(1) if found else None
+
+
+def app_sqlite_version(library: SqliteLibrary) -> Optional[AppSqlite]:
+    """The SQLite version `library` compiles in: read from the Go module
+    cache when the module is there, else from a table of known releases."""
     cache = go_module_cache()
-    if cache is not None:
-        header = cache / "github.com" / "mattn" / f"go-sqlite3@{version}" / "sqlite3-binding.h"
-        try:
-            with header.open("r", encoding="utf-8", errors="replace") as handle:
-                found = _BINDING_VERSION_RE.search(handle.read(64 * 1024))
+    version = library.version
+    if library.module == MATTN_MODULE:
+        if cache is not None:
+            header = cache / "github.com" / "mattn" / f"go-sqlite3@{version}" / "sqlite3-binding.h"
+            found = _cached(header, _BINDING_VERSION_RE, 64 * 1024)
             if found:
-                return GoDriver(MATTN_MODULE, version, found.group(1), "module cache")
-        except OSError:
-            pass
-    known = MATTN_BUNDLED_SQLITE.get(version)
-    return GoDriver(MATTN_MODULE, version, known, "known release" if known else "unknown")
+                return AppSqlite(found, "module cache: sqlite3-binding.h")
+        known = MATTN_BUNDLED_SQLITE.get(version)
+        return AppSqlite(known, "known release") if known else None
+    if library.module == MODERNC_MODULE:
+        if cache is not None:
+            base = cache / "modernc.org" / f"sqlite@{version}"
+            found = _cached(base / "doc.go", _MODERNC_DOC_RE, 64 * 1024)
+            if not found:
+                found = _cached(base / "lib" / "sqlite_linux_amd64.go", _MODERNC_LIB_RE, 2 * 1024 * 1024)
+            if found:
+                return AppSqlite(found, "module cache")
+        known = MODERNC_BUNDLED_SQLITE.get(version)
+        return AppSqlite(known, "known release") if known else None
+    return None

@@ -212,10 +212,12 @@ def literal(text: str) -> str:
 
 
 def replay(folder: MigrationFolder, *, migrations_table: str = "schema_migrations", no_tx_wrap: bool = False,
-           foreign_keys: bool = False) -> sqlite3.Connection:
+           foreign_keys: bool = False, functions: Sequence = ()) -> sqlite3.Connection:
     """An in-memory database with every migration of the folder applied, in
-    golang-migrate's order and way (mwcore.gomigrate)."""
+    golang-migrate's order and way (mwcore.gomigrate), with stand-ins for the
+    SQL functions the app registers."""
     from .gomigrate import NO_CHANGE, GoMigrate
+    from .sqlfuncs import register
 
     if folder.duplicates:
         dup = folder.duplicates[0]
@@ -226,6 +228,7 @@ def replay(folder: MigrationFolder, *, migrations_table: str = "schema_migration
     if not folder.migrations:
         raise MigrationWriterError(f"{folder.path}: holds no migrations, so there is no table to rebuild.")
     conn = connect(":memory:", foreign_keys=foreign_keys)
+    register(conn, functions)
     outcome = GoMigrate(conn, folder, table=migrations_table, no_tx_wrap=no_tx_wrap).up()
     if outcome.error and outcome.error_kind != NO_CHANGE:
         conn.close()

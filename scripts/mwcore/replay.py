@@ -25,7 +25,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .folder import DOWN, UP, Migration, MigrationFolder, read_sql, scan_folder
 from .gomigrate import FAILED as RUN_FAILED
@@ -33,6 +33,7 @@ from .gomigrate import NIL_VERSION, GoMigrate, RunOutcome, Step
 from .jsonuse import JsonColumns, folder_json_columns
 from .rows import RowSet, find_rows, seed_rows
 from .schema import Owned, Snapshot, diff, owned_index, refresh, restrict, snapshot
+from .sqlfuncs import registered as register
 from .sqlrun import ScriptResult, connect, copy_database, copy_of_file, run_script
 from .touched import TouchRecorder, Touched
 
@@ -71,6 +72,8 @@ class ReplayOptions:
     # Columns the migrations read as JSON, and the shape they read (see
     # jsonuse); None: learned from the folder's files when the replay starts.
     json_columns: Optional[JsonColumns] = None
+    # Stand-ins for the SQL functions the app registers (sqlfuncs.SqlFunction).
+    sql_functions: Tuple = ()
 
 
 @dataclass(frozen=True)
@@ -688,6 +691,10 @@ def _failure_problem(check: str, result: ScriptResult, file: Optional[str], opti
     if app and _version_tuple(app) > _version_tuple(python_version) and _VERSION_SENSITIVE.search(result.error or ""):
         message += (f" (this ran on SQLite {python_version}; the app's driver bundles SQLite {app}: "
                     "if the SQL needs the newer version, the failure may come from that difference)")
+    missing = re.search(r"no such function: (\w+)", result.error or "")
+    if missing:
+        message += (f" (if the app registers {missing.group(1)}() on its connection, declare a stand-in: "
+                    f"--sql-function '{missing.group(1)}=EXPR' over its arguments ?1..?n)")
     return Problem(check, message, file, result.line)
 
 
@@ -752,14 +759,15 @@ def verify_pair(conn: sqlite3.Connection, up_sql: str, down_sql: str, *, options
 ConnectionFactory = Callable[[], sqlite3.Connection]
 
 
-def start_from(db: Optional[Path] = None, *, foreign_keys: bool = False) -> ConnectionFactory:
+def start_from(db: Optional[Path] = None, *, foreign_keys: bool = False, functions: Sequence = ()) -> ConnectionFactory:
     """Where a replay starts: an empty in-memory database, or an in-memory
     copy of `db` (opened read-only, copied once with the backup API, never
-    written); each call returns a fresh copy."""
+    written); each call returns a fresh copy, with stand-ins for the SQL
+    functions the app registers."""
     if db is None:
-        return lambda: connect(":memory:", foreign_keys=foreign_keys)
+        return lambda: register(connect(":memory:", foreign_keys=foreign_keys), functions)
     pristine = copy_of_file(db)
-    return lambda: copy_database(pristine, foreign_keys=foreign_keys)
+    return lambda: register(copy_database(pristine, foreign_keys=foreign_keys), functions)
 
 
 def replay_dir(path: Path, options: Optional[ReplayOptions] = None, *, db: Optional[Path] = None,
@@ -770,7 +778,8 @@ def replay_dir(path: Path, options: Optional[ReplayOptions] = None, *, db: Optio
     options = options or ReplayOptions()
     folder = scan_folder(path, ext)
     texts = {f.name: read_sql(folder.file_path(f)).text for f in folder.all_files()}
-    return replay(folder, texts, start_from(db, foreign_keys=options.foreign_keys), options)
+    return replay(folder, texts, start_from(db, foreign_keys=options.foreign_keys, functions=options.sql_functions),
+                  options)
 
 
 def replay(folder: MigrationFolder, texts: Dict[str, str], start: ConnectionFactory,

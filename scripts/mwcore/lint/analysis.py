@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from ..folder import Migration, MigrationFile, MigrationFolder
+from ..sqlfuncs import register
 from ..sqltext import Statement, normalize_sql, quote_identifier, split_statements
 from .tracker import NO_CHANGE, Change, Obj, SchemaTracker, dropped_column_table, first_word, fold
 
@@ -147,7 +148,8 @@ class Runner:
     """Builds the scratch database and fills in the FileAnalysis objects."""
 
     def __init__(self, folder: MigrationFolder, analysis: Analysis, *, foreign_keys: bool,
-                 migrations_table: str = "schema_migrations", verify: bool = False) -> None:
+                 migrations_table: str = "schema_migrations", verify: bool = False, sql_functions: tuple = ()) -> None:
+        self.sql_functions = sql_functions
         self.folder = folder
         self.analysis = analysis
         self.foreign_keys = foreign_keys
@@ -160,6 +162,7 @@ class Runner:
     # -- the scratch database ----------------------------------------------------
     def _open(self) -> None:
         self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        register(self.conn, self.sql_functions)
         if self.foreign_keys:
             self.conn.execute("PRAGMA foreign_keys = ON")
         table = quote_identifier(self.table)
@@ -370,9 +373,11 @@ def _merge(delta: Delta, change: Change) -> None:
 
 
 def analyze(folder: MigrationFolder, analysis: Analysis, *, foreign_keys: bool,
-            migrations_table: str = "schema_migrations", verify: bool = False) -> None:
-    """Execute the folder's migrations on a scratch database, filling `analysis`."""
+            migrations_table: str = "schema_migrations", verify: bool = False, sql_functions: tuple = ()) -> None:
+    """Execute the folder's migrations on a scratch database, filling
+    `analysis` (the app's SQL functions run as stand-ins)."""
     for fa in analysis.files.values():
         if fa.text is not None and len(fa.keywords) != len(fa.statements):
             fa.set_text(fa.text, fa.has_bom)
-    Runner(folder, analysis, foreign_keys=foreign_keys, migrations_table=migrations_table, verify=verify).run()
+    Runner(folder, analysis, foreign_keys=foreign_keys, migrations_table=migrations_table, verify=verify,
+           sql_functions=sql_functions).run()

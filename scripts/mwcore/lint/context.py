@@ -25,6 +25,8 @@ class LintOptions:
     ignore: Set[str] = field(default_factory=set)
     only: Optional[Set[str]] = None  # report only on these file names
     verify: bool = False  # re-check the schema mirror after every change (tests)
+    project: Optional[object] = None  # project.ProjectFacts; None: read from the Go project
+    sql_functions: tuple = ()  # stand-ins for the app's SQL functions (default: the project's)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ class LintResult:
     suppressed: int = 0
     files: int = 0
     referenced_drop: bool = False
+    both_ways: bool = False  # checked with foreign keys off and on (the project cannot tell)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -70,24 +71,16 @@ class LintResult:
 def resolve_settings(directory: Path, options: LintOptions) -> Settings:
     fk, fk_known, fk_source = options.foreign_keys, True, "given on the command line"
     wrap, wrap_source = options.no_tx_wrap, "given on the command line"
-    table = "schema_migrations"
-    if fk is None or wrap is None:
-        facts = read_project_facts(directory)
-        table = facts.migrations_table
-        if fk is None:
-            if facts.foreign_keys is None:
-                fk, fk_known = False, False
-                fk_source = "no Go source found; pass --foreign-keys on if the DSN sets _foreign_keys=1"
-            else:
-                fk, fk_source = facts.foreign_keys, facts.foreign_keys_evidence
-        if wrap is None:
-            wrap = facts.no_tx_wrap
-            if wrap:
-                wrap_source = facts.no_tx_wrap_evidence
-            elif facts.go_files:
-                wrap_source = "no x-no-tx-wrap in the Go source"
-            else:
-                wrap_source = "golang-migrate's default; no Go source found"
+    facts = options.project if options.project is not None else read_project_facts(directory)
+    table = facts.migrations_table
+    if fk is None:
+        if facts.foreign_keys is None:
+            fk, fk_known = False, False
+            fk_source = f"unknown: {facts.foreign_keys_evidence}; pass --foreign-keys on|off"
+        else:
+            fk, fk_source = facts.foreign_keys, facts.foreign_keys_evidence
+    if wrap is None:
+        wrap, wrap_source = bool(facts.no_tx_wrap), facts.tx_wrap_evidence
     return Settings(bool(fk), fk_source, fk_known, bool(wrap), wrap_source, table)
 
 
@@ -112,8 +105,9 @@ def lint_folder(directory: Path, options: Optional[LintOptions] = None) -> LintR
     folder = scan_folder(directory, options.ext)
     settings = resolve_settings(Path(directory), options)
     analysis = _read(folder)
+    functions = options.sql_functions or tuple(getattr(options.project, "sql_functions", ()) or ())
     analyze(folder, analysis, foreign_keys=settings.foreign_keys,
-            migrations_table=settings.migrations_table, verify=options.verify)
+            migrations_table=settings.migrations_table, verify=options.verify, sql_functions=functions)
     ctx = Context(folder, options, settings, analysis)
 
     raw: List[Finding] = []
