@@ -156,3 +156,37 @@ def test_golang_migrate_fails_on_rows_where_the_rule_says(go_tools, tmp_path, co
             assert result["dirty"] is True
         else:
             assert result["error"] is None, result
+
+
+def test_a_down_that_makes_a_column_not_null_again_is_a_warning_and_down_fill_clears_it(tmp_path):
+    """Undoing "make nullable" tightens the column back: the down fails on
+    rows that got a NULL after the up. That is a choice (no value invented),
+    so a warning; --down-fill writes the COALESCE and clears it."""
+    from conftest import run_cli
+
+    def generated(folder: Path, *extra: str) -> Dict[str, str]:
+        (folder / "000001_init.up.sql").parent.mkdir(parents=True, exist_ok=True)
+        (folder / "000001_init.up.sql").write_text("CREATE TABLE account (id INTEGER PRIMARY KEY, email TEXT NOT NULL);")
+        (folder / "000001_init.down.sql").write_text("DROP TABLE account;")
+        proc = run_cli("rebuild_table.py", "--dir", str(folder), "account", "--nullable", "email", "--foreign-keys", "off",
+                       *extra, "--create", "relax_email")
+        assert proc.returncode == 0, proc.stderr
+        return {p.name: p.read_text() for p in folder.iterdir()}
+
+    plain = tmp_path / "plain"
+    generated(plain)
+    findings = [f for f in lint(plain).findings if f.code == "MW307"]
+    assert [(f.severity, f.file.endswith(".down.sql")) for f in findings] == [("warning", True)]
+    assert "--down-fill email" in findings[0].hint
+
+    # The warning is true: rows that got a NULL after the up stop the down.
+    conn = connect()
+    for name in ("000001_init.up.sql", "000002_relax_email.up.sql"):
+        assert run_script(conn, (plain / name).read_text()).ok
+    conn.execute("INSERT INTO account (id, email) VALUES (1, NULL)")
+    down = run_script(conn, (plain / "000002_relax_email.down.sql").read_text())
+    assert not down.ok and "NOT NULL constraint failed" in down.error
+
+    filled = tmp_path / "filled"
+    generated(filled, "--down-fill", "email", "'unknown'")
+    assert not [f for f in lint(filled).findings if f.code == "MW307"]

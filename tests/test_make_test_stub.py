@@ -21,7 +21,7 @@ from mwcore.gofacts import go_canonical_sql, migration_facts
 from mwcore.golex import parse_file
 from mwcore.gopins import find_pins_in_text
 from mwcore.gotemplates import DRIVERS, HELPERS
-from mwcore.gotest import add_imports, driver_from_go_mod, fill_template, go_string, module_setup, plan_stub, write_stub
+from mwcore.gotest import AUTO, add_imports, fill_template, go_string, module_setup, plan_stub, resolve_driver, write_stub
 from mwcore.project import read_project_facts
 
 SQLITE_PKG = Path("pkg/storage/sqlite")
@@ -413,7 +413,7 @@ def test_a_modernc_project_gets_database_sqlite_tests(tmp_path: Path) -> None:
 
     text = (root / "store" / "migrate_test.go").read_text()
     assert rc == 0 and payload["driver"] == "modernc", payload
-    assert "store/store.go imports golang-migrate's database/sqlite" in payload["driver_reason"]
+    assert payload["driver_reason"].startswith("store/store.go:") and "sqlite.WithInstance" in payload["driver_reason"]
     assert '"github.com/golang-migrate/migrate/v4/database/sqlite"\n' in text
     assert 'sql.Open("sqlite", path)' in text
     assert 'sqlite.WithInstance(db, &sqlite.Config{MigrationsTable: "schema_migrations"})' in text
@@ -438,7 +438,7 @@ def test_mattn_stays_the_default_and_its_tests_keep_their_form(tmp_path: Path) -
     auto = plan_stub(folder, 2)
     mattn = plan_stub(folder, 2, driver="mattn")
 
-    assert auto.package.driver.key == "mattn" and "go.mod requires github.com/mattn/go-sqlite3" in auto.package.driver_reason
+    assert auto.package.driver.key == "mattn" and "requires github.com/mattn/go-sqlite3" in auto.package.driver_reason
     assert auto.new_text == mattn.new_text
     assert 'db, err := sql.Open("sqlite3", path)\n' in auto.new_text
     assert 'drv, err := sqlite3.WithInstance(db, &sqlite3.Config{MigrationsTable: "schema_migrations"})\n' in auto.new_text
@@ -452,18 +452,19 @@ IMPORTS_DATABASE_SQLITE = 'package db\n\nimport _ "github.com/golang-migrate/mig
 
 @pytest.mark.parametrize("go_mod,go_file,expected", [
     (GO_MOD_MODERNC, IMPORTS_DATABASE_SQLITE, "modernc"),
-    (GO_MOD_MODERNC.replace(")", "\tgithub.com/mattn/go-sqlite3 v1.14.32\n)"), IMPORTS_DATABASE_SQLITE, "mattn"),
-    (GO_MOD_MODERNC, 'package db\n\nimport _ "github.com/golang-migrate/migrate/v4/database/sqlite3"\n', None),
-    (GO_MOD_MODERNC, "package db\n\n// github.com/golang-migrate/migrate/v4/database/sqlite in a comment only\n", None),
-    ("module example.com/m\n\ngo 1.26\n", IMPORTS_DATABASE_SQLITE, None),
-], ids=["modernc", "mattn too", "sqlite3 import", "comment", "no driver module"])
-def test_the_driver_is_read_from_go_mod_and_the_golang_migrate_import(tmp_path: Path, go_mod, go_file, expected) -> None:
+    (GO_MOD_MODERNC, 'package db\n\nimport _ "github.com/golang-migrate/migrate/v4/database/sqlite3"\n', "mattn"),
+    (GO_MOD_MODERNC, "package db\n\n// github.com/golang-migrate/migrate/v4/database/sqlite in a comment only\n", "modernc"),
+    ("module example.com/m\n\ngo 1.26\n", "package db\n", "mattn"),
+], ids=["database/sqlite import", "database/sqlite3 import", "modernc library only", "nothing to tell"])
+def test_without_a_migrator_call_the_driver_follows_the_go_source_and_library(tmp_path: Path, go_mod, go_file, expected) -> None:
     write_files(tmp_path, {"go.mod": go_mod})
     write_files(tmp_path / "db", {"db.go": go_file})
+    write_files(tmp_path / "db" / "migrations", {"1_a.up.sql": "CREATE TABLE a(x);"})
+    project = read_project_facts(tmp_path / "db" / "migrations")
 
-    key, why = driver_from_go_mod(tmp_path)
+    driver, why = resolve_driver(AUTO, project, tmp_path)
 
-    assert key == expected, why
+    assert driver.key == expected, why
 
 
 def test_driver_flag_overrides_and_is_validated(tmp_path: Path) -> None:

@@ -95,4 +95,5 @@ def test_the_fixture_apps_function_runs_as_a_stand_in_everywhere():
     step = out["steps"][2]
     assert any("stand-in for slugify()" in n and "unchecked" in n for n in step["notes"])
     rc, out = run_json("validate_pairs.py", cwd=APP_FUNCTION)
-    assert rc == 0 and out["findings"] == []
+    # MW507 warns that the new UNIQUE index meets duplicate slugs on real rows (a true warning here).
+    assert rc == 0 and [f["code"] for f in out["findings"]] == ["MW507"]

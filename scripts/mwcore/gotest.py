@@ -275,47 +275,21 @@ def _without_comments(text: str) -> str:
 
 # The driver --------------------------------------------------------------------------
 
-_MIGRATE_SQLITE_IMPORT = '"' + MIGRATE_MODULE + '/database/sqlite"'
-
-
-def driver_from_go_mod(module_root: Optional[Path]) -> Tuple[Optional[str], str]:
-    """Stand-in for the project-facts reader's `driver` until that lands:
-    (MODERNC, evidence) when go.mod requires modernc.org/sqlite and not
-    mattn/go-sqlite3 and a Go file imports golang-migrate's database/sqlite;
-    (MATTN, evidence) when go.mod requires mattn/go-sqlite3; else (None, why)."""
-    if module_root is None:
-        return None, "no go.mod"
-    text = _read_text(module_root / "go.mod")
-    if text is None:
-        return None, "go.mod cannot be read"
-    if _required_version(text, DRIVERS[MATTN].library):
-        return MATTN, f"go.mod requires {DRIVERS[MATTN].library}"
-    if not _required_version(text, DRIVERS[MODERNC].library):
-        return None, "go.mod requires neither mattn/go-sqlite3 nor modernc.org/sqlite"
-    from .project import walk  # the same folders every script reads
-
-    for folder, names in walk(module_root):
-        for name in sorted(names):
-            if name.endswith(".go") and not name.endswith("_test.go"):
-                source = _read_text(folder / name) or ""
-                if _MIGRATE_SQLITE_IMPORT in source:
-                    where = os.path.relpath(folder / name, module_root).replace(os.sep, "/")
-                    return MODERNC, f"go.mod requires {DRIVERS[MODERNC].library}; {where} imports golang-migrate's database/sqlite"
-    return None, "go.mod requires modernc.org/sqlite but no Go file imports golang-migrate's database/sqlite"
 
 
 def resolve_driver(choice: str, project: ProjectFacts, module_root: Optional[Path]) -> Tuple[TestDriver, str]:
     """The driver the tests use and why: --driver, else the project's own."""
     if choice in DRIVERS:
         return DRIVERS[choice], "chosen with --driver"
-    fact = getattr(project, "driver", None)  # "sqlite3" (mattn), "sqlite" (modernc) or None
+    fact = getattr(project, "driver", None)  # "sqlite3" (mattn), "sqlite" (modernc) or "unknown"
     if fact in ("sqlite3", "sqlite"):
         key = MATTN if fact == "sqlite3" else MODERNC
         return DRIVERS[key], str(getattr(project, "driver_evidence", "") or "the project's golang-migrate driver")
-    key, why = driver_from_go_mod(module_root)
-    if key is not None:
-        return DRIVERS[key], why
-    return DRIVERS[MATTN], f"{why}: golang-migrate's sqlite3 driver (mattn) by default"
+    library = getattr(project, "sqlite_library", None)
+    for key, driver in DRIVERS.items():
+        if library is not None and library.module == driver.library:
+            return driver, f"{library.evidence}: golang-migrate's driver for it"
+    return DRIVERS[MATTN], "no SQLite driver found in the Go source or go.mod: golang-migrate's sqlite3 driver (mattn) by default"
 
 
 # The module's requirements ---------------------------------------------------------------

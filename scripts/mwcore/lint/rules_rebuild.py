@@ -8,7 +8,7 @@ from typing import Dict, Iterator, List, Optional, Set
 
 from .analysis import FileAnalysis
 from .context import FileCheck, excerpt, name_list
-from .registry import ERROR, Hit, rule
+from .registry import ERROR, WARNING, Hit, rule
 from .rules_sql import DROP_COLUMN, VIEW_RENAME, error_suffix, first_error_of
 from .shapes import definition_key
 from .tracker import Obj
@@ -293,6 +293,19 @@ def rebuild_not_null_without_fill(f: FileCheck) -> Iterator[Hit]:
                 if where is None:
                     continue
                 how = f"its copy has no COALESCE/IFNULL and {column} no DEFAULT, so a row with NULL there fails it"
+            if f.is_down:
+                # Undoing a change that made the column nullable: failing on
+                # rows that gained a NULL since is a choice (no value is
+                # invented); filling them is the other.
+                yield f.at(
+                    where,
+                    f"this down makes {after.name}.{column} NOT NULL again; {how}, so rolling back fails on rows "
+                    f"that got a NULL after the up",
+                    f"if that is not what you want, copy it as COALESCE({column}, <value>) "
+                    f"(rebuild_table.py --down-fill {column} EXPR writes it)",
+                    severity=WARNING,
+                )
+                continue
             yield f.at(
                 where,
                 f"this rebuild makes {after.name}.{column} NOT NULL; {how} (the empty test table has no such row)",
