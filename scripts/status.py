@@ -41,8 +41,9 @@ def build_parser() -> cli.ArgumentParser:
         "Status of a golang-migrate folder and, with --db, of a database: applied, pending, dirty "
         "(with the exact recovery steps), and checksums of the migration files.",
         EXAMPLES,
+        runs_sql=True,
     )
-    parser.add_argument("--db", metavar="PATH", help="SQLite database to inspect (opened read-only, never written)")
+    parser.add_argument("--db", metavar="PATH", help="SQLite database to inspect (copied first: the file itself is never opened by SQLite, never written)")
     parser.add_argument("--table", metavar="NAME", help="migrations table (default: from the Go source, else schema_migrations)")
     parser.add_argument("--no-tx-wrap", action="store_true", default=None,
                         help="the project runs with x-no-tx-wrap=true (default: read from the Go source)")

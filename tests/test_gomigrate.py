@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from mwcore import gomigrate
 from mwcore.folder import scan_folder
 from mwcore.schema import snapshot
-from mwcore.sqlrun import connect
+from mwcore import engine
 
 from conftest import generated_chain, write_files
 
@@ -43,7 +43,7 @@ def py_run(folder_path: Path, db: Path, ops: List[str], *, no_tx_wrap: bool = Fa
     folder = scan_folder(folder_path)
     if folder.duplicates:
         return [{"op": "open", "kind": "open", "version": -1, "dirty": False}]
-    runner = gomigrate.GoMigrate(connect(str(db), foreign_keys=fk), folder, no_tx_wrap=no_tx_wrap)
+    runner = gomigrate.GoMigrate(engine.scratch(foreign_keys=fk), folder, no_tx_wrap=no_tx_wrap)
     out = []
     for op in ops:
         name, _, arg = op.partition(":")
@@ -59,6 +59,7 @@ def py_run(folder_path: Path, db: Path, ops: List[str], *, no_tx_wrap: bool = Fa
             outcome = gomigrate.RunOutcome()
         version, dirty = runner.version()
         out.append({"op": op, "kind": outcome.error_kind, "version": version, "dirty": dirty})
+    engine.save_copy(runner.conn, db)
     runner.conn.close()
     return out
 

@@ -18,7 +18,7 @@ from typing import Dict, List, Optional
 from .folder import Migration, MigrationFolder
 from .gomigrate import NIL_VERSION, GoMigrate
 from .schema import Snapshot, diff, snapshot
-from .sqlrun import connect, copy_of_file
+from . import engine
 from .errors import MigrationWriterError
 
 
@@ -62,7 +62,7 @@ def read_version(conn: sqlite3.Connection, table: str) -> "tuple[bool, int, bool
 def database_status(folder: MigrationFolder, db_path: Path, *, table: str = "schema_migrations",
                     no_tx_wrap: bool = False) -> DatabaseStatus:
     """Read `db_path` (never writing it) and relate it to `folder`."""
-    conn = copy_of_file(db_path)
+    conn = engine.copy_of_user_db(db_path)
     has_table, version, dirty = read_version(conn, table)
     status = DatabaseStatus(db_path, has_table, version, dirty)
     status.missing_current = version >= 0 and folder.find(version) is None
@@ -82,7 +82,7 @@ def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str) -> D
     from one scratch database migrated upwards once."""
     wanted = sorted(set(versions))
     out: Dict[int, Snapshot] = {}
-    scratch = connect()
+    scratch = engine.scratch()
     runner = GoMigrate(scratch, folder, table=table)
     if NIL_VERSION in wanted:
         out[NIL_VERSION] = snapshot(scratch, migrations_table=table)

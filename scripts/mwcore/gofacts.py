@@ -24,7 +24,7 @@ from .gomigrate import GoMigrate
 from .project import ProjectFacts
 from .rows import seed_rows
 from .schema import Snapshot, diff, snapshot
-from .sqlrun import connect, copy_database
+from . import engine
 from .sqltext import quote_identifier as q
 
 MAX_ROWS_PER_CHECK = 10
@@ -91,16 +91,16 @@ class _Replay:
         return self._texts[migration_file.name]
 
     def empty(self) -> sqlite3.Connection:
-        return connect(":memory:", foreign_keys=self.fk)
+        return engine.scratch(foreign_keys=self.fk)
 
     def reopen(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         """The same database on a new connection (temp objects gone)."""
-        fresh = copy_database(conn, foreign_keys=self.fk)
+        fresh = engine.copy(conn, foreign_keys=self.fk)
         conn.close()
         return fresh
 
     def copy(self, conn: sqlite3.Connection) -> sqlite3.Connection:
-        return copy_database(conn, foreign_keys=self.fk)
+        return engine.copy(conn, foreign_keys=self.fk)
 
     def run(self, conn: sqlite3.Connection, op: str, limit: int) -> Optional[str]:
         """One golang-migrate call on conn; the error, if any."""

@@ -32,7 +32,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .errors import MigrationWriterError, UsageError
 from .folder import MigrationFolder
-from .sqlrun import connect, copy_database
+from . import engine
 from .sqltext import normalize_sql
 from .sqltext import quote_identifier as q
 from .tabledef import (
@@ -183,7 +183,7 @@ def replay(folder: MigrationFolder, *, migrations_table: str = "schema_migration
         )
     if not folder.migrations:
         raise MigrationWriterError(f"{folder.path}: holds no migrations, so there is no table to rebuild.")
-    conn = connect(":memory:", foreign_keys=foreign_keys)
+    conn = engine.scratch(foreign_keys=foreign_keys)
     outcome = GoMigrate(conn, folder, table=migrations_table, no_tx_wrap=no_tx_wrap).up()
     if outcome.error and outcome.error_kind != NO_CHANGE:
         conn.close()
@@ -301,7 +301,7 @@ def plan_rebuild(
     if fk_mode not in (FK_ON, FK_OFF, FK_UNKNOWN):
         raise UsageError(f"foreign-key mode {fk_mode!r}: use on, off or unknown.")
     name = find_table(conn, table, migrations_table)
-    work = copy_database(conn)
+    work = engine.copy(conn)
     try:
         return _Planner(work, name, changes, fk_mode, no_tx_wrap, suffix, migrations_table).plan()
     finally:
@@ -482,7 +482,7 @@ class _Planner:
     def _probe(self, new: TableDef) -> sqlite3.Connection:
         """The new shape created alone under the table's name: SQLite's verdict
         on the definition, and its PRAGMAs."""
-        probe = connect(":memory:")
+        probe = engine.scratch()
         try:
             probe.execute(new.render(self.table))
         except sqlite3.Error as exc:
@@ -631,7 +631,7 @@ class _Planner:
     def _check_new_foreign_keys(self, new: TableDef, temp: str) -> None:
         """A foreign key must point at a PRIMARY KEY or UNIQUE column set of an
         existing table; SQLite says so (foreign key mismatch) when asked."""
-        check = copy_database(self.work)
+        check = engine.copy(self.work)
         try:
             check.execute(retarget_self_references(new.render(temp), self.table, temp))
             try:

@@ -32,7 +32,8 @@ from .gomigrate import FAILED as RUN_FAILED
 from .gomigrate import NIL_VERSION, GoMigrate, RunOutcome, Step
 from .rows import RowSet, find_rows, seed_rows
 from .schema import Owned, Snapshot, diff, owned_index, refresh, restrict, snapshot
-from .sqlrun import ScriptResult, connect, copy_database, copy_of_file, run_script
+from . import engine
+from .engine import ScriptResult
 from .touched import TouchRecorder, Touched
 
 OK, FAILED, MISSING, SKIPPED, DIFFERS = "ok", "failed", "missing", "skipped", "differs"
@@ -277,10 +278,7 @@ class Tracker:
 
     def absorb(self, touched: Touched) -> Change:
         names = set(touched.schema)
-        if touched.writable_schema:
-            full = snapshot(self.conn, migrations_table=self.migrations_table, canonical=self.canonical)
-            names |= _owners(self.schema) | _owners(full)
-        elif touched.renamed:
+        if touched.renamed:
             # A RENAME rewrites references in child tables, triggers and views,
             # and the new name is reported nowhere: compare the catalogue.
             catalogue = self.conn.execute("SELECT type, tbl_name FROM main.sqlite_master").fetchall()
@@ -714,7 +712,7 @@ def verify_pair(conn: sqlite3.Connection, up_sql: str, down_sql: str, *, options
     tracker.record_damage()
 
     def attempt(check: str, sql: str, file: Optional[str]) -> Optional[Change]:
-        result, change = tracker.run(lambda: run_script(conn, sql, wrap=wrap))
+        result, change = tracker.run(lambda: engine.run_script(conn, sql, wrap=wrap, file=file))
         if not result.ok:
             setattr(verdict, check, FAILED)
             verdict.problems.append(_failure_problem(check, result, file, options))
@@ -751,9 +749,9 @@ def start_from(db: Optional[Path] = None, *, foreign_keys: bool = False) -> Conn
     copy of `db` (opened read-only, copied once with the backup API, never
     written); each call returns a fresh copy."""
     if db is None:
-        return lambda: connect(":memory:", foreign_keys=foreign_keys)
-    pristine = copy_of_file(db)
-    return lambda: copy_database(pristine, foreign_keys=foreign_keys)
+        return lambda: engine.scratch(foreign_keys=foreign_keys)
+    pristine = engine.copy_of_user_db(db)
+    return lambda: engine.copy(pristine, foreign_keys=foreign_keys)
 
 
 def replay_dir(path: Path, options: Optional[ReplayOptions] = None, *, db: Optional[Path] = None,
