@@ -95,6 +95,9 @@ def _problems(folder: MigrationFolder, sums: checksum.SumCheck, db) -> List[str]
                             f"fails with 'no migration found for version {db.version}'. Restore the file (another branch?).")
         if db.dirty:
             problems.append(f"the database is dirty at version {db.version}.")
+        if db.recovery is not None and db.recovery.replay_error:
+            problems.append(f"the folder's migrations do not replay on a scratch database, so the diagnosis above is "
+                            f"incomplete: {db.recovery.replay_error}")
     return problems
 
 
@@ -134,7 +137,7 @@ def _payload(directory, how, folder, sums, db, problems) -> dict:
             r = db.recovery
             payload["database"]["recovery"] = {
                 "failed": printable(r.failed), "state": r.state, "force_to": r.force_to, "explanation": r.explanation,
-                "present": r.present, "absent": r.absent,
+                "present": r.present, "absent": r.absent, "replay_error": r.replay_error,
                 "commands": _force_commands(directory, db.path, r.force_to),
             }
     return payload

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from .folder import Migration, MigrationFolder
 from .gomigrate import NIL_VERSION, GoMigrate
@@ -32,6 +32,9 @@ class Recovery:
     explanation: str
     present: List[str] = field(default_factory=list)  # partial: changes already in the database
     absent: List[str] = field(default_factory=list)  # partial: changes not in the database
+    # The folder's own chain failed on the scratch database (FILE:LINE: why),
+    # so the schemas to compare with are missing from there on.
+    replay_error: Optional[str] = None
 
 
 @dataclass
@@ -77,13 +80,15 @@ def database_status(folder: MigrationFolder, db_path: Path, *, table: str = "sch
     return status
 
 
-def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str) -> Dict[int, Snapshot]:
+def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str,
+               no_tx_wrap: bool = False) -> Tuple[Dict[int, Snapshot], Optional[str]]:
     """Schema the folder produces at each requested version (-1 = empty),
-    from one scratch database migrated upwards once."""
+    from one scratch database migrated upwards once; and where the chain
+    failed on the way ("FILE:LINE: why"), if it did."""
     wanted = sorted(set(versions))
     out: Dict[int, Snapshot] = {}
     scratch = engine.scratch()
-    runner = GoMigrate(scratch, folder, table=table)
+    runner = GoMigrate(scratch, folder, table=table, no_tx_wrap=no_tx_wrap)
     if NIL_VERSION in wanted:
         out[NIL_VERSION] = snapshot(scratch, migrations_table=table)
     for version in [v for v in wanted if v != NIL_VERSION]:
@@ -91,14 +96,30 @@ def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str) -> D
             outcome = runner.up(1)
             if not outcome.ok:
                 scratch.close()
-                return out  # the chain itself fails before this version
+                return out, _failure(outcome)  # the chain itself fails before this version
         out[version] = snapshot(scratch, migrations_table=table)
     scratch.close()
-    return out
+    return out, None
+
+
+def _failure(outcome) -> str:
+    step = outcome.failed_step
+    result = step.result if step is not None else None
+    if step is not None and step.file is not None and result is not None and result.line:
+        return f"{step.file.name}:{result.line}: {result.error}"
+    return outcome.error or "failed"
 
 
 def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *, table: str,
              no_tx_wrap: bool) -> Recovery:
+    failures: List[str] = []
+    recovery = _diagnose(folder, conn, version, table, no_tx_wrap, failures)
+    recovery.replay_error = failures[0] if failures else None
+    return recovery
+
+
+def _diagnose(folder: MigrationFolder, conn: sqlite3.Connection, version: int, table: str, no_tx_wrap: bool,
+              failures: List[str]) -> Recovery:
     actual = snapshot(conn, migrations_table=table)
     versions = folder.versions
     tx = ("each file runs without a transaction (x-no-tx-wrap), so a failed file may be partly applied"
@@ -108,7 +129,8 @@ def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *,
         if first is None:
             return Recovery("down of the first version", "unknown", NIL_VERSION,
                             "the row is (-1, dirty) and the folder is empty.")
-        schemas = schemas_at(folder, [NIL_VERSION, first], table=table)
+        schemas, failure = schemas_at(folder, [NIL_VERSION, first], table=table, no_tx_wrap=no_tx_wrap)
+        failures.extend([failure] if failure else [])
         name = _file_name(folder.find(first), "down")
         if schemas.get(first) is not None and not diff(schemas[first], actual):
             return Recovery(name, "rolled_back", first,
@@ -125,7 +147,8 @@ def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *,
     previous = versions[index - 1] if index > 0 else NIL_VERSION
     following = versions[index + 1] if index + 1 < len(versions) else None
     candidates = [previous, version] + ([following] if following is not None else [])
-    schemas = schemas_at(folder, candidates, table=table)
+    schemas, failure = schemas_at(folder, candidates, table=table, no_tx_wrap=no_tx_wrap)
+    failures.extend([failure] if failure else [])
     up_name = _file_name(folder.find(version), "up")
     matches = [v for v in candidates if v in schemas and not diff(schemas[v], actual)]
     if previous in matches and following not in matches:

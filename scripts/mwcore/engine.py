@@ -463,7 +463,8 @@ def copy_of_user_db(path: Path) -> sqlite3.Connection:
             target = _open()
             source.backup(target)
         except MemoryError:
-            raise MigrationWriterError(f"{path}: does not fit in the memory budget ({_mib(_memory_budget())} MiB); "
+            raise MigrationWriterError(f"{path}: does not fit in the memory budget ({_mib(_CLOCK.limits.memory_bytes)} MiB "
+                                       "plus room for copies of it); "
                                        "pass --memory MIB with more.") from None
         except sqlite3.DatabaseError as exc:
             raise MigrationWriterError(_unreadable(path, exc)) from None
@@ -644,7 +645,7 @@ def _classify(guard: _Guard, exc: BaseException, sql: str, where: Optional[str])
                        "(--timeout SECONDS gives more): a recursive query without a LIMIT?", TIMEOUT)
     if isinstance(exc, MemoryError) or text in _MEMORY_ERRORS:
         detail = text or "out of memory"
-        return Failure(f"went over the memory budget of the scratch database ({_mib(_memory_budget())} MiB; "
+        return Failure(f"went over the memory budget of the scratch database ({_mib(_CLOCK.limits.memory_bytes)} MiB; "
                        f"--memory MIB gives more): {detail}; a runaway INSERT, zeroblob() or recursive query?", MEMORY)
     if isinstance(exc, sqlite3.Warning) or "one statement at a time" in text:
         # Python refused what SQLite would run; should not happen after splitting.

@@ -70,6 +70,13 @@ class RebuildRefused(MigrationWriterError):
     """The change cannot be written safely for this project (not a usage error)."""
 
 
+class ChainFails(MigrationWriterError):
+    """A migration of the folder fails on the scratch database: a problem
+    found in the folder (exit 1), not a usage error."""
+
+    exit_code = 1
+
+
 @dataclass(frozen=True)
 class ForeignKeySpec:
     column: str
@@ -187,7 +194,7 @@ def replay(folder: MigrationFolder, *, migrations_table: str = "schema_migration
     outcome = GoMigrate(conn, folder, table=migrations_table, no_tx_wrap=no_tx_wrap).up()
     if outcome.error and outcome.error_kind != NO_CHANGE:
         conn.close()
-        raise MigrationWriterError(
+        raise ChainFails(
             f"the migrations in {folder.path} do not apply on a scratch database ({outcome.error}); "
             "fix that first (verify_migrations.py shows where)."
         )
