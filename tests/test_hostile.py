@@ -200,3 +200,19 @@ def test_the_linter_reports_the_refusal_at_the_statement_however_written(tmp_pat
     found = [(f.file, f.line, f.code) for f in result.findings if f.code == "MW102"]
     assert found == [("000002_x.up.sql", _line_of(up, statement), "MW102")], [str(f) for f in result.findings]
     assert sorted(p.name for p in where.iterdir()) == ["project"]
+
+
+def test_a_trigger_that_never_ends_stops_the_run_with_one_sentence(tmp_path):
+    """The trigger fires inside the replay's own work (synthetic rows), not
+    inside a migration file: the run's budget (12 x --timeout) ends it."""
+    trigger = ("CREATE TABLE log (y);\nCREATE TRIGGER users_ai AFTER INSERT ON users BEGIN INSERT INTO log "
+               + HANG.rstrip(";\n") + "; END;\n")
+    project = _project(tmp_path, trigger, False)
+    before = _tree(project)
+    started = time.monotonic()
+    proc = run_cli("verify_migrations.py", "--dir", "migrations", "--timeout", "0.25", cwd=project, timeout=60)
+    assert time.monotonic() - started < 3 + 5
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "stopped after 3 s, the time budget of the whole run" in proc.stderr
+    assert "000002_hostile.up.sql" in proc.stderr and "Traceback" not in proc.stderr
+    assert _tree(project) == before

@@ -127,6 +127,7 @@ class _Clock:
         self.deadline = math.inf  # the nearer of the two, read by the progress handler
         self.in_file = False
         self.stopped = False  # the progress handler stopped a statement at the run's deadline
+        self.last_file: Optional[str] = None  # the migration file run last (FILE or FILE:LINE)
         self.heap = 0  # the hard heap limit this process set (0: not yet)
         self.reserve = 0  # room for copies of a user's database
         self.known_pragmas: Optional[frozenset] = None
@@ -162,8 +163,15 @@ def run_expired() -> bool:
 
 
 def run_budget_message(where: Optional[str] = None) -> str:
+    """The sentence for a run over its budget: `where` is the statement that
+    was running (FILE:LINE); without it, the file run last is named."""
     budget = _CLOCK.limits.run_budget
-    doing = f" while {where} was running" if where else ""
+    if where:
+        doing = f" while {where} was running"
+    elif _CLOCK.last_file:
+        doing = f" (the last migration file run was {_CLOCK.last_file}; its triggers or the checks after it took the rest)"
+    else:
+        doing = ""
     return (f"stopped after {_seconds(budget)} s, the time budget of the whole run{doing}; "
             f"give it more time with --timeout SECONDS (each file gets SECONDS, the run {RUN_FACTOR} times that).")
 
@@ -201,9 +209,10 @@ def file_budget() -> Iterator[None]:
         _CLOCK.deadline = _CLOCK.run_deadline
 
 
-def _check_run(where: Optional[str]) -> None:
+def _check_run() -> None:
+    """Before a migration statement runs: is there time left?"""
     if run_expired():
-        raise RunBudgetExceeded(run_budget_message(where))
+        raise RunBudgetExceeded(run_budget_message())
 
 
 def _seconds(value: float) -> str:
@@ -615,7 +624,9 @@ def run_statement(conn: sqlite3.Connection, statement: Union[Statement, str], *,
     sql = statement.sql if isinstance(statement, Statement) else statement
     line = statement.line if isinstance(statement, Statement) else None
     where = f"{file}:{line}" if file and line else file
-    _check_run(where)
+    _check_run()
+    if file:
+        _CLOCK.last_file = file
     with file_budget():
         return _execute(conn, guard, sql, where)
 
@@ -657,7 +668,9 @@ def run_statements(conn: sqlite3.Connection, statements: Sequence[Statement], *,
                    file: Optional[str] = None) -> ScriptResult:
     """Run pre-split statements of the file named `file`; see `run_script`."""
     guard = _guard(conn)
-    _check_run(file)
+    _check_run()
+    if file:
+        _CLOCK.last_file = file
     with file_budget():
         if wrap:
             try:
