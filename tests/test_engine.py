@@ -19,6 +19,8 @@ from mwcore import engine
 from mwcore.engine import Limits, copy, copy_of_user_db, run_script, run_statement, save_copy, scratch, user_tables
 from mwcore.errors import MigrationWriterError
 
+from conftest import run_cli
+
 
 @pytest.fixture
 def budgets():
@@ -414,3 +416,25 @@ def test_save_copy_writes_a_new_file_and_never_overwrites(tmp_path):
     with pytest.raises(MigrationWriterError, match="already exists"):
         save_copy(conn, target)
     assert target.read_bytes() == b"mine"
+
+
+def test_status_reads_a_crashed_wal_database_and_leaves_its_folder_as_it_was(tmp_path):
+    live = tmp_path / "live"
+    live.mkdir()
+    writer = _make(live / "app.db", "PRAGMA wal_autocheckpoint = 0; CREATE TABLE a(x);"
+                   "CREATE TABLE schema_migrations (version uint64,dirty bool);"
+                   "INSERT INTO schema_migrations VALUES (1, 0);", wal=True)
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for name in ("app.db", "app.db-wal"):
+        (crashed / name).write_bytes((live / name).read_bytes())
+    writer.close()
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "1_a.up.sql").write_text("CREATE TABLE a(x);")
+    (folder / "2_b.up.sql").write_text("CREATE TABLE b(x);")
+    before = _files(crashed)
+    proc = run_cli("status.py", "--dir", str(folder), "--db", str(crashed / "app.db"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert '"version":1' in proc.stdout and '"pending":["2"]' in proc.stdout
+    assert _files(crashed) == before
