@@ -182,6 +182,18 @@ def test_a_statement_that_never_ends_is_stopped(tmp_path, small_budget):
     assert (finding.code, finding.line) == ("MW101", 2) and "did not finish within 0.3 s" in finding.message
 
 
+def test_after_a_file_runs_out_of_time_the_linter_still_reads_a_large_schema(tmp_path, small_budget):
+    """The file's budget stops the migration's statements, not the linter's
+    own reading of sqlite_master after each of them."""
+    tables = "".join(f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, a TEXT, b TEXT);\n" for i in range(600))
+    loop = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c;\n"
+    files = {**CHAIN, "000003_many.up.sql": tables, "000003_many.down.sql": "",
+             "000004_loop.up.sql": loop + "ALTER TABLE t1 ADD COLUMN c TEXT;\nDROP TABLE t2;\n",
+             "000004_loop.down.sql": "SELECT 1;\n"}
+    result = lint_files(tmp_path, files, "--allow-missing-down")
+    assert ("000004_loop.up.sql", 1, "MW101") in [(f.file, f.line, f.code) for f in result.findings]
+
+
 def test_attach_is_refused_by_the_guard(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     files = {**CHAIN, "000003_attach.up.sql": "ATTACH DATABASE 'side.db' AS side;\nCREATE TABLE side.t (a);\n",

@@ -124,7 +124,10 @@ class _Clock:
         self.limits = Limits()
         self.run_deadline = math.inf  # set by configure(); library use has none
         self.file_deadline = math.inf
-        self.deadline = math.inf  # the nearer of the two, read by the progress handler
+        # Read by the progress handler: the run's deadline, or the nearer of
+        # the two while a migration's statement runs (the engine's own work
+        # between statements, after a file went over, is never cut short by it).
+        self.deadline = math.inf
         self.in_file = False
         self.stopped = False  # the progress handler stopped a statement at the run's deadline
         self.last_file: Optional[str] = None  # the migration file run last (FILE or FILE:LINE)
@@ -141,7 +144,7 @@ def configure(limits: Optional[Limits] = None) -> None:
     before the first connection (SQLite's heap limit can only go down)."""
     _CLOCK.limits = limits or Limits()
     _CLOCK.run_deadline = time.monotonic() + _CLOCK.limits.run_budget
-    _CLOCK.deadline = min(_CLOCK.run_deadline, _CLOCK.file_deadline)
+    _CLOCK.deadline = _CLOCK.run_deadline
     _CLOCK.stopped = False
 
 
@@ -149,8 +152,9 @@ def reset() -> None:
     """Back to library use: default budgets per file, no run budget."""
     _CLOCK.limits = Limits()
     _CLOCK.run_deadline = math.inf
-    _CLOCK.deadline = _CLOCK.file_deadline
+    _CLOCK.deadline = math.inf
     _CLOCK.stopped = False
+    _CLOCK.last_file = None
 
 
 def limits() -> Limits:
@@ -193,20 +197,19 @@ def run_stopped() -> bool:
 
 @contextmanager
 def file_budget() -> Iterator[None]:
-    """Statements run inside are stopped `Limits.file_seconds` after it
-    began (a nested call keeps the outer budget: one budget per file)."""
+    """One file's time: migration statements run inside are stopped
+    `Limits.file_seconds` after it began (a nested call keeps the outer
+    budget: one budget per file)."""
     if _CLOCK.in_file:
         yield
         return
     _CLOCK.in_file = True
     _CLOCK.file_deadline = time.monotonic() + _CLOCK.limits.file_seconds
-    _CLOCK.deadline = min(_CLOCK.run_deadline, _CLOCK.file_deadline)
     try:
         yield
     finally:
         _CLOCK.in_file = False
         _CLOCK.file_deadline = math.inf
-        _CLOCK.deadline = _CLOCK.run_deadline
 
 
 def _check_run() -> None:
@@ -633,12 +636,15 @@ def run_statement(conn: sqlite3.Connection, statement: Union[Statement, str], *,
 
 def _execute(conn: sqlite3.Connection, guard: _Guard, sql: str, where: Optional[str]) -> Optional[Failure]:
     guard.refusal = None
+    _CLOCK.deadline = min(_CLOCK.run_deadline, _CLOCK.file_deadline)
     try:
         # close() resets the statement as mattn does after one step, so an
         # unread SELECT never holds a lock on a table dropped later.
         conn.execute(sql).close()
     except (sqlite3.Error, sqlite3.Warning, ValueError, OverflowError, MemoryError) as exc:
         return _classify(guard, exc, sql, where)
+    finally:
+        _CLOCK.deadline = _CLOCK.run_deadline
     return None
 
 
