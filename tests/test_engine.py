@@ -438,3 +438,18 @@ def test_status_reads_a_crashed_wal_database_and_leaves_its_folder_as_it_was(tmp
     assert proc.returncode == 0, proc.stderr
     assert '"version":1' in proc.stdout and '"pending":["2"]' in proc.stdout
     assert _files(crashed) == before
+
+
+def test_a_transaction_a_failed_file_left_open_is_rolled_back_before_a_copy(tmp_path):
+    """Without the wrap, a file can fail after its own BEGIN and leave it
+    open; the driver's connection rolls it back when it closes. A copy (a
+    new connection, or --keep's file) sees what is committed, and never
+    waits: the backup API would report the source locked forever."""
+    conn = scratch()
+    assert run_script(conn, "CREATE TABLE kept(x);", wrap=False).ok
+    result = run_script(conn, "BEGIN;\nCREATE TABLE lost(x);\nSELECT * FROM nope;\nCOMMIT;", wrap=False)
+    assert not result.ok and conn.in_transaction
+    assert tables(copy(conn)) == ["kept"]
+    assert run_script(conn, "BEGIN;\nCREATE TABLE lost(x);\nSELECT * FROM nope;", wrap=False).line == 3
+    save_copy(conn, tmp_path / "stop.db")
+    assert tables(engine.copy_of_user_db(tmp_path / "stop.db")) == ["kept"]

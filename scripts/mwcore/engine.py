@@ -419,10 +419,23 @@ def scratch(*, foreign_keys: bool = False) -> sqlite3.Connection:
 
 
 def copy(conn: sqlite3.Connection, *, foreign_keys: bool = False) -> sqlite3.Connection:
-    """A guarded in-memory copy of `conn`'s database (SQLite's backup API)."""
+    """A guarded in-memory copy of `conn`'s database (SQLite's backup API),
+    as it is committed: see `_committed`."""
     target = _open()
-    conn.backup(target)
+    _committed(conn).backup(target)
     return _arm(target, foreign_keys)
+
+
+def _committed(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """`conn` with no transaction open. A migration run without
+    golang-migrate's wrap can leave its own BEGIN open when it fails; the
+    driver's connection rolls it back when it closes, which is the database
+    every later connection (and the file) sees. The backup API could not
+    copy it anyway: it reports the source as locked, and Python retries
+    that forever."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+    return conn
 
 
 def observe(conn: sqlite3.Connection, observer: Observer) -> None:
@@ -601,7 +614,8 @@ def _read_lock(path: Path) -> Iterator[int]:
 
 
 def save_copy(conn: sqlite3.Connection, path: Path) -> None:
-    """Write `conn`'s database to a new file at `path` (never overwrites)."""
+    """Write `conn`'s database, as committed (see `_committed`), to a new
+    file at `path` (never overwrites)."""
     _guard(conn)
     try:
         fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -610,7 +624,7 @@ def save_copy(conn: sqlite3.Connection, path: Path) -> None:
     os.close(fd)
     out = sqlite3.connect(str(path))
     try:
-        conn.backup(out)
+        _committed(conn).backup(out)
     finally:
         out.close()
 
