@@ -26,8 +26,9 @@ EXAMPLES = """\
   status.py --check-sum                       # exit 1 if a summed migration was edited, removed or
                                               # a new one was numbered below the summed ones
 
-The database is opened read-only and copied into memory; nothing is ever
-written to it and nothing is forced: the report prints the `migrate force`
+The database (with its -wal) is copied into a private temporary folder and
+only the copy is opened, then read into memory; nothing is ever written next
+to it or into it, and nothing is forced: the report prints the `migrate force`
 command and the Go call to run yourself. migrations.sum is ignored by
 golang-migrate (its name is not a migration name); commit it, regenerate it
 with --write-sum when you ADD a migration, and run --check-sum in CI."""

@@ -746,8 +746,8 @@ ConnectionFactory = Callable[[], sqlite3.Connection]
 
 def start_from(db: Optional[Path] = None, *, foreign_keys: bool = False) -> ConnectionFactory:
     """Where a replay starts: an empty in-memory database, or an in-memory
-    copy of `db` (opened read-only, copied once with the backup API, never
-    written); each call returns a fresh copy."""
+    copy of `db` (`engine.copy_of_user_db`: SQLite never opens the file
+    itself); each call returns a fresh copy."""
     if db is None:
         return lambda: engine.scratch(foreign_keys=foreign_keys)
     pristine = engine.copy_of_user_db(db)
