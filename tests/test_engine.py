@@ -385,6 +385,21 @@ sys.stdin.readline()
 """
 
 
+@pytest.mark.parametrize("script", ["verify_migrations.py", "status.py"])
+def test_a_damaged_database_given_with_db_is_one_sentence_and_exit_2(tmp_path, script):
+    path = tmp_path / "app.db"
+    conn = _make(path, "CREATE TABLE a(x);")
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET sql = 'CREATE TABLE a(' WHERE name = 'a'")
+    conn.close()
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "1_a.up.sql").write_text("CREATE TABLE a(x);")
+    proc = run_cli(script, "--dir", str(folder), "--db", str(path))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "is damaged" in proc.stderr and "malformed" in proc.stderr and "Traceback" not in proc.stderr
+
+
 @pytest.mark.parametrize("begin,statement,locked", [
     ("BEGIN EXCLUSIVE", "INSERT INTO a VALUES (1)", True),  # a writer in the middle of its write
     ("BEGIN", "SELECT * FROM a", False),  # a reader's lock does not stop the copy

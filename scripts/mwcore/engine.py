@@ -157,10 +157,6 @@ def reset() -> None:
     _CLOCK.last_file = None
 
 
-def limits() -> Limits:
-    return _CLOCK.limits
-
-
 def run_expired() -> bool:
     """True once the run's time budget is spent."""
     return time.monotonic() > _CLOCK.run_deadline
