@@ -44,6 +44,7 @@ def build_parser() -> cli.ArgumentParser:
         "Add Go tests for a migration to the package's test file: they build databases with real "
         "golang-migrate, assert what the migration really does, and fail when it breaks.",
         EXAMPLES,
+        runs_sql=True,
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--version", metavar="N", help="the migration version (as a number: 4 and 000004 are the same)")

@@ -55,6 +55,7 @@ def build_parser() -> cli.ArgumentParser:
         "default, keys, constraints, column order): a rebuild that keeps rows, indexes, triggers, views and "
         "referencing rows, in golang-migrate's per-file transaction, proven on a scratch database first.",
         EXAMPLES,
+        runs_sql=True,
     )
     parser.add_argument("table", metavar="TABLE", help="the table to rebuild")
     change = parser.add_argument_group("changes (repeat and combine)")

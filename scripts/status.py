@@ -30,8 +30,10 @@ EXAMPLES = """\
 Without --db nothing runs: it is the cheap way to learn the project's facts
 (folder, driver, SQLite version, foreign keys while migrating, transaction
 wrap, migrations table, SQL functions the app registers), read from the Go
-source with file:line evidence. The database is opened read-only and copied into memory; nothing is ever
-written to it and nothing is forced: the report prints the `migrate force`
+source with file:line evidence. The database (with its -wal) is copied into
+a private temporary folder and only the copy is opened, then read into
+memory; nothing is ever written next to it or into it, and nothing is
+forced: the report prints the `migrate force`
 command and the Go call to run yourself. migrations.sum is ignored by
 golang-migrate (its name is not a migration name); commit it, regenerate it
 with --write-sum when you ADD a migration, and run --check-sum in CI."""
@@ -45,8 +47,9 @@ def build_parser() -> cli.ArgumentParser:
         "Status of a golang-migrate folder and, with --db, of a database: applied, pending, dirty "
         "(with the exact recovery steps), and checksums of the migration files.",
         EXAMPLES,
+        runs_sql=True,
     )
-    parser.add_argument("--db", metavar="PATH", help="SQLite database to inspect (opened read-only, never written)")
+    parser.add_argument("--db", metavar="PATH", help="SQLite database to inspect (copied first: the file itself is never opened by SQLite, never written)")
     parser.add_argument("--table", metavar="NAME", help="migrations table (default: from the Go source, else schema_migrations)")
     cli.add_tx_wrap_option(parser)
     sums = parser.add_mutually_exclusive_group()
@@ -98,6 +101,9 @@ def _problems(folder: MigrationFolder, sums: checksum.SumCheck, db) -> List[str]
                             f"fails with 'no migration found for version {db.version}'. Restore the file (another branch?).")
         if db.dirty:
             problems.append(f"the database is dirty at version {db.version}.")
+        if db.recovery is not None and db.recovery.replay_error:
+            problems.append(f"the folder's migrations do not replay on a scratch database, so the diagnosis above is "
+                            f"incomplete: {db.recovery.replay_error}")
     return problems
 
 
@@ -141,7 +147,7 @@ def _payload(directory, how, folder, sums, db, problems, project) -> dict:
             r = db.recovery
             payload["database"]["recovery"] = {
                 "failed": printable(r.failed), "state": r.state, "force_to": r.force_to, "explanation": r.explanation,
-                "present": r.present, "absent": r.absent,
+                "present": r.present, "absent": r.absent, "replay_error": r.replay_error,
                 "commands": _force_commands(directory, db.path, r.force_to),
             }
     return payload

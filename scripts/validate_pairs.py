@@ -46,6 +46,7 @@ def build_parser() -> cli.ArgumentParser:
         "Check golang-migrate SQLite migrations for what breaks before they run: file names and versions, "
         "SQL that SQLite rejects, transactions, table rebuilds, downs that do not undo their ups, data loss.",
         EXAMPLES,
+        runs_sql=True,
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="report only on these files (the whole folder is still read)")
     parser.add_argument("--format", choices=("text", "json", "github"), default=None, help="output format (default text; --json = --format json)")

@@ -21,6 +21,7 @@ EXAMPLES = """\
   verify_migrations.py --from 12                # check versions 12 and up (lower ones are applied unchecked)
   verify_migrations.py --db app.db              # test the pending versions against a COPY of app.db
   verify_migrations.py --keep /tmp/mw-replay    # also save the scratch databases there
+  verify_migrations.py --db app.db --timeout 60 # give each file 60 s on a large database
 
 The replay runs golang-migrate's own protocol (schema_migrations, one
 transaction per file, dirty on failure) on a scratch database: every up in
@@ -36,7 +37,11 @@ foreign keys are enforced while migrating, the chain is replayed both ways
 and a problem only one way has says which. SQL functions the app registers
 run as stand-ins (--sql-function declares a closer one); the versions that
 call them are named, and their data results are unchecked. The real
-database given with --db is opened read-only and never written."""
+database given with --db is copied byte for byte into a private temporary
+folder and only the copy is opened. Each file gets --timeout seconds
+(statements past it are reported at their line) and the run 12 times that;
+ATTACH, VACUUM INTO, load_extension() and PRAGMAs that reach outside the
+database are refused and reported."""
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -46,12 +51,13 @@ def build_parser() -> cli.ArgumentParser:
         "(up all, down one step at a time, up all again) and prove for every version that the down "
         "restores the schema and the rows.",
         EXAMPLES,
+        runs_sql=True,
     )
     parser.add_argument("--from", dest="from_version", metavar="VERSION", help="first version to check (lower ones are applied without checks)")
     parser.add_argument("--to", dest="to_version", metavar="VERSION", help="last version to check (higher ones are not run)")
     parser.add_argument("--no-data", action="store_true", help="do not insert synthetic rows or check that rows survive")
     parser.add_argument("--allow-missing-down", action="store_true", help="accept versions without a down file (up-only versions)")
-    parser.add_argument("--db", metavar="PATH", help="start from a copy of this SQLite database (opened read-only, never written)")
+    parser.add_argument("--db", metavar="PATH", help="start from a copy of this SQLite database (the file itself is never opened by SQLite, never written)")
     parser.add_argument("--keep", metavar="DIR", help="save the scratch database where golang-migrate stops (stop.db) and at the end (final.db) in DIR (new or empty)")
     parser.add_argument("--dry-run", action="store_true", help="with --keep: replay, but write nothing; report the files --keep would write")
     parser.add_argument("--foreign-keys", choices=("auto", "on", "off"), default="auto",
@@ -189,14 +195,12 @@ def _keeper(folder: Path, dry_run: bool, kept: List[str]) -> Callable[[str, sqli
         kept.append(str(target))
         if dry_run:
             return
+        from mwcore import engine
+
         folder.mkdir(parents=True, exist_ok=True)
         if target.exists():
             raise MigrationWriterError(f"{target}: already exists; --keep never overwrites files.")
-        out = sqlite3.connect(str(target))
-        try:
-            conn.backup(out)
-        finally:
-            out.close()
+        engine.save_copy(conn, target)
     return keep
 
 

@@ -15,6 +15,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
+from mwcore import engine
+
 SHOP = """
 CREATE TABLE team (id INTEGER PRIMARY KEY, name TEXT);
 CREATE TABLE "user account" (
@@ -69,18 +71,19 @@ USER = "user account"
 
 
 def database(*scripts: str, foreign_keys: bool = False) -> sqlite3.Connection:
-    conn = sqlite3.connect(":memory:", isolation_level=None)
+    """A database holding `scripts` (set up directly), on a connection of
+    the engine, which runs the migrations under test."""
+    setup = sqlite3.connect(":memory:", isolation_level=None)
     for script in scripts:
-        conn.executescript(script)
-    conn.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+        setup.executescript(script)
+    conn = engine.copy(setup, foreign_keys=foreign_keys)
+    setup.close()
     return conn
 
 
 def copy_of(conn: sqlite3.Connection, foreign_keys: bool) -> sqlite3.Connection:
-    target = sqlite3.connect(":memory:", isolation_level=None)
-    conn.backup(target)
-    target.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
-    return target
+    """A copy the engine runs migrations on."""
+    return engine.copy(conn, foreign_keys=foreign_keys)
 
 
 def rows(conn: sqlite3.Connection, table: str) -> List[tuple]:

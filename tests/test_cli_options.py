@@ -15,7 +15,7 @@ import pytest
 
 from mwcore.folder import scan_folder
 from mwcore.gomigrate import GoMigrate
-from mwcore.sqlrun import connect
+from mwcore import engine
 
 from conftest import run_cli, run_json, write_files
 
@@ -63,8 +63,9 @@ def _status(folder: Path, args: List[str]) -> bool:
     db = folder.parent / "app.db"
     if not db.exists():
         broken = write_files(folder.parent / "broken", {**FOLDER, "000002_two.up.sql": "SELECT * FROM nope;"})
-        conn = connect(str(db))
+        conn = engine.scratch()
         assert not GoMigrate(conn, scan_folder(broken)).up().ok
+        engine.save_copy(conn, db)
         conn.close()
     _, out = run_json("status.py", "--dir", str(folder), "--db", str(db), *args)
     return "x-no-tx-wrap" in out["database"]["recovery"]["explanation"]

@@ -39,7 +39,7 @@ from markdown_it.token import Token
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from mwcore.sqlrun import connect, run_script  # noqa: E402
+from mwcore.engine import run_script, scratch as connect  # noqa: E402
 
 SKILL = ROOT / "SKILL.md"
 REFERENCES = sorted((ROOT / "references").glob("*.md"))

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from mwcore import gomigrate
 from mwcore.folder import scan_folder
 from mwcore.schema import snapshot
-from mwcore.sqlrun import connect
+from mwcore import engine
 
 from conftest import generated_chain, write_files
 
@@ -43,7 +43,10 @@ def py_run(folder_path: Path, db: Path, ops: List[str], *, no_tx_wrap: bool = Fa
     folder = scan_folder(folder_path)
     if folder.duplicates:
         return [{"op": "open", "kind": "open", "version": -1, "dirty": False}]
-    runner = gomigrate.GoMigrate(connect(str(db), foreign_keys=fk), folder, no_tx_wrap=no_tx_wrap)
+    # The engine runs on memory only: start from a copy of the file, save the result back.
+    conn = engine.copy_of_user_db(db) if db.exists() else engine.scratch()
+    conn.execute(f"PRAGMA foreign_keys = {'ON' if fk else 'OFF'}")
+    runner = gomigrate.GoMigrate(conn, folder, no_tx_wrap=no_tx_wrap)
     out = []
     for op in ops:
         name, _, arg = op.partition(":")
@@ -59,6 +62,9 @@ def py_run(folder_path: Path, db: Path, ops: List[str], *, no_tx_wrap: bool = Fa
             outcome = gomigrate.RunOutcome()
         version, dirty = runner.version()
         out.append({"op": op, "kind": outcome.error_kind, "version": version, "dirty": dirty})
+    if db.exists():
+        db.unlink()
+    engine.save_copy(runner.conn, db)
     runner.conn.close()
     return out
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mwcore.lint import analysis
+from mwcore import engine
 from mwcore.lint.tracker import SchemaTracker, first_word
 
 from conftest import EXAMPLE_MIGRATIONS
@@ -163,22 +164,43 @@ def test_a_statement_that_ends_the_transaction_is_reported_and_checking_goes_on(
     assert "stop" in result.findings[0].message
 
 
-def test_a_statement_that_never_ends_is_stopped(tmp_path, monkeypatch):
-    monkeypatch.setattr(analysis, "STATEMENT_TIME_LIMIT", 0.3)
-    files = {**CHAIN, "000003_loop.up.sql": (
-        "CREATE TABLE n (v INTEGER);\n"
-        "INSERT INTO n WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c;\n"),
-        "000003_loop.down.sql": "DROP TABLE n;\n"}
+@pytest.fixture
+def small_budget():
+    engine.configure(engine.Limits(file_seconds=0.3, run_seconds=60))
+    yield
+    engine.reset()
+
+
+def test_a_statement_that_never_ends_is_stopped(tmp_path, small_budget):
+    loop = "INSERT INTO n WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c;\n"
+    files = {**CHAIN, "000003_loop.up.sql": "CREATE TABLE n (v INTEGER);\n" + loop * 5,
+             "000003_loop.down.sql": "DROP TABLE n;\n"}
+    started = time.monotonic()
     result = lint_files(tmp_path, files)
+    assert time.monotonic() - started < 10  # one budget for the file, not one per statement
     (finding,) = result.findings
-    assert (finding.code, finding.line) == ("MW101", 2) and "did not finish" in finding.message
+    assert (finding.code, finding.line) == ("MW101", 2) and "did not finish within 0.3 s" in finding.message
 
 
-def test_attach_is_never_executed(tmp_path, monkeypatch):
+def test_after_a_file_runs_out_of_time_the_linter_still_reads_a_large_schema(tmp_path, small_budget):
+    """The file's budget stops the migration's statements, not the linter's
+    own reading of sqlite_master after each of them."""
+    tables = "".join(f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, a TEXT, b TEXT);\n" for i in range(600))
+    loop = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c;\n"
+    files = {**CHAIN, "000003_many.up.sql": tables, "000003_many.down.sql": "",
+             "000004_loop.up.sql": loop + "ALTER TABLE t1 ADD COLUMN c TEXT;\nDROP TABLE t2;\n",
+             "000004_loop.down.sql": "SELECT 1;\n"}
+    result = lint_files(tmp_path, files, "--allow-missing-down")
+    assert ("000004_loop.up.sql", 1, "MW101") in [(f.file, f.line, f.code) for f in result.findings]
+
+
+def test_attach_is_refused_by_the_guard(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     files = {**CHAIN, "000003_attach.up.sql": "ATTACH DATABASE 'side.db' AS side;\nCREATE TABLE side.t (a);\n",
              "000003_attach.down.sql": "SELECT 1;\n"}
-    lint_files(tmp_path / "x", files)
+    result = lint_files(tmp_path / "x", files)
+    assert [(f.file, f.line, f.code) for f in result.findings] == [("000003_attach.up.sql", 1, "MW102")]
+    assert "ATTACH opens 'side.db'" in result.findings[0].message
     assert not (tmp_path / "side.db").exists()
 
 

@@ -13,7 +13,8 @@ from typing import Dict, List, Optional
 import pytest
 
 from mwcore.lint.rules_safety import duplicates_query
-from mwcore.sqlrun import connect, run_script
+from mwcore.engine import run_script
+from mwcore.engine import scratch as connect
 
 from lintkit import catalogue, lint, parse_example, write_example
 

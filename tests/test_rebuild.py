@@ -13,7 +13,7 @@ import pytest
 from mwcore.errors import UsageError
 from mwcore.rebuild import Changes, ForeignKeySpec, RebuildRefused, plan_rebuild
 from mwcore.schema import diff, snapshot
-from mwcore.sqlrun import run_script
+from mwcore.engine import run_script
 
 from rebuild_cases import SHOP, SHOP_ROWS, USER, copy_of, database, rows, state
 

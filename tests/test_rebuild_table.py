@@ -13,7 +13,8 @@ import pytest
 
 from conftest import EXAMPLES, EXAMPLE_MIGRATIONS, SCRIPTS, go_app, run_cli, run_json, write_files
 from mwcore.schema import diff, snapshot
-from mwcore.sqlrun import connect, run_script
+from mwcore.engine import run_script
+from mwcore.engine import scratch as connect
 from rebuild_cases import SHOP, SHOP_ROWS, USER, rows, state
 
 SCRIPT = "rebuild_table.py"
@@ -134,7 +135,6 @@ def test_usage_errors_are_one_sentence_and_exit_2(tmp_path, args, message):
 
 FOLDER_CASES = [
     ("missing folder", None, "no such folder"),
-    ("a migration that fails", {"1_x.up.sql": "CREATE TABLE x (a);\nCREATE TABLE x (a);"}, "do not apply"),
     ("non-UTF-8", {"1_x.up.sql": b"CREATE TABLE x (a \xff);"}, "not valid UTF-8"),
     ("duplicate versions", {"1_a.up.sql": "CREATE TABLE a (x);", "01_b.up.sql": "CREATE TABLE b (x);"}, "version 1 has two up files"),
     ("no migrations", {"README.md": "hi"}, "holds no migrations"),
@@ -152,6 +152,17 @@ def test_a_folder_that_cannot_be_replayed_is_one_sentence_and_exit_2(tmp_path, f
     proc = run_cli(SCRIPT, "x", "--dir", str(folder), "--nullable", "a")
 
     assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_a_migration_that_fails_is_a_problem_found_at_its_line(tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_x.up.sql").write_text("CREATE TABLE x (a);\nCREATE TABLE x (a);")
+
+    proc = run_cli(SCRIPT, "x", "--dir", str(folder), "--nullable", "a")
+
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "do not apply" in proc.stderr and "1_x.up.sql:2 failed: table x already exists" in proc.stderr
 
 
 @pytest.mark.parametrize("dsn,mode,marker", [

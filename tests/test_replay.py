@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from mwcore.folder import read_sql, scan_folder
 from mwcore.replay import ReplayOptions, ReplayReport, StepVerdict, replay, verify_pair
 from mwcore.replay import replay_dir as replay_folder
-from mwcore.sqlrun import connect, run_script
+from mwcore import engine
+from mwcore.engine import run_script, scratch as connect
 
 from conftest import EXAMPLE_MIGRATIONS, ROOT, write_files
 
@@ -316,14 +317,14 @@ def test_a_copy_of_a_real_database_starts_at_its_version(tmp_path):
         **BASE, "2_c.up.sql": "ALTER TABLE t ADD COLUMN c INT NOT NULL;", "2_c.down.sql": "ALTER TABLE t DROP COLUMN c;",
     })
     db = tmp_path / "app.db"
-    real = connect(str(db))
-    run_script(real, BASE["1_base.up.sql"])
+    real = sqlite3.connect(str(db), isolation_level=None)
+    real.executescript(BASE["1_base.up.sql"])
     real.execute("CREATE TABLE schema_migrations (version uint64,dirty bool)")
     real.execute("INSERT INTO schema_migrations VALUES (1, 0)")
     real.execute("INSERT INTO t(a, b) VALUES ('user row', 7)")
     real.close()
     before = db.read_bytes()
-    source = connect(str(db))
+    source = engine.copy_of_user_db(db)
     report = replay_dir(folder, start=lambda: _copy(source))
     assert report.start_version == 1 and [s.version for s in report.steps] == [2]
     # ADD COLUMN ... NOT NULL without a default fails only on a table with rows.
@@ -334,9 +335,7 @@ def test_a_copy_of_a_real_database_starts_at_its_version(tmp_path):
 
 
 def _copy(source: sqlite3.Connection) -> sqlite3.Connection:
-    target = connect()
-    source.backup(target)
-    return target
+    return engine.copy(source)
 
 
 @pytest.mark.parametrize("row,blocked", [
@@ -357,11 +356,12 @@ def test_damage_a_real_database_already_had_is_not_blamed_on_a_migration(tmp_pat
         "1_t.up.sql": "CREATE TABLE t(a);", "1_t.down.sql": "DROP TABLE t;",
         "2_c.up.sql": "ALTER TABLE t ADD COLUMN c INT;", "2_c.down.sql": "ALTER TABLE t DROP COLUMN c;",
     })
-    damaged = connect()
-    run_script(damaged, "CREATE TABLE t(a); INSERT INTO t VALUES (1), (1); CREATE INDEX i ON t(a);\n"
-                        "CREATE TABLE schema_migrations (version uint64,dirty bool); INSERT INTO schema_migrations VALUES (1, 0);\n"
-                        "PRAGMA writable_schema = ON;\n"
-                        "UPDATE sqlite_master SET sql = 'CREATE UNIQUE INDEX i ON t(a)' WHERE name = 'i';", wrap=False)
+    # Damaged outside the engine (whose guard refuses writable_schema), as a real file can be.
+    damaged = sqlite3.connect(":memory:", isolation_level=None)
+    damaged.executescript("CREATE TABLE t(a); INSERT INTO t VALUES (1), (1); CREATE INDEX i ON t(a);\n"
+                          "CREATE TABLE schema_migrations (version uint64,dirty bool); INSERT INTO schema_migrations VALUES (1, 0);\n"
+                          "PRAGMA writable_schema = ON;\n"
+                          "UPDATE sqlite_master SET sql = 'CREATE UNIQUE INDEX i ON t(a)' WHERE name = 'i';")
     start = lambda: _copy(damaged)  # noqa: E731
     assert start().execute("SELECT * FROM pragma_integrity_check('t')").fetchall() == [("non-unique entry in index i",)]
     report = replay_dir(folder, start=start)

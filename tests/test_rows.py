@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from mwcore.jsonuse import json_uses, learn_json_columns, parse_path, sample_json
 from mwcore.replay import ReplayOptions, replay_dir
 from mwcore.rows import seed_rows
-from mwcore.sqlrun import connect, run_script
+from mwcore.engine import run_script
+from mwcore.engine import scratch as connect
 
 from conftest import write_files
 

@@ -6,7 +6,7 @@ import pytest
 
 from mwcore.rows import missing_rows, seed_rows
 from mwcore.schema import diff, snapshot
-from mwcore.sqlrun import connect, run_script, user_tables
+from mwcore.engine import run_script, scratch as connect, user_tables
 
 BASE = """
 CREATE TABLE parent(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);

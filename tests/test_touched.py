@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mwcore.sqlrun import connect, run_script
+from mwcore.engine import run_script, scratch as connect
 from mwcore.touched import TouchRecorder
 
 SCHEMA = """
@@ -74,9 +74,16 @@ def test_nothing_is_recorded_outside_start_and_stop():
     assert recorder.stop().written == set()
 
 
-def test_writable_schema_is_flagged():
+def test_the_guard_decides_before_the_recorder_sees_anything(tmp_path, monkeypatch):
+    """The recorder observes the engine's authorizer: what the guard refuses
+    never runs, so nothing of it is recorded."""
+    monkeypatch.chdir(tmp_path)
     conn = connect()
+    assert run_script(conn, SCHEMA, wrap=False).ok
     recorder = TouchRecorder(conn)
     recorder.start()
-    conn.execute("PRAGMA writable_schema = ON")
-    assert recorder.stop().writable_schema
+    result = run_script(conn, "ATTACH 'side.db' AS side;\nDELETE FROM side.p;")
+    touched = recorder.stop()
+    assert not result.ok and result.kind == "refused" and result.line == 1
+    assert (touched.schema, touched.written, touched.read) == (set(), set(), set())
+    assert list(tmp_path.iterdir()) == []

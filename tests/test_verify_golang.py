@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from mwcore.folder import read_sql, scan_folder
 from mwcore.replay import ReplayOptions, ReplayReport, replay
 from mwcore.schema import snapshot
-from mwcore.sqlrun import connect
+from mwcore import engine
 
 from conftest import generated_chain, write_files
 
@@ -30,13 +30,11 @@ def replay_folder(folder: Path, *, foreign_keys: bool = False, no_tx_wrap: bool 
 
     def keep(label: str, conn: sqlite3.Connection) -> None:
         if kept is not None:
-            copy = connect()
-            conn.backup(copy)
-            kept[label] = copy
+            kept[label] = engine.copy(conn)
 
     options = ReplayOptions(foreign_keys=foreign_keys, no_tx_wrap=no_tx_wrap, check_data=False, keep=keep,
                             cross_check=True)
-    return replay(model, texts, lambda: connect(foreign_keys=foreign_keys), options)
+    return replay(model, texts, lambda: engine.scratch(foreign_keys=foreign_keys), options)
 
 
 def golang_migrate_run(go_tools, folder: Path, db: Path, versions: int, **options) -> List[dict]:

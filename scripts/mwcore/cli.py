@@ -2,6 +2,8 @@
 
 Exit codes: 0 fine, 1 problems found, 2 usage or I/O error. Errors are one
 sentence on stderr, never a traceback. `--json` output is one compact line.
+Scripts that execute SQL take `--timeout` and `--memory` (`add_budget_options`)
+and the shell hands them to `mwcore.engine` before the script's work starts.
 """
 
 from __future__ import annotations
@@ -26,7 +28,12 @@ class ArgumentParser(argparse.ArgumentParser):
         raise SystemExit(EXIT_ERROR)
 
 
-def make_parser(prog: str, description: str, examples: str) -> ArgumentParser:
+DEFAULT_TIMEOUT = 10.0  # seconds per migration file (mwcore.engine.Limits)
+DEFAULT_MEMORY = 1024  # MiB
+
+
+def make_parser(prog: str, description: str, examples: str, *, runs_sql: bool = False) -> ArgumentParser:
+    """The shared parser; `runs_sql` adds the engine's budget options."""
     parser = ArgumentParser(
         prog=prog,
         description=description,
@@ -40,6 +47,8 @@ def make_parser(prog: str, description: str, examples: str) -> ArgumentParser:
         "a folder embedded with //go:embed of *.sql, else the folder with most up/down files)",
     )
     parser.add_argument("--json", action="store_true", help="print one compact JSON object (for assistants)")
+    if runs_sql:
+        add_budget_options(parser)
     return parser
 
 
@@ -110,6 +119,52 @@ def resolve_project(arg: Optional[str], ext: str = "sql", declared: Sequence = (
                 "pass --dir to use it anyway.")
         facts.dir = display_path(facts.dir)
     return facts
+
+
+def add_budget_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout", type=_budget(float, "SECONDS", 3600), default=DEFAULT_TIMEOUT, metavar="SECONDS",
+        help=f"time budget of each migration file on the scratch database (default {DEFAULT_TIMEOUT:g}); "
+        "a file over it is reported, and the whole run stops after 12 times SECONDS")
+    parser.add_argument(
+        "--memory", type=_budget(int, "MIB", 1 << 20), default=DEFAULT_MEMORY, metavar="MIB",
+        help=f"memory budget of the scratch databases in MiB (default {DEFAULT_MEMORY}); "
+        "a statement over it is reported (a copy given with --db gets room on top)")
+
+
+def _budget(kind: type, what: str, highest: float) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of {what}") from None
+        if not 0 < value <= highest:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a number of {what} above 0 and at most {highest:g}")
+        return value
+    return parse
+
+
+def _configure_engine(args: argparse.Namespace) -> None:
+    if getattr(args, "timeout", None) is None:
+        return
+    from . import engine
+
+    engine.configure(engine.Limits(file_seconds=args.timeout, memory_bytes=args.memory * engine.MIB))
+
+
+def _engine_stop() -> Optional[str]:
+    """The sentence for a run the engine's time budget stopped (None if it did not)."""
+    engine = sys.modules.get(__package__ + ".engine")
+    if engine is not None and engine.run_stopped():
+        return engine.run_budget_message()
+    return None
+
+
+def _database_damage(exc: BaseException) -> Optional[str]:
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError) and "malformed" in str(exc):
+        return f"the database is damaged ({exc}); if it came from --db, repair it first (sqlite3 .recover) or use another copy."
+    return None
 
 
 def resolve_dir(arg: Optional[str], ext: str = "sql") -> "tuple[Path, str]":
@@ -224,10 +279,15 @@ def run(main: Callable[[argparse.Namespace], int], parser: ArgumentParser, argv:
     _Interrupts.install()
     args = parser.parse_args(argv)
     try:
+        _configure_engine(args)
         code = main(args)
+        stopped = _engine_stop()
+        if stopped is not None:  # a check the budget cut short was passed over: the result is incomplete
+            sys.stderr.write(f"{parser.prog}: error: {stopped} The result above is incomplete.\n")
+            code = EXIT_PROBLEMS
     except MigrationWriterError as exc:
         sys.stderr.write(f"{parser.prog}: error: {exc}\n")
-        code = EXIT_ERROR
+        code = getattr(exc, "exit_code", EXIT_ERROR)
     except KeyboardInterrupt:
         sys.stderr.write(f"{parser.prog}: interrupted.\n")
         code = EXIT_ERROR
@@ -238,8 +298,16 @@ def run(main: Callable[[argparse.Namespace], int], parser: ArgumentParser, argv:
         sys.stderr.write(f"{parser.prog}: error: {name}{exc.strerror or exc}.\n")
         code = EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the contract is "never a traceback"
-        sys.stderr.write(f"{parser.prog}: internal error ({type(exc).__name__}: {exc}); please report it.\n")
-        code = EXIT_ERROR
+        stopped, damage = _engine_stop(), _database_damage(exc)
+        if stopped is not None:
+            sys.stderr.write(f"{parser.prog}: error: {stopped}\n")
+            code = EXIT_PROBLEMS
+        elif damage is not None:
+            sys.stderr.write(f"{parser.prog}: error: {damage}\n")
+            code = EXIT_ERROR
+        else:
+            sys.stderr.write(f"{parser.prog}: internal error ({type(exc).__name__}: {exc}); please report it.\n")
+            code = EXIT_ERROR
     if _Interrupts.received and code != EXIT_ERROR:
         sys.stderr.write(f"{parser.prog}: interrupted.\n")
         code = EXIT_ERROR

@@ -13,13 +13,14 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .folder import Migration, MigrationFolder
 from .gomigrate import NIL_VERSION, GoMigrate
 from .schema import Snapshot, diff, snapshot
+from . import engine
+from .engine import ScriptResult
 from .sqlfuncs import register
-from .sqlrun import ScriptResult, connect, copy_of_file
 from .errors import MigrationWriterError
 
 
@@ -33,6 +34,9 @@ class Recovery:
     explanation: str
     present: List[str] = field(default_factory=list)  # partial: changes already in the database
     absent: List[str] = field(default_factory=list)  # partial: changes not in the database
+    # The folder's own chain failed on the scratch database (FILE:LINE: why),
+    # so the schemas to compare with are missing from there on.
+    replay_error: Optional[str] = None
 
 
 @dataclass
@@ -63,7 +67,7 @@ def read_version(conn: sqlite3.Connection, table: str) -> "tuple[bool, int, bool
 def database_status(folder: MigrationFolder, db_path: Path, *, table: str = "schema_migrations",
                     no_tx_wrap: bool = False, functions: Sequence = ()) -> DatabaseStatus:
     """Read `db_path` (never writing it) and relate it to `folder`."""
-    conn = copy_of_file(db_path)
+    conn = engine.copy_of_user_db(db_path)
     has_table, version, dirty = read_version(conn, table)
     status = DatabaseStatus(db_path, has_table, version, dirty)
     status.missing_current = version >= 0 and folder.find(version) is None
@@ -79,9 +83,11 @@ def database_status(folder: MigrationFolder, db_path: Path, *, table: str = "sch
 
 
 def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str,
-               self_committed: Optional[Set[int]] = None, functions: Sequence = ()) -> Dict[int, Snapshot]:
+               self_committed: Optional[Set[int]] = None, functions: Sequence = (),
+               no_tx_wrap: bool = False) -> Tuple[Dict[int, Snapshot], Optional[str]]:
     """Schema the folder produces at each requested version (-1 = empty),
-    from one scratch database migrated upwards once.
+    from one scratch database migrated upwards once; and where the chain
+    failed on the way ("FILE:LINE: why"), if it did.
 
     An up whose own COMMIT (or END) ended golang-migrate's transaction early
     fails at the driver's commit with its work already committed: the schema
@@ -89,9 +95,9 @@ def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str,
     would) and the version is added to `self_committed`."""
     wanted = sorted(set(versions))
     out: Dict[int, Snapshot] = {}
-    scratch = connect()
+    scratch = engine.scratch()
     register(scratch, functions)  # stand-ins for the SQL functions the app registers
-    runner = GoMigrate(scratch, folder, table=table)
+    runner = GoMigrate(scratch, folder, table=table, no_tx_wrap=no_tx_wrap)
     if NIL_VERSION in wanted:
         out[NIL_VERSION] = snapshot(scratch, migrations_table=table)
     for version in [v for v in wanted if v != NIL_VERSION]:
@@ -101,13 +107,21 @@ def schemas_at(folder: MigrationFolder, versions: List[int], *, table: str,
                 step = outcome.failed_step
                 if step is None or not _committed_itself(step.result):
                     scratch.close()
-                    return out  # the chain itself fails before this version
+                    return out, _failure(outcome)  # the chain itself fails before this version
                 runner.force(step.target)
                 if self_committed is not None:
                     self_committed.add(step.target)
         out[version] = snapshot(scratch, migrations_table=table)
     scratch.close()
-    return out
+    return out, None
+
+
+def _failure(outcome) -> str:
+    step = outcome.failed_step
+    result = step.result if step is not None else None
+    if step is not None and step.file is not None and result is not None and result.line:
+        return f"{step.file.name}:{result.line}: {result.error}"
+    return outcome.error or "failed"
 
 
 def _committed_itself(result: Optional[ScriptResult]) -> bool:
@@ -119,6 +133,14 @@ def _committed_itself(result: Optional[ScriptResult]) -> bool:
 
 def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *, table: str,
              no_tx_wrap: bool, functions: Sequence = ()) -> Recovery:
+    failures: List[str] = []
+    recovery = _diagnose(folder, conn, version, table, no_tx_wrap, failures, functions)
+    recovery.replay_error = failures[0] if failures else None
+    return recovery
+
+
+def _diagnose(folder: MigrationFolder, conn: sqlite3.Connection, version: int, table: str, no_tx_wrap: bool,
+              failures: List[str], functions: Sequence) -> Recovery:
     actual = snapshot(conn, migrations_table=table)
     versions = folder.versions
     tx = ("each file runs without a transaction (x-no-tx-wrap), so a failed file may be partly applied"
@@ -128,7 +150,8 @@ def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *,
         if first is None:
             return Recovery("down of the first version", "unknown", NIL_VERSION,
                             "the row is (-1, dirty) and the folder is empty.")
-        schemas = schemas_at(folder, [NIL_VERSION, first], table=table, functions=functions)
+        schemas, failure = schemas_at(folder, [NIL_VERSION, first], table=table, functions=functions, no_tx_wrap=no_tx_wrap)
+        failures.extend([failure] if failure else [])
         name = _file_name(folder.find(first), "down")
         if schemas.get(first) is not None and not diff(schemas[first], actual):
             return Recovery(name, "rolled_back", first,
@@ -146,7 +169,9 @@ def _recover(folder: MigrationFolder, conn: sqlite3.Connection, version: int, *,
     following = versions[index + 1] if index + 1 < len(versions) else None
     candidates = [previous, version] + ([following] if following is not None else [])
     self_committed: Set[int] = set()
-    schemas = schemas_at(folder, candidates, table=table, self_committed=self_committed, functions=functions)
+    schemas, failure = schemas_at(folder, candidates, table=table, self_committed=self_committed, functions=functions,
+                                  no_tx_wrap=no_tx_wrap)
+    failures.extend([failure] if failure else [])
     up_name = _file_name(folder.find(version), "up")
     matches = [v for v in candidates if v in schemas and not diff(schemas[v], actual)]
     if previous in matches and following not in matches:

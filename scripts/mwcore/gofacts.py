@@ -24,8 +24,8 @@ from .gomigrate import GoMigrate
 from .project import ProjectFacts
 from .rows import seed_rows
 from .schema import Snapshot, diff, snapshot
+from . import engine
 from .sqlfuncs import registered
-from .sqlrun import connect, copy_database
 from .sqltext import quote_identifier as q
 
 MAX_ROWS_PER_CHECK = 10
@@ -93,16 +93,16 @@ class _Replay:
         return self._texts[migration_file.name]
 
     def empty(self) -> sqlite3.Connection:
-        return registered(connect(":memory:", foreign_keys=self.fk), self.functions)
+        return registered(engine.scratch(foreign_keys=self.fk), self.functions)
 
     def reopen(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         """The same database on a new connection (temp objects gone)."""
-        fresh = registered(copy_database(conn, foreign_keys=self.fk), self.functions)
+        fresh = registered(engine.copy(conn, foreign_keys=self.fk), self.functions)
         conn.close()
         return fresh
 
     def copy(self, conn: sqlite3.Connection) -> sqlite3.Connection:
-        return registered(copy_database(conn, foreign_keys=self.fk), self.functions)
+        return registered(engine.copy(conn, foreign_keys=self.fk), self.functions)
 
     def run(self, conn: sqlite3.Connection, op: str, limit: int) -> Optional[str]:
         """One golang-migrate call on conn; the error, if any."""

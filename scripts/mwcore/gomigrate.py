@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .folder import DOWN, UP, MigrationFile, MigrationFolder, read_sql
-from .sqlrun import ScriptResult, run_script
+from .engine import ScriptResult, run_script
 
 NIL_VERSION = -1
 
@@ -238,11 +238,12 @@ class GoMigrate:
             return False
         result = None
         if migration_file is not None:
-            result = run_script(self.conn, self.text(migration_file), wrap=not self.no_tx_wrap)
+            result = run_script(self.conn, self.text(migration_file), wrap=not self.no_tx_wrap,
+                                file=migration_file.name)
         outcome.steps.append(Step(version, direction, target, migration_file, result))
         if result is not None and not result.ok:
-            where = f" (line {result.line})" if result.line else ""
-            self._fail(outcome, f"migration {migration_file.name} failed{where}: {result.error}", FAILED)
+            where = f":{result.line}" if result.line else ""
+            self._fail(outcome, f"migration {migration_file.name}{where} failed: {result.error}", FAILED)
             return False
         error = self.set_version(target, False)
         if error is not None:

@@ -30,6 +30,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from . import engine
 from .sqltext import split_statements, tokens, unquote_identifier
 
 OBJECT, ARRAY, VALUE = "object", "array", "value"
@@ -287,9 +288,11 @@ def _might_use_json(text: str) -> bool:
 
 class _Learner:
     def __init__(self) -> None:
-        self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        # Migration text runs here too, so through the engine's guard; the
+        # reads the guard lets through are observed.
+        self.conn = engine.scratch()
         self.reads: Optional[Set[Tuple[str, str]]] = None
-        self.conn.set_authorizer(self._authorize)
+        engine.observe(self.conn, self._authorize)
         self.found: JsonColumns = {}
 
     def _authorize(self, action, arg1, arg2, _db, _source) -> int:
@@ -305,10 +308,7 @@ class _Learner:
                 continue
             uses = json_uses(sql) if learn and _might_use_json(sql) else []
             self.reads = set() if uses else None
-            try:
-                self.conn.execute(sql).close()
-            except (sqlite3.Error, ValueError, OverflowError):
-                pass
+            engine.run_statement(self.conn, statement)  # a failure teaches nothing more: go on
             reads, self.reads = self.reads or set(), None
             for use in uses:
                 for table in self._tables_for(use, sql, reads):

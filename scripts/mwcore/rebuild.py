@@ -27,12 +27,12 @@ triggers, views and other tables' foreign keys.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .errors import MigrationWriterError, UsageError
 from .folder import MigrationFolder
-from .sqlrun import connect, copy_database
+from . import engine
 from .sqltext import normalize_sql, split_statements
 from .sqltext import quote_identifier as q
 from .tabledef import (
@@ -68,6 +68,13 @@ ROWID_NAMES = ("rowid", "_rowid_", "oid")
 
 class RebuildRefused(MigrationWriterError):
     """The change cannot be written safely for this project (not a usage error)."""
+
+
+class ChainFails(MigrationWriterError):
+    """A migration of the folder fails on the scratch database: a problem
+    found in the folder (exit 1), not a usage error."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -227,12 +234,12 @@ def replay(folder: MigrationFolder, *, migrations_table: str = "schema_migration
         )
     if not folder.migrations:
         raise MigrationWriterError(f"{folder.path}: holds no migrations, so there is no table to rebuild.")
-    conn = connect(":memory:", foreign_keys=foreign_keys)
+    conn = engine.scratch(foreign_keys=foreign_keys)
     register(conn, functions)
     outcome = GoMigrate(conn, folder, table=migrations_table, no_tx_wrap=no_tx_wrap).up()
     if outcome.error and outcome.error_kind != NO_CHANGE:
         conn.close()
-        raise MigrationWriterError(
+        raise ChainFails(
             f"the migrations in {folder.path} do not apply on a scratch database ({outcome.error}); "
             "fix that first (verify_migrations.py shows where)."
         )
@@ -346,7 +353,7 @@ def plan_rebuild(
     if fk_mode not in (FK_ON, FK_OFF, FK_UNKNOWN):
         raise UsageError(f"foreign-key mode {fk_mode!r}: use on, off or unknown.")
     name = find_table(conn, table, migrations_table)
-    work = copy_database(conn)
+    work = engine.copy(conn)
     try:
         return _Planner(work, name, changes, fk_mode, no_tx_wrap, suffix, migrations_table).plan()
     finally:
@@ -547,7 +554,7 @@ class _Planner:
     def _probe(self, new: TableDef) -> sqlite3.Connection:
         """The new shape created alone under the table's name: SQLite's verdict
         on the definition, and its PRAGMAs."""
-        probe = connect(":memory:")
+        probe = engine.scratch()
         try:
             probe.execute(new.render(self.table))
         except sqlite3.Error as exc:
@@ -697,7 +704,7 @@ class _Planner:
     def _check_new_foreign_keys(self, new: TableDef, temp: str) -> None:
         """A foreign key must point at a PRIMARY KEY or UNIQUE column set of an
         existing table; SQLite says so (foreign key mismatch) when asked."""
-        check = copy_database(self.work)
+        check = engine.copy(self.work)
         try:
             check.execute(retarget_self_references(new.render(temp), self.table, temp))
             try:

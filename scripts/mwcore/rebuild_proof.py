@@ -27,7 +27,7 @@ from .jsonuse import JsonColumns
 from .rebuild import FK_OFF, FK_ON, RebuildPlan, foreign_keys, table_columns, user_tables
 from .rows import seed_rows
 from .schema import Snapshot, diff, snapshot
-from .sqlrun import connect, copy_database, run_script
+from . import engine
 from .sqltext import normalize_sql
 from .sqltext import quote_identifier as q
 
@@ -143,7 +143,7 @@ class _Run:
     # -- the run -----------------------------------------------------------------
     def run(self) -> None:
         plan, table = self.plan, self.plan.table
-        conn = copy_database(self.base)
+        conn = engine.copy(self.base)
         try:
             conn.execute("PRAGMA foreign_keys = OFF")
             self._seed(conn)
@@ -245,7 +245,8 @@ class _Run:
         conn.execute(f"PRAGMA foreign_keys = {'ON' if self.enforce else 'OFF'}")
 
     def _run_file(self, conn: sqlite3.Connection, direction: str, check: str, again: bool = False) -> bool:
-        result = run_script(conn, self.plan.render(direction), wrap=not self.plan.no_tx_wrap)
+        result = engine.run_script(conn, self.plan.render(direction), wrap=not self.plan.no_tx_wrap,
+                                   file=f"the generated {direction}")
         # An x-no-tx-wrap file sets enforcement itself; golang-migrate's next
         # file would run on the same connection, the proof checks as the DSN has it.
         self._set_enforcement(conn)
@@ -316,7 +317,7 @@ class _Run:
 
     def _after_renames(self, conn: sqlite3.Connection) -> SchemaState:
         """The schema before the up, with the up's column renames applied."""
-        ref = copy_database(conn)
+        ref = engine.copy(conn)
         try:
             for old, new in self.plan.renames:
                 ref.execute(f"ALTER TABLE {q(self.plan.table)} RENAME COLUMN {q(old)} TO {q(new)}")
@@ -344,7 +345,7 @@ class _Run:
         if got is None:
             return [f"there is no table {plan.table}"]
         problems: List[str] = []
-        probe = connect(":memory:")
+        probe = engine.scratch()
         try:
             probe.execute(plan.new_def.render(plan.table))
             wanted = snapshot(probe).table(plan.table)
@@ -599,7 +600,7 @@ class _Run:
         plan, table = self.plan, self.plan.table
         up, down = plan.up_copy, plan.down_copy
         assert up is not None and down is not None
-        fit = copy_database(conn)
+        fit = engine.copy(conn)
         try:
             for old, new in plan.renames:
                 fit.execute(f"ALTER TABLE {q(table)} RENAME COLUMN {q(old)} TO {q(new)}")

@@ -33,8 +33,9 @@ from .gomigrate import NIL_VERSION, GoMigrate, RunOutcome, Step
 from .jsonuse import JsonColumns, folder_json_columns
 from .rows import RowSet, find_rows, seed_rows
 from .schema import Owned, Snapshot, diff, owned_index, refresh, restrict, snapshot
+from . import engine
+from .engine import ScriptResult
 from .sqlfuncs import registered as register
-from .sqlrun import ScriptResult, connect, copy_database, copy_of_file, run_script
 from .touched import TouchRecorder, Touched
 
 OK, FAILED, MISSING, SKIPPED, DIFFERS = "ok", "failed", "missing", "skipped", "differs"
@@ -285,10 +286,7 @@ class Tracker:
 
     def absorb(self, touched: Touched) -> Change:
         names = set(touched.schema)
-        if touched.writable_schema:
-            full = snapshot(self.conn, migrations_table=self.migrations_table, canonical=self.canonical)
-            names |= _owners(self.schema) | _owners(full)
-        elif touched.renamed:
+        if touched.renamed:
             # A RENAME rewrites references in child tables, triggers and views,
             # and the new name is reported nowhere: compare the catalogue.
             catalogue = self.conn.execute("SELECT type, tbl_name FROM main.sqlite_master").fetchall()
@@ -727,7 +725,7 @@ def verify_pair(conn: sqlite3.Connection, up_sql: str, down_sql: str, *, options
     tracker.record_damage()
 
     def attempt(check: str, sql: str, file: Optional[str]) -> Optional[Change]:
-        result, change = tracker.run(lambda: run_script(conn, sql, wrap=wrap))
+        result, change = tracker.run(lambda: engine.run_script(conn, sql, wrap=wrap, file=file))
         if not result.ok:
             setattr(verdict, check, FAILED)
             verdict.problems.append(_failure_problem(check, result, file, options))
@@ -761,13 +759,13 @@ ConnectionFactory = Callable[[], sqlite3.Connection]
 
 def start_from(db: Optional[Path] = None, *, foreign_keys: bool = False, functions: Sequence = ()) -> ConnectionFactory:
     """Where a replay starts: an empty in-memory database, or an in-memory
-    copy of `db` (opened read-only, copied once with the backup API, never
-    written); each call returns a fresh copy, with stand-ins for the SQL
+    copy of `db` (`engine.copy_of_user_db`: SQLite never opens the file
+    itself); each call returns a fresh copy, with stand-ins for the SQL
     functions the app registers."""
     if db is None:
-        return lambda: register(connect(":memory:", foreign_keys=foreign_keys), functions)
-    pristine = copy_of_file(db)
-    return lambda: register(copy_database(pristine, foreign_keys=foreign_keys), functions)
+        return lambda: register(engine.scratch(foreign_keys=foreign_keys), functions)
+    pristine = engine.copy_of_user_db(db)
+    return lambda: register(engine.copy(pristine, foreign_keys=foreign_keys), functions)
 
 
 def replay_dir(path: Path, options: Optional[ReplayOptions] = None, *, db: Optional[Path] = None,

@@ -18,6 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence
 
+from . import engine
 from .errors import UsageError
 from .sqltext import tokens
 
@@ -54,7 +55,7 @@ def parse_declaration(text: str) -> SqlFunction:
         raise UsageError(f"--sql-function {text!r} is not NAME=EXPR; write e.g. --sql-function "
                          "'slugify=lower(?1)' (an SQL expression over the arguments ?1..?n).")
     count = _param_count(expr)
-    probe = sqlite3.connect(":memory:")
+    probe = engine.scratch()
     try:
         probe.execute(f"SELECT {expr}", (None,) * count).fetchone()
     except (sqlite3.Error, sqlite3.Warning, ValueError) as exc:
@@ -91,7 +92,7 @@ def _param_count(expr: str) -> int:
 
 def _evaluator(expr: str):
     count = _param_count(expr)
-    helper = sqlite3.connect(":memory:", check_same_thread=False)
+    helper = engine.scratch()
     query = f"SELECT {expr}"
 
     def evaluate(*args):

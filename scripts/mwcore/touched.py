@@ -7,10 +7,12 @@ installs one on a connection and collects what a file creates, drops, alters,
 writes and reads in the `main` database, so callers snapshot and check only
 those objects instead of the whole schema.
 
-Installing an authorizer expires every prepared statement of the connection
-(sqlite3_set_authorizer does that), so statements Python's statement cache
-would otherwise reuse without preparing are prepared again and reported too:
-`start()` reinstalls it for that reason.
+The recorder is an observer of the engine's authorizer (`engine.observe`):
+the engine's guard decides, the recorder only looks. Observing again
+expires every prepared statement of the connection (sqlite3_set_authorizer
+does that), so statements Python's statement cache would otherwise reuse
+without preparing are prepared again and reported too: `start()` does it
+for that reason.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Optional, Set
+
+from . import engine
 
 _OK = sqlite3.SQLITE_OK
 
@@ -30,7 +34,6 @@ _TRIGGER = {sqlite3.SQLITE_CREATE_TRIGGER, sqlite3.SQLITE_DROP_TRIGGER}  # (trig
 _VIEW = {sqlite3.SQLITE_CREATE_VIEW, sqlite3.SQLITE_DROP_VIEW}  # (view, None)
 _ALTER = sqlite3.SQLITE_ALTER_TABLE  # (database, table)
 _READ = sqlite3.SQLITE_READ
-_PRAGMA = sqlite3.SQLITE_PRAGMA
 _FUNCTION = sqlite3.SQLITE_FUNCTION
 # ALTER TABLE ... RENAME [COLUMN] rewrites the schema through these internal
 # SQL functions; ADD and DROP COLUMN never call them.
@@ -50,7 +53,6 @@ class Touched:
     written: Set[str] = field(default_factory=set)
     read: Set[str] = field(default_factory=set)
     renamed: bool = False  # ALTER TABLE RENAME (table or column): other objects' SQL may be rewritten
-    writable_schema: bool = False  # PRAGMA writable_schema: anything may change
 
     def merge(self, other: "Touched") -> "Touched":
         return Touched(
@@ -58,15 +60,14 @@ class Touched:
             self.written | other.written,
             self.read | other.read,
             self.renamed or other.renamed,
-            self.writable_schema or other.writable_schema,
         )
 
 
 class TouchRecorder:
     """Records what SQL run between `start()` and `stop()` touches.
 
-    The authorizer stays installed for the connection's life (Python 3.9 can
-    not remove one) and records nothing outside a start/stop window.
+    The observer stays installed for the connection's life and records
+    nothing outside a start/stop window.
     """
 
     def __init__(self, conn: sqlite3.Connection, *, ignore: Set[str] = frozenset()) -> None:
@@ -78,7 +79,7 @@ class TouchRecorder:
     def start(self) -> None:
         self._current = Touched()
         self._dropped_views: Set[str] = set()
-        self.conn.set_authorizer(self._authorize)
+        engine.observe(self.conn, self._authorize)
 
     def stop(self) -> Touched:
         touched = self._current or Touched()
@@ -98,10 +99,6 @@ class TouchRecorder:
         if action == _ALTER:
             if arg1 == "main" and arg2:
                 self._add(touched, arg2, schema=True, written=True)
-            return _OK
-        if action == _PRAGMA:
-            if (arg1 or "").lower() == "writable_schema" and arg2 is not None:
-                touched.writable_schema = True
             return _OK
         if database != "main" or not arg1:
             return _OK

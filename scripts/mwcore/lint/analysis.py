@@ -12,19 +12,23 @@ N, and what it leaves is compared with the schema before up N. When a down
 does not restore that schema exactly, ROLLBACK TO the savepoint taken before
 up N brings the scratch database back to it for the next down.
 
-Transaction control (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, VACUUM) and ATTACH/DETACH
-are not executed: the transaction rules judge them from the statement text,
-and ATTACH would open files. Nothing here touches a user's database.
+Transaction control (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, VACUUM)
+is not executed in the scratch transaction: the transaction rules judge it
+from the statement text. Everything else runs through `mwcore.engine`, whose
+guard refuses what would reach outside the database (ATTACH of a file, ...);
+a VACUUM is shown to the guard on an empty side database, outside any
+transaction, so VACUUM INTO is refused by the guard too. Each statement runs
+within its file's time budget. Nothing here touches a user's database.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from ..engine import REFUSED, SQL_ERROR, file_budget, run_statement, scratch
 from ..folder import Migration, MigrationFile, MigrationFolder
 from ..sqlfuncs import register
 from ..sqltext import Statement, normalize_sql, quote_identifier, split_statements
@@ -43,11 +47,8 @@ NOT_EXECUTED = {
     "SAVEPOINT": "savepoint control",
     "RELEASE": "savepoint control",
     "VACUUM": "VACUUM",
-    "ATTACH": "ATTACH opens another database file",
-    "DETACH": "DETACH",
 }
 DATA_ONLY = frozenset(("INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "VALUES", "WITH"))
-STATEMENT_TIME_LIMIT = 20.0  # seconds on an empty database
 
 
 @dataclass
@@ -59,6 +60,10 @@ class StatementFact:
     statement: Statement
     skipped: Optional[str] = None
     error: Optional[str] = None
+    kind: str = SQL_ERROR  # of the error: mwcore.engine's SQL_ERROR, REFUSED, TIMEOUT or MEMORY
+    # What the engine's guard refused the statement for (a skipped VACUUM
+    # INTO has this without an error: it was not run, and would be refused).
+    refusal: Optional[str] = None
     change: Change = NO_CHANGE
     # For each table this statement dropped: the tables still referencing
     # it right after, with their ON DELETE actions: {table key: ((child, action), ...)}
@@ -135,11 +140,10 @@ class _StateLost(Exception):
     """A statement ended the scratch transaction (RAISE(ROLLBACK), ...)."""
 
 
-def _message(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, sqlite3.Warning) or "one statement at a time" in text:
+def _message(text: str) -> str:
+    if text.startswith("statement could not be isolated") or "one statement at a time" in text:
         return f"SQLite reads more than one statement here ({text})"
-    if isinstance(exc, ValueError) and "null character" in text:
+    if "null character" in text:
         return "the statement contains a NUL character"
     return text
 
@@ -156,25 +160,18 @@ class Runner:
         self.table = migrations_table
         self.verify = verify
         self.migrations = folder.migrations
-        self._deadline = 0.0
         self._open()
 
     # -- the scratch database ----------------------------------------------------
     def _open(self) -> None:
-        self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self.conn = scratch(foreign_keys=self.foreign_keys)
         register(self.conn, self.sql_functions)
-        if self.foreign_keys:
-            self.conn.execute("PRAGMA foreign_keys = ON")
         table = quote_identifier(self.table)
         self.conn.execute(f"CREATE TABLE {table} (version uint64, dirty bool)")
         self.conn.execute(f"CREATE UNIQUE INDEX version_unique ON {table} (version)")
-        self.conn.set_progress_handler(self._progress, 20000)
         self.tracker = SchemaTracker(self.conn, ignore=[self.table], verify=self.verify)
         self.tracker.columns = self.analysis.columns
         self.conn.execute("BEGIN")
-
-    def _progress(self) -> int:
-        return 1 if self._deadline and time.monotonic() > self._deadline else 0
 
     @staticmethod
     def _savepoint(index: int) -> str:
@@ -219,30 +216,32 @@ class Runner:
                     failed = up.name
 
     def _execute(self, fa: FileAnalysis, *, record: bool) -> None:
+        with file_budget():  # one time budget per file
+            self._execute_statements(fa, record=record)
+
+    def _execute_statements(self, fa: FileAnalysis, *, record: bool) -> None:
         tracker = self.tracker
         for index, statement in enumerate(fa.statements):
             keyword = fa.keywords[index]
             skip = NOT_EXECUTED.get(keyword)
+            if not record and index in fa.facts and fa.facts[index].error is not None:
+                continue  # it failed the first time, which changed nothing; it would again
             if skip is not None:
                 if record:
-                    fa.facts[index] = StatementFact(index, statement, skipped=skip)
+                    refusal = _vacuum_refusal(statement, fa.name) if keyword == "VACUUM" else None
+                    fa.facts[index] = StatementFact(index, statement, skipped=skip, refusal=refusal)
                 continue
             token = tracker.prepare(keyword)
             dropping = dropped_column_table(statement.sql) if record and keyword == "ALTER" else None
             triggers_before = tracker.trigger_errors(dropping) if dropping is not None else {}
-            error = None
-            self._deadline = time.monotonic() + STATEMENT_TIME_LIMIT
-            try:
-                self.conn.execute(statement.sql).close()
-            except (sqlite3.Error, sqlite3.Warning, ValueError, OverflowError, MemoryError) as exc:
-                error = _message(exc)
-                if error == "interrupted":
-                    error = f"did not finish within {STATEMENT_TIME_LIMIT:.0f} s on an empty database"
-            finally:
-                self._deadline = 0.0
+            failure = run_statement(self.conn, statement, file=fa.name)
+            error = _message(failure.message) if failure is not None else None
+            kind = failure.kind if failure is not None else SQL_ERROR
+            refusal = error if kind == REFUSED else None
             if not self.conn.in_transaction:
                 if record:
-                    fa.facts[index] = StatementFact(index, statement, error=error or "ended the transaction")
+                    fa.facts[index] = StatementFact(index, statement, error=error or "ended the transaction", kind=kind,
+                                                    refusal=refusal)
                     fa.state_reset_at = index
                 raise _StateLost()
             # Data statements never change the schema (their triggers cannot
@@ -252,7 +251,7 @@ class Runner:
                 continue
             if not record:
                 continue
-            fact = StatementFact(index, statement, error=error, change=change)
+            fact = StatementFact(index, statement, error=error, change=change, kind=kind, refusal=refusal)
             if error is None and triggers_before:
                 fact.broken_triggers = _newly_broken(tracker, triggers_before, dropping)
             if not change.empty:
@@ -349,6 +348,18 @@ def _newly_broken(tracker: SchemaTracker, before: Dict[str, Optional[str]], tabl
             trigger = tracker.objects.get((True, fold(name)))
             out.append((name, trigger.tbl_name if trigger else "?", error))
     return tuple(out)
+
+
+def _vacuum_refusal(statement: Statement, file: str) -> Optional[str]:
+    """Why the guard refuses a VACUUM (VACUUM INTO a file), or None. The
+    scratch transaction would stop any VACUUM before the guard sees it, so
+    it runs on an empty side database in autocommit mode."""
+    side = scratch()
+    try:
+        failure = run_statement(side, statement, file=file)
+    finally:
+        side.close()
+    return failure.message if failure is not None and failure.kind == REFUSED else None
 
 
 def _same(a: Obj, b: Obj) -> bool:

@@ -9,9 +9,10 @@ from typing import Iterator, Optional
 
 from .analysis import FileAnalysis, StatementFact
 from .context import FileCheck, plural
+from .rules_tx import scan_transactions
 from .registry import ERROR, Hit, rule
 
-DROP_COLUMN, VIEW_RENAME, GENERIC = "MW303", "MW304", "MW101"
+DROP_COLUMN, VIEW_RENAME, GENERIC, REFUSED = "MW303", "MW304", "MW101", "MW102"
 
 _HINTS = [
     (re.compile(r"^no such table: (?:main\.)?(.+)$"),
@@ -36,6 +37,8 @@ _HINTS = [
 
 def classify(fa: FileAnalysis, fact: StatementFact) -> str:
     """The rule that owns a statement's SQLite error."""
+    if fact.refusal is not None:
+        return REFUSED
     words = [w.upper() for w in fact.statement.sql.split(None, 6)[:6]]
     message = fact.error or ""
     if words[:1] == ["ALTER"] and "DROP" in words and ("drop column" in message or message.startswith("cannot drop")):
@@ -85,3 +88,28 @@ def sql_error(f: FileCheck) -> Iterator[Hit]:
         f"SQLite rejects this statement {where}: {fact.error}{error_suffix(f.fa)}",
         hint_for(fact.error or ""),
     )
+
+
+@rule("MW102", "refused-statement", ERROR)
+def refused_statement(f: FileCheck) -> Iterator[Hit]:
+    """A statement that reaches outside the database (ATTACH of a file,
+    VACUUM INTO, load_extension(), PRAGMAs that touch files or limits): the
+    scratch database's guard refuses it, and golang-migrate would run it
+    from the application's own process."""
+    scan = None
+    found = []
+    for fact in f.facts():
+        if fact.refusal is None:
+            continue
+        if fact.error is None:  # a VACUUM, shown to the guard outside the scratch transaction
+            scan = scan or (None if f.wrapped else scan_transactions(f))
+            if scan is None or scan.inside[fact.index]:
+                continue  # it fails inside a transaction before it opens anything: MW204's finding
+        found.append(fact)
+    if not found:
+        return
+    more = f" ({plural(len(found), 'refused statement')} in this file)" if len(found) > 1 else ""
+    suffix = error_suffix(f.fa) if found[0].error is not None else ""
+    yield f.at(found[0].index, f"{found[0].refusal}{more}{suffix}",
+               "do this outside the migrations (in the app, or by hand); a migration should change only the "
+               "database golang-migrate runs it on")

@@ -4,6 +4,8 @@ The linter's scratch database only holds the schema as it is now. To know
 what a table looked like before a statement (its columns, foreign keys), or
 whether an index could still be created on a rebuilt table, the stored SQL
 is executed again on a small separate in-memory database and SQLite is asked.
+Those side databases come from `mwcore.engine` like every other, and the
+migration's own statements run through its single-statement entry point.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 import sqlite3
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
+from ..engine import run_statement, scratch
 from ..rows import seed_rows
 from ..schema import Snapshot, Table, snapshot
 from ..sqltext import normalize_sql, quote_identifier
@@ -20,11 +23,8 @@ from .tracker import Obj, first_word
 _TYPE_ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
 
 
-def _side(foreign_keys: bool = False) -> sqlite3.Connection:
-    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-    if foreign_keys:
-        conn.execute("PRAGMA foreign_keys = ON")
-    return conn
+def _side() -> sqlite3.Connection:
+    return scratch()
 
 
 class Shapes:
@@ -80,11 +80,9 @@ class Shapes:
                 conn.execute(sql)
             if foreign_keys:
                 conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute(statement).close()
-            return None
+            failure = run_statement(conn, statement)
+            return failure.message if failure is not None else None
         except sqlite3.Error as exc:
-            return str(exc)
-        except (ValueError, OverflowError) as exc:
             return str(exc)
         finally:
             conn.close()
@@ -104,11 +102,8 @@ class Shapes:
                 return False, None
             if foreign_keys:
                 conn.execute("PRAGMA foreign_keys = ON")
-            try:
-                conn.execute(statement).close()
-            except sqlite3.Error as exc:
-                return True, str(exc)
-            return True, None
+            failure = run_statement(conn, statement)
+            return True, (failure.message if failure is not None else None)
         except sqlite3.Error:
             return False, None
         finally:
