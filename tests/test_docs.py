@@ -39,7 +39,7 @@ from markdown_it.token import Token
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from mwcore.engine import run_script, scratch as connect  # noqa: E402
+from mwcore.engine import run_script, save_copy, scratch as connect  # noqa: E402
 
 SKILL = ROOT / "SKILL.md"
 REFERENCES = sorted((ROOT / "references").glob("*.md"))
@@ -429,8 +429,9 @@ def project_copy(skill: Path, where: Path) -> Path:
 
     db = project / EXAMPLE_DB
     db.parent.mkdir(parents=True)
-    conn = connect(str(db))
+    conn = connect()
     assert GoMigrate(conn, scan_folder(project / "pkg" / "storage" / "sqlite" / "migrations")).up(EXAMPLE_DB_VERSION).ok
+    save_copy(conn, db)
     conn.close()
     return project
 

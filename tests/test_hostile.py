@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from mwcore import engine
 
-from conftest import run_cli
+from conftest import go_app, run_cli
 from lintkit import lint_files
 
 HOSTILE = "000002_hostile.up.sql"
@@ -92,13 +92,11 @@ def _database(path: Path, version: int, dirty: bool) -> None:
 
 def _project(root: Path, up: str, no_tx_wrap: bool) -> Path:
     project = root / "project"
-    folder = project / "migrations"
-    folder.mkdir(parents=True)
+    # A module that migrates the folder the way apps do (with x-no-tx-wrap in
+    # the URL when the case needs it), so every script reads the same facts.
+    folder = go_app(project, url='"sqlite3://" + path' + (' + "?x-no-tx-wrap=true"' if no_tx_wrap else ""))
     for name, text in {**BASE, HOSTILE: up}.items():
         (folder / name).write_text(text)
-    (project / "go.mod").write_text("module example.com/app\n\ngo 1.22\n")
-    dsn = "sqlite3://app.db" + ("?x-no-tx-wrap=true" if no_tx_wrap else "")
-    (project / "main.go").write_text(f'package main\n\nconst migrationsURL = "{dsn}"\n\nfunc main() {{}}\n')
     _database(project / "app.db", 1, False)  # the user's database, at version 1
     _database(project / "dirty.db", 2, True)  # left dirty by a failed version 2
     return project

@@ -921,7 +921,6 @@ class Evaluator:
         return out
 
     def _sprintf(self, scope: Scope, args: List[Tuple[int, int]], depth: int, desc: str) -> Value:
-        f = scope.file
         fmt_value = self.value(scope, *args[0], depth + 1)
         out: List[Part] = []
         rest = [self.value(scope, lo, hi, depth + 1) for lo, hi in args[1:]]

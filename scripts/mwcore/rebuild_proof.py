@@ -209,7 +209,7 @@ class _Run:
         column: put NULL in one sample row and see it fail, with nothing changed."""
         plan, table = self.plan, self.plan.table
         for column in plan.unfilled:
-            conn = copy_database(self.base)
+            conn = engine.copy(self.base)
             try:
                 conn.execute("PRAGMA foreign_keys = OFF")
                 self._seed(conn)
@@ -226,7 +226,7 @@ class _Run:
                     continue
                 self._set_enforcement(conn)
                 before = self._schema(conn)
-                result = run_script(conn, plan.render("up"), wrap=not plan.no_tx_wrap)
+                result = engine.run_script(conn, plan.render("up"), wrap=not plan.no_tx_wrap, file="the generated up")
                 error = result.error or ""
                 if result.ok or not (error.startswith("NOT NULL constraint failed: ")
                                      and error.lower().endswith("." + column.lower())):
