@@ -31,7 +31,7 @@ from .spec import REPO_ROOT, Check, Scenario
 SCRIPTS = REPO_ROOT / "scripts"
 SCRIPT_TIMEOUT = 300
 # Which database a check reads after the stand-in app run.
-UPGRADE, FRESH = "upgrade", "fresh"
+UPGRADE, FRESH, DOWN = "upgrade", "fresh", "down"
 
 
 @dataclass
@@ -167,9 +167,9 @@ class Context:
 
     # Scripts ------------------------------------------------------------------
 
-    def script(self, name: str) -> Tuple[int, Optional[dict], str]:
+    def script(self, name: str, extra: Tuple[str, ...] = ()) -> Tuple[int, Optional[dict], str]:
         def compute():
-            args = [sys.executable, str(SCRIPTS / name), "--json", "--dir", self.fixture.migrations]
+            args = [sys.executable, str(SCRIPTS / name), "--json", "--dir", self.fixture.migrations, *extra]
             args += scope_args(name, self.new_files(), self.new_versions())
             if self.fixture.up_only:
                 args.append("--allow-missing-down")
@@ -180,7 +180,7 @@ class Context:
             except ValueError:
                 data = None
             return proc.returncode, data, proc.stderr.strip()
-        return self.once("script:" + name, compute)
+        return self.once("script:" + name + " ".join(extra), compute)
 
     # Go and the stand-in app run --------------------------------------------
 
@@ -219,17 +219,48 @@ class Context:
                                      self.scenario.seed)
         return path
 
+    def down_db_path(self) -> Path:
+        """The upgraded database after the new versions' down files ran on it
+        (newest first), each as golang-migrate runs a file: in one
+        transaction unless the project sets x-no-tx-wrap."""
+        def compute():
+            source = self.db_after(UPGRADE)
+            path = self.tmp / "after-down.db"
+            shutil.copyfile(source, path)
+            conn = sqlite3.connect(str(path), isolation_level=None)
+            try:
+                conn.execute(f"PRAGMA foreign_keys = {'ON' if self.fixture.foreign_keys else 'OFF'}")
+                downs = [m for m in self.work_migrations if m.direction == "down" and m.version in self.new_versions()]
+                if not downs:
+                    raise Failed("the new version has no down file")
+                for m in sorted(downs, key=lambda m: m.version, reverse=True):
+                    text = (self.work_dir / m.name).read_text(encoding="utf-8")
+                    script = text if self.fixture.no_tx_wrap else f"BEGIN;\n{text}\n;COMMIT;"
+                    try:
+                        conn.executescript(script)
+                    except sqlite3.Error as exc:
+                        raise Failed(f"{m.name} failed on the upgraded database: {exc}") from None
+            finally:
+                conn.close()
+            return path
+        return self.once("down_db", compute)
+
     def probe(self, db: str) -> dict:
         run = self.go()
         if run.probe is None:
             raise Failed("the stand-in app run did not happen: " + gorun._tail(run.probe_output or run.failures()))
         return run.probe[db]
 
+    def open_error(self, db: str) -> str:
+        err = self.probe(db).get("open_error") or ""
+        # golang-migrate quotes the whole failed file after "in line 0:"; its first line is enough.
+        first = err.splitlines()[0] if err else ""
+        return first if len(first) <= 300 else first[:300] + " ..."
+
     def db_after(self, db: str) -> Path:
         """The database file after the stand-in app run opened it."""
-        outcome = self.probe(db)
-        if outcome.get("open_error"):
-            raise Failed(f"opening the {db} database failed: {outcome['open_error']}")
+        if self.open_error(db):
+            raise Failed(f"opening the {db} database failed: {self.open_error(db)}")
         return self.upgrade_db_path() if db == UPGRADE else self.tmp / "fresh.db"
 
 
@@ -344,7 +375,7 @@ def check_validate(ctx: Context, c: Check) -> str:
 def check_verify(ctx: Context, c: Check) -> str:
     if not ctx.new_versions():
         raise Failed("no new or changed migration to verify")
-    rc, data, err = ctx.script("verify_migrations.py")
+    rc, data, err = ctx.script("verify_migrations.py", tuple(c.params.get("args", [])))
     if data is None:
         raise Failed(f"verify_migrations.py exit {rc}: {err}")
     if rc != 0 or data.get("status") != "ok":
@@ -396,8 +427,8 @@ def check_upgrade(ctx: Context, c: Check) -> str:
 def check_app_reads(ctx: Context, c: Check) -> str:
     db = c.params.get("db", UPGRADE)
     outcome = ctx.probe(db)
-    if outcome.get("open_error"):
-        raise Failed(f"opening the {db} database failed: {outcome['open_error']}")
+    if ctx.open_error(db):
+        raise Failed(f"opening the {db} database failed: {ctx.open_error(db)}")
     failed_sql = [f"{q}: {e}" for q, e in zip(ctx.scenario.after_sql, outcome.get("after_sql") or []) if e]
     if failed_sql and db == UPGRADE:
         raise Failed("the scenario's statements failed after the upgrade: " + "; ".join(failed_sql))
@@ -416,8 +447,10 @@ def _normalise(value):
 
 @check("sql")
 def check_sql(ctx: Context, c: Check) -> str:
+    """A query on the database after the stand-in app run (upgrade or fresh),
+    or with `"db": "down"` after the new version's down ran on the upgraded one."""
     db = c.params.get("db", UPGRADE)
-    path = ctx.db_after(db)
+    path = ctx.down_db_path() if db == DOWN else ctx.db_after(db)
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         rows = [[_normalise(v) for v in r] for r in conn.execute(c.params["query"]).fetchall()]

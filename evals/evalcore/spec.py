@@ -58,6 +58,8 @@ class Fixture:
     driver: str  # database/sql driver name the app registers: sqlite3 (mattn) or sqlite (modernc)
     cgo: bool
     up_only: bool
+    foreign_keys: bool  # enforced on golang-migrate's connection
+    no_tx_wrap: bool  # x-no-tx-wrap / Config.NoTxWrap
     migrations_table: str
     tool: str  # "golang-migrate" or "goose"
     overlay: Optional[Path]
@@ -117,6 +119,8 @@ def load_fixtures(path: Path = FIXTURES_JSON) -> Dict[str, Fixture]:
             driver=f.get("driver", "sqlite3"),
             cgo=bool(f.get("cgo", True)),
             up_only=bool(f.get("up_only", False)),
+            foreign_keys=bool(f.get("foreign_keys", False)),
+            no_tx_wrap=bool(f.get("no_tx_wrap", False)),
             migrations_table=f.get("migrations_table", "schema_migrations"),
             tool=f.get("tool", "golang-migrate"),
             overlay=(REPO_ROOT / f["overlay"]) if f.get("overlay") else None,
