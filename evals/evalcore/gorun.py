@@ -130,6 +130,16 @@ def run(copy: Path, fixture: Fixture, probe_spec: Optional[dict]) -> GoRun:
         # No JSON at all: the module does not load (go.mod, syntax). Keep go's words.
         others = [PackageResult("./...", False, [test.stderr or test.stdout])]
         test_ok = False
+    if probe_out is not None and not probe_out.exists():
+        # The module as a whole did not build (a broken test file elsewhere,
+        # say): the app itself may still upgrade fine, so run the probe alone,
+        # keeping `go` and the app's facts apart. Only in this failure case is
+        # there a second `go test`.
+        alone = subprocess.run(["go", "test", "-json", "-count=1", "./" + PROBE_DIR], cwd=str(copy), env=env,
+                               capture_output=True, text=True, timeout=GO_TIMEOUT)
+        probe_pkg = [p for p in _packages(alone.stdout) if p.package.endswith("/" + PROBE_DIR)] or probe_pkg
+        if not probe_pkg and alone.stderr:
+            probe_pkg = [PackageResult(PROBE_DIR, False, [alone.stderr])]
     probe = None
     if probe_out is not None and probe_out.exists():
         probe = json.loads(probe_out.read_text(encoding="utf-8"))

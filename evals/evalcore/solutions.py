@@ -5,7 +5,8 @@ workdir, kept as data so the grader can be proven on them.
         solution.json   {"summary": ..., and for a wrong one "mistake": ...,
                          "fails": [check ids it must fail, no more, no less],
                          optionally "extends": "golden", "omit": [paths],
-                         "delete": [paths]}
+                         "delete": [paths], "run": [argv, ...] commands run
+                         in the workdir afterwards}
         files/...       files written into the workdir (same relative paths)
         changes.diff    optional: a patch applied with `git apply` (for edits
                         to the fixture's own files, so a changed fixture
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
@@ -41,6 +43,7 @@ class Solution:
     extends: Optional[str] = None
     omit: List[str] = field(default_factory=list)
     delete: List[str] = field(default_factory=list)
+    run: List[List[str]] = field(default_factory=list)
 
     @property
     def is_golden(self) -> bool:
@@ -66,7 +69,7 @@ def load(scenario: str, name: str, root: Path = SOLUTIONS_DIR) -> Solution:
     return Solution(scenario=scenario, name=name, path=path, summary=meta.get("summary", ""),
                     mistake=meta.get("mistake", ""), fails=list(meta.get("fails", [])),
                     extends=meta.get("extends"), omit=list(meta.get("omit", [])),
-                    delete=list(meta.get("delete", [])))
+                    delete=list(meta.get("delete", [])), run=[list(c) for c in meta.get("run", [])])
 
 
 def names(scenario: str, root: Path = SOLUTIONS_DIR) -> List[str]:
@@ -106,5 +109,11 @@ def apply(solution: Solution, workdir: Path, omit: Optional[List[str]] = None) -
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
+    for argv in solution.run:
+        # Commands the assistant ran in the project (python3 means this interpreter).
+        argv = [sys.executable if a == "python3" else a for a in argv]
+        proc = subprocess.run(argv, cwd=str(workdir), capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise SpecError(f"{solution.scenario}/{solution.name}: {argv!r} failed: {proc.stderr.strip()}")
     own = solution.transcript()
     return own if own is not None else transcript
