@@ -23,7 +23,7 @@ import time
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from . import gorun, migfiles, workspace
 from .spec import REPO_ROOT, Check, Scenario

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""Author's loop: grade every stored solution of the given scenarios (all
-when none given) and say whether each golden passes and each wrong fails
-exactly its declared checks. tests/test_evals.py asserts the same in CI."""
+"""Prove the graders: grade every stored solution of the given scenarios
+(all when none is given) and say whether each golden passes and each wrong
+fails exactly the checks its solution.json declares. tests/test_evals.py
+asserts the same in CI; this is the author's loop.
+
+    python3 evals/prove_graders.py                     # every scenario
+    python3 evals/prove_graders.py split_table -v      # one, with every report
+"""
 
 from __future__ import annotations
 
