@@ -1,0 +1,2 @@
+-- 000005 add_media_item_last_played_at (down)
+-- Nothing to undo: the column is nullable and harmless.

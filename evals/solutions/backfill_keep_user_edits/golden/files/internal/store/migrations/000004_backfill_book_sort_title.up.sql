@@ -1,0 +1,13 @@
+-- 000004 backfill_book_sort_title (up)
+-- Fills book.sort_title where it is still NULL: the title in lower case,
+-- without a leading "The ", "An " or "A ". Sort titles librarians set
+-- themselves are not NULL, so they are left alone.
+
+UPDATE book
+SET sort_title = lower(CASE
+        WHEN title LIKE 'The %' THEN substr(title, 5)
+        WHEN title LIKE 'An %' THEN substr(title, 4)
+        WHEN title LIKE 'A %' THEN substr(title, 3)
+        ELSE title
+    END)
+WHERE sort_title IS NULL;

@@ -1,0 +1,15 @@
+-- 000004 refresh_loan_policies (up)
+-- New defaults for the built-in loan policies, and a new built-in one.
+-- Libraries edit policies from the admin screen: a policy is only changed
+-- while every column still holds what 000002 shipped (IS, so NULLs would
+-- match too). The new policy takes id 4 unless that id or its name is
+-- already taken by a library's own policy: then the library keeps its own.
+
+UPDATE loan_policy SET loan_days = 21
+WHERE id IS 1 AND name IS 'Standard' AND loan_days IS 14 AND renewals IS 2;
+
+UPDATE loan_policy SET loan_days = 10
+WHERE id IS 2 AND name IS 'Short loan' AND loan_days IS 7 AND renewals IS 0;
+
+INSERT INTO loan_policy (id, name, loan_days, renewals) VALUES (4, 'Long loan', 42, 1)
+ON CONFLICT DO NOTHING;

@@ -1,0 +1,2 @@
+-- Removes customer.phone.
+ALTER TABLE customer DROP COLUMN phone;
