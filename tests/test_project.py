@@ -55,6 +55,8 @@ CASES = {
                            "on", "schema_migrations", []),
     "app_function": ("internal/store/migrations", "sqlite3", MATTN, "off", (STORE, "sql.Open(driverName"),
                      "on", "schema_migrations", [{"name": "slugify", "args": 1, "deterministic": True}]),
+    "messy_history": ("internal/store/migrations", "sqlite3", MATTN, "off", (STORE, 'sql.Open("sqlite3"'),
+                      "on", "schema_migrations", []),
 }
 
 
