@@ -71,42 +71,10 @@ def test_clean_database_lists_applied_and_pending(go_tools, tmp_path):
     assert (out["database"]["applied"], out["database"]["pending"]) == (["000001", "000002"], ["000003"])
 
 
-# (case, overrides that make a step fail, golang-migrate ops, recovery state, force_to, failed file)
-DIRTY_CASES = [
-    ("failed up", {"000003_c__up__sql": "ALTER TABLE a ADD COLUMN c INTEGER;\nSELECT * FROM nope;"},
-     ["up"], "rolled_back", 2, "000003_c.up.sql"),
-    ("failed first up", {"000001_a__up__sql": "CREATE TABLE a(id INTEGER PRIMARY KEY);\nINSERT INTO nope VALUES (1);"},
-     ["up"], "rolled_back", -1, "000001_a.up.sql"),
-    ("failed down", {"000003_c__down__sql": "DROP TABLE nope;"},
-     ["up", "steps:-1"], "rolled_back", 3, "000003_c.down.sql"),
-    ("failed down of the first version", {"000001_a__down__sql": "DROP TABLE nope;"},
-     ["steps:1", "down"], "rolled_back", 1, "000001_a.down.sql"),
-]
+# Every dirty state, ranked and followed through with the real CLI, is in
+# test_status_dirty.py.
 
-
-@pytest.mark.go
-@pytest.mark.parametrize("overrides,ops,state,force_to,failed", [c[1:] for c in DIRTY_CASES], ids=[c[0] for c in DIRTY_CASES])
-def test_dirty_database_gets_the_right_force(go_tools, tmp_path, overrides, ops, state, force_to, failed):
-    folder = chain(tmp_path, **overrides)
-    db = tmp_path / "app.db"
-    results = go_tools.run_harness(folder, db, ops)
-    assert results[-1]["dirty"], results
-    before = db.read_bytes()
-    code, out = run_json("status.py", "--dir", str(folder), "--db", str(db))
-    recovery = out["database"]["recovery"]
-    assert code == 1 and out["database"]["dirty"]
-    assert (recovery["state"], recovery["force_to"], recovery["failed"]) == (state, force_to, failed)
-    assert recovery["commands"][1] == f"m.Force({force_to})"
-    assert db.read_bytes() == before
-    # The advice works: the printed CLI command, run by the real migrate CLI,
-    # writes that version clean; running again with the fix succeeds.
-    assert _run_printed_migrate(go_tools, recovery["commands"][0]).returncode == 0
-    assert _version_row(db) == ([] if force_to == -1 else [(force_to, 0)])
-    for name, text in CHAIN.items():
-        (folder / name).write_text(text)
-    again = "up" if failed.endswith(".up.sql") else "down"
-    final = go_tools.run_harness(folder, db, [again])
-    assert [r["error"] for r in final] == [None]
+FAILED_FIRST_UP = {"000001_a__up__sql": "CREATE TABLE a(id INTEGER PRIMARY KEY);\nINSERT INTO nope VALUES (1);"}
 
 
 def _run_printed_migrate(go_tools, command: str):
@@ -126,7 +94,7 @@ def test_force_to_no_version_is_printed_so_the_cli_runs_it(go_tools, tmp_path):
     """After a failed first up the version to force is -1. The CLI reads a
     bare `force -1` as an unknown flag; status.py prints `force -- -1`,
     which deletes the row."""
-    folder = chain(tmp_path, **DIRTY_CASES[1][1])
+    folder = chain(tmp_path, **FAILED_FIRST_UP)
     db = tmp_path / "app.db"
     go_tools.run_harness(folder, db, ["up"])
     _, out = run_json("status.py", "--dir", str(folder), "--db", str(db))
@@ -157,38 +125,6 @@ def test_lone_commit_in_a_wrapped_up_is_forced_to_its_own_version(go_tools, tmp_
     assert go_tools.run_harness(folder, db, ["force:1", "up"])[1]["error"].startswith("table b already exists")
     assert _run_printed_migrate(go_tools, recovery["commands"][0]).returncode == 0
     assert go_tools.run_harness(folder, db, ["up"]) == [{"op": "up", "error": None, "version": 3, "dirty": False}]
-
-
-@pytest.mark.go
-def test_partly_applied_file_without_transaction(go_tools, tmp_path):
-    """A file that only fails on real rows, run without a transaction: the
-    report lists which of its changes landed and which did not."""
-    up = ("CREATE TABLE b(id INTEGER PRIMARY KEY);\n"
-          "INSERT INTO b(id) SELECT 1 FROM a WHERE x = 'dup';\n"
-          "CREATE INDEX b_id ON b(id);")
-    folder = chain(tmp_path, **{"000002_b__up__sql": up})
-    db = tmp_path / "app.db"
-    go_tools.run_harness(folder, db, ["steps:1"], no_tx_wrap=True)
-    with sqlite3.connect(str(db)) as conn:
-        conn.execute("INSERT INTO a(x) VALUES ('dup'), ('dup')")
-    assert go_tools.run_harness(folder, db, ["up"], no_tx_wrap=True)[0]["dirty"]
-    code, out = run_json("status.py", "--dir", str(folder), "--db", str(db), "--no-tx-wrap")
-    recovery = out["database"]["recovery"]
-    assert code == 1 and recovery["state"] == "partial"
-    assert recovery["present"] == ["adds table b"]
-    assert recovery["absent"] == ["adds index b_id"]
-    proc = run_cli("status.py", "--dir", str(folder), "--db", str(db), "--no-tx-wrap")
-    assert "partly applied" in proc.stdout and "force 1" in proc.stdout and "force 2" in proc.stdout
-
-
-@pytest.mark.go
-def test_partly_applied_file_that_fails_everywhere(go_tools, tmp_path):
-    folder = chain(tmp_path, **{"000002_b__up__sql": "CREATE TABLE b(id INTEGER PRIMARY KEY);\nSELECT * FROM nope;"})
-    db = tmp_path / "app.db"
-    go_tools.run_harness(folder, db, ["up"], no_tx_wrap=True)
-    code, out = run_json("status.py", "--dir", str(folder), "--db", str(db), "--no-tx-wrap")
-    recovery = out["database"]["recovery"]
-    assert (recovery["state"], recovery["force_to"], recovery["present"]) == ("partial", 1, ["adds table b"])
 
 
 @pytest.mark.go
