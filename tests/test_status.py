@@ -174,6 +174,65 @@ def test_locked_database_is_a_clear_error(tmp_path):
     assert proc.returncode == 2 and "lock" in proc.stderr and "Traceback" not in proc.stderr
 
 
+# The schema distance the dirty diagnosis ranks by -----------------------------
+
+# Statements whose subsets build the schemas compared; each pair of
+# alternatives (a plain or UNIQUE index, a column with or without NOT NULL)
+# makes a same-named object that differs.
+POOL = [
+    "CREATE TABLE p(id INTEGER PRIMARY KEY, x TEXT);",
+    "CREATE TABLE q(id INTEGER PRIMARY KEY, y TEXT NOT NULL);|CREATE TABLE q(id INTEGER PRIMARY KEY, y TEXT);",
+    "CREATE INDEX p_x ON p(x);|CREATE UNIQUE INDEX p_x ON p(x);",
+    "CREATE VIEW v AS SELECT x FROM p;|CREATE VIEW v AS SELECT id FROM p;",
+    "CREATE TRIGGER t AFTER INSERT ON p BEGIN SELECT 1; END;",
+]
+
+
+def _schema_of(choices):
+    """The schema the chosen statements make: 0 leaves one out, 1 or 2 picks
+    an alternative; what needs table p is left out without it."""
+    from mwcore.engine import run_script, scratch
+    from mwcore.schema import snapshot
+
+    conn = scratch()
+    for statement, pick in zip(POOL, choices):
+        options = statement.split("|")
+        needs_p = "ON p(" in statement or "FROM p" in statement or "ON p " in statement
+        if pick and not (needs_p and not choices[0]):
+            assert run_script(conn, options[min(pick, len(options)) - 1]).ok
+    snap = snapshot(conn)
+    conn.close()
+    return snap
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 2), min_size=len(POOL), max_size=len(POOL)),
+       st.lists(st.integers(0, 2), min_size=len(POOL), max_size=len(POOL)))
+def test_the_distance_counts_whole_objects_and_agrees_with_diff(left, right):
+    from mwcore.schema import diff, distance
+
+    a, b = _schema_of(left), _schema_of(right)
+    d = distance(a, b)
+    assert (d.total == 0) is (diff(a, b) == [])
+    assert d.equal + len(d.of("differs")) + len(d.of("missing")) == len(a.object_names())
+    assert d.equal + len(d.of("differs")) + len(d.of("extra")) == len(b.object_names())
+    # Every object diff speaks of is one the distance counts (columns and
+    # foreign keys belong to their table).
+    named = {(x.kind, x.name.lower()) for x in d.differences}
+    for change in diff(a, b):
+        kind = "table" if change.kind in ("column", "foreign key") else change.kind
+        name = change.name.split(".")[0] if change.kind == "column" else change.name
+        assert (kind, name.lower()) in named
+
+
+def test_a_unique_index_made_plain_is_one_differing_object():
+    from mwcore.schema import distance
+
+    a, b = _schema_of([1, 0, 2, 0, 0]), _schema_of([1, 0, 1, 0, 0])
+    assert [str(x) for x in distance(a, b).differences] == ["index p_x differs (UNIQUE -> not unique)"]
+    assert distance(a, b).equal == 1
+
+
 # migrations.sum -------------------------------------------------------------
 
 
