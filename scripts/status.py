@@ -235,14 +235,14 @@ def _print_database(directory: Path, db) -> None:
     if r.absent:
         print(f"  not in the database: {', '.join(_listed(r.absent))}")
     compared = [h for h in r.hypotheses if h.distance is not None]
-    if r.state in ("ambiguous", "no_match") and compared:
+    if r.state == "no_match" and compared:
         best = compared[0]
         print(f"  closest: {best.name} ({printable(best.file)}): {_closeness(best)}")
         others = compared[1:]
     else:
         others = [h for h in compared if not h.exact]
     if others:
-        word = "then" if r.state in ("ambiguous", "no_match") else "further"
+        word = "then" if r.state == "no_match" else "further"
         print(f"  {word}: " + "; ".join(f"{h.name}: {_closeness(h, short=True)}" for h in others[:4]))
     unknown = [h.name for h in r.hypotheses if h.distance is None]
     if unknown:

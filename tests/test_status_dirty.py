@@ -121,9 +121,16 @@ def _url(db: Path, no_tx_wrap: bool) -> str:
     return f"sqlite3://{db}" + ("?x-no-tx-wrap=true" if no_tx_wrap else "")
 
 
+def _query(db: Path, sql: str) -> list:
+    conn = sqlite3.connect(str(db))
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
 def _row(db: Path) -> list:
-    with sqlite3.connect(str(db)) as conn:
-        return conn.execute("SELECT version, dirty FROM schema_migrations").fetchall()
+    return _query(db, "SELECT version, dirty FROM schema_migrations")
 
 
 def _schema(db: Path):
@@ -329,8 +336,18 @@ def test_a_data_only_version_matches_two_states_and_points_at_the_rows(go_tools,
     assert (code, recovery["state"], recovery["force_to"], recovery["commands"]) == (1, "ambiguous", None, [])
     exact = [h["name"] for h in recovery["hypotheses"] if h["distance"] == 0]
     assert exact == ["failed up of 2", "up of 2 ran"]
-    assert "rows, not schema" in recovery["explanation"] and recovery["inspect"] == ["rows changed by 000002_b.up.sql"]
+    assert "only rows tell them apart" in recovery["explanation"]
+    assert "if the rows show 000002_b.up.sql's changes, force 2; if not, force 1." in recovery["explanation"]
+    assert recovery["inspect"] == ["rows changed by 000002_b.up.sql"]
     assert {c["force"]: c["leads_to"] for c in recovery["choices"]} == {
         1: "the next up re-runs 000002_b.up.sql", 2: "the next up runs 000003_c.up.sql",
         3: "the next down re-runs 000003_c.down.sql; the next up has nothing to run"}
     assert "    migrate " not in text and len(text.splitlines()) <= 15
+    # The rows show no change (the wrapped file was rolled back): force 1 as
+    # that choice says, fix the file, and the next up re-runs it.
+    assert _row(db) == [(2, 1)] and _query(db, "SELECT x FROM a") == [("one",)]
+    assert _migrate(go_tools, "-path", str(folder), "-database", f"sqlite3://{db}", "force", "1").returncode == 0
+    fixed = {**CHAIN, "000002_b.up.sql": "UPDATE a SET x = upper(x);", "000002_b.down.sql": "SELECT 1;"}
+    write_files(folder, fixed)
+    assert _migrate(go_tools, "-path", str(folder), "-database", f"sqlite3://{db}", "up").returncode == 0
+    assert _row(db) == [(3, 0)] and diff(_clean_replay(go_tools, tmp_path, fixed), _schema(db)) == []

@@ -315,10 +315,15 @@ def _verdict(ranked: List[Hypothesis], version: int, no_tx_wrap: bool, self_comm
         names = ", ".join(h.name for h in exact)
         same = " and ".join(_version_words(v) for v in sorted({h.schema_at for h in exact}))
         files = sorted({h.file for h in exact})
-        text = (f"the schema matches several states ({names}): the schemas of {same} are the same, so what tells "
-                f"them apart is rows, not schema. Check whether the rows {', '.join(files)} "
-                f"{'changes are' if len(files) == 1 else 'change are'} in the database, then force the version of "
-                f"the state they show.")
+        kinds = {h.kind: h for h in exact}
+        if set(kinds) == {"failed_up", "applied"}:
+            # The usual pair: a version that changes rows only.
+            hint = (f"if the rows show {kinds['applied'].file}'s changes, force {cli_version(kinds['applied'].force)}; "
+                    f"if not, force {cli_version(kinds['failed_up'].force)}.")
+        else:
+            hint = "decide which state they show and force its version."
+        text = (f"the schema matches several states ({names}): the schemas of {same} are the same, so only rows tell "
+                f"them apart. Look at the rows {', '.join(files)} change{'s' if len(files) == 1 else ''}: {hint}")
         return Recovery(best.file, "ambiguous", None, text, hypotheses=ranked, choices=choices, reached=best.schema_at,
                         inspect=[f"rows changed by {f}" for f in files])
     if best.distance is None:
