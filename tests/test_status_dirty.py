@@ -169,6 +169,7 @@ def test_each_dirty_state_is_ranked_and_the_printed_force_works(go_tools, tmp_pa
     assert [h["distance"] for h in recovery["hypotheses"]].count(0) == 1
     assert bool(recovery["commands"]) is (case.force_to is not None) is ("force" in text and "    migrate " in text)
     assert len(text.splitlines()) <= 15, text
+    assert all(set(h) == {"name", "file", "distance", "matches", "differs", "force"} for h in recovery["hypotheses"])
     assert not ("rolled back" in text and "partly applied" in text), text
     assert ("rolled back" in text) is (case.state in ("failed_up", "failed_down") and not case.no_tx_wrap), text
     if case.force_to is None:
