@@ -39,6 +39,7 @@ golang-migrate (its name is not a migration name); commit it, regenerate it
 with --write-sum when you ADD a migration, and run --check-sum in CI."""
 
 SHOW_VERSIONS = 25
+SHOW_DIFFERS = 6  # differing objects listed per state; the rest are counted
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -101,19 +102,22 @@ def _problems(folder: MigrationFolder, sums: checksum.SumCheck, db) -> List[str]
                             f"fails with 'no migration found for version {db.version}'. Restore the file (another branch?).")
         if db.dirty:
             problems.append(f"the database is dirty at version {db.version}.")
-        if db.recovery is not None and db.recovery.replay_error:
-            problems.append(f"the folder's migrations do not replay on a scratch database, so the diagnosis above is "
-                            f"incomplete: {db.recovery.replay_error}")
+        r = db.recovery
+        if r is not None and r.replay_error:
+            if r.replay_error.startswith(f"{r.failed}:"):
+                problems.append(f"{r.replay_error} (on an empty scratch database too: fix the file before it runs again)")
+            else:
+                problems.append(f"the folder's migrations do not replay on a scratch database, so the diagnosis above "
+                                f"is incomplete: {r.replay_error}")
     return problems
 
 
 def _force_commands(directory: Path, db_path: Path, version: int) -> List[str]:
+    from mwcore.dbstatus import cli_version
+
     url = "sqlite3://" + str(db_path)
-    # The CLI's flag parser reads a bare -1 as an unknown flag ("flag provided
-    # but not defined: -1"); after "--" it is the version.
-    cli_version = f"-- {version}" if version < 0 else str(version)
     return [
-        f"migrate -path {shlex.quote(str(directory))} -database {shlex.quote(url)} force {cli_version}",
+        f"migrate -path {shlex.quote(str(directory))} -database {shlex.quote(url)} force {cli_version(version)}",
         f"m.Force({version})",
     ]
 
@@ -145,12 +149,32 @@ def _payload(directory, how, folder, sums, db, problems, project) -> dict:
         }
         if db.recovery is not None:
             r = db.recovery
-            payload["database"]["recovery"] = {
+            recovery = {
                 "failed": printable(r.failed), "state": r.state, "force_to": r.force_to, "explanation": r.explanation,
-                "present": r.present, "absent": r.absent, "replay_error": r.replay_error,
-                "commands": _force_commands(directory, db.path, r.force_to),
+                "commands": _force_commands(directory, db.path, r.force_to) if r.force_to is not None else [],
+                "hypotheses": [_hypothesis_json(h) for h in r.hypotheses],
+                "replay_error": r.replay_error,
             }
+            if r.present or r.absent:
+                recovery.update(present=r.present, absent=r.absent)
+            if r.choices:
+                recovery["choices"] = [{"force": c.force, "leads_to": printable(c.leads_to)} for c in r.choices]
+            if r.inspect:
+                recovery["inspect"] = [printable(i) for i in r.inspect[:SHOW_DIFFERS]]
+            payload["database"]["recovery"] = recovery
     return payload
+
+
+def _hypothesis_json(h) -> dict:
+    d = h.distance
+    return {"name": h.name, "file": printable(h.file), "distance": d.total if d is not None else None,
+            "matches": d.equal if d is not None else None,
+            "differs": _listed([printable(str(x)) for x in d.differences]) if d is not None else [],
+            "force": h.force}
+
+
+def _listed(items: List[str], limit: int = SHOW_DIFFERS) -> List[str]:
+    return items if len(items) <= limit else items[:limit] + [f"... and {len(items) - limit} more"]
 
 
 def _sum_state(sums: checksum.SumCheck, migration) -> Optional[str]:
@@ -203,18 +227,53 @@ def _print_database(directory: Path, db) -> None:
     r = db.recovery
     if r is None:
         return
-    print(f"  failed: {printable(r.failed)}")
-    print(f"  {r.explanation}")
-    for line in r.present:
-        print(f"  already in the database: {line}")
-    for line in r.absent:
-        print(f"  not in the database: {line}")
-    migrate_cmd, go_call = _force_commands(directory, db.path, r.force_to)
-    print("  fix the file, then mark the version the schema really has (this tool never forces):")
-    print(f"    {migrate_cmd}")
-    print(f"    (in Go: {go_call})")
-    again = "the down again (migrate ... down 1)" if r.failed.endswith(".down.sql") else "the migrations again (migrate ... up, or start the app)"
-    print(f"  then run {again}.")
+    if r.force_to is not None:
+        print(f"  failed: {printable(r.failed)}")
+    print(f"  {printable(r.explanation)}")
+    if r.present:
+        print(f"  already in the database: {', '.join(_listed(r.present))}")
+    if r.absent:
+        print(f"  not in the database: {', '.join(_listed(r.absent))}")
+    compared = [h for h in r.hypotheses if h.distance is not None]
+    if r.state == "no_match" and compared:
+        best = compared[0]
+        print(f"  closest: {best.name} ({printable(best.file)}): {_closeness(best)}")
+        others = compared[1:]
+    else:
+        others = [h for h in compared if not h.exact]
+    if others:
+        word = "then" if r.state == "no_match" else "further"
+        print(f"  {word}: " + "; ".join(f"{h.name}: {_closeness(h, short=True)}" for h in others[:4]))
+    unknown = [h.name for h in r.hypotheses if h.distance is None]
+    if unknown:
+        print(f"  not compared (the folder's chain fails before that schema): {', '.join(unknown)}")
+    if r.force_to is not None and r.state != "partial":
+        migrate_cmd, go_call = _force_commands(directory, db.path, r.force_to)
+        fix = "fix the file, then " if r.state.startswith("failed") else ""
+        print(f"  {fix}mark the version the schema really has (this tool never forces):")
+        print(f"    {migrate_cmd}")
+        print(f"    (in Go: {go_call})")
+        effect = next((h.leads_to for h in r.hypotheses if h.exact), "")
+        if effect:
+            print(f"  then: {printable(effect)}.")
+    elif r.choices:
+        from mwcore.dbstatus import cli_version
+
+        print("  choices (each is `migrate -path ... -database ... force V`, or m.Force(V) in Go; this tool never forces):")
+        for choice in r.choices:
+            print(f"    force {cli_version(choice.force)}: {printable(choice.leads_to)}")
+
+
+def _closeness(h, short: bool = False) -> str:
+    from mwcore.dbstatus import objects
+
+    d = h.distance
+    if d.total == 0:
+        return f"all {objects(d.equal)} equal"
+    text = f"{objects(d.equal)} equal, {d.total} differ"
+    if short:
+        return text
+    return f"{text}: {', '.join(printable(str(x)) for x in _listed(list(d.differences), 4))}"
 
 
 def _write_sum(args, folder: MigrationFolder, project) -> int:

@@ -71,42 +71,10 @@ def test_clean_database_lists_applied_and_pending(go_tools, tmp_path):
     assert (out["database"]["applied"], out["database"]["pending"]) == (["000001", "000002"], ["000003"])
 
 
-# (case, overrides that make a step fail, golang-migrate ops, recovery state, force_to, failed file)
-DIRTY_CASES = [
-    ("failed up", {"000003_c__up__sql": "ALTER TABLE a ADD COLUMN c INTEGER;\nSELECT * FROM nope;"},
-     ["up"], "rolled_back", 2, "000003_c.up.sql"),
-    ("failed first up", {"000001_a__up__sql": "CREATE TABLE a(id INTEGER PRIMARY KEY);\nINSERT INTO nope VALUES (1);"},
-     ["up"], "rolled_back", -1, "000001_a.up.sql"),
-    ("failed down", {"000003_c__down__sql": "DROP TABLE nope;"},
-     ["up", "steps:-1"], "rolled_back", 3, "000003_c.down.sql"),
-    ("failed down of the first version", {"000001_a__down__sql": "DROP TABLE nope;"},
-     ["steps:1", "down"], "rolled_back", 1, "000001_a.down.sql"),
-]
+# Every dirty state, ranked and followed through with the real CLI, is in
+# test_status_dirty.py.
 
-
-@pytest.mark.go
-@pytest.mark.parametrize("overrides,ops,state,force_to,failed", [c[1:] for c in DIRTY_CASES], ids=[c[0] for c in DIRTY_CASES])
-def test_dirty_database_gets_the_right_force(go_tools, tmp_path, overrides, ops, state, force_to, failed):
-    folder = chain(tmp_path, **overrides)
-    db = tmp_path / "app.db"
-    results = go_tools.run_harness(folder, db, ops)
-    assert results[-1]["dirty"], results
-    before = db.read_bytes()
-    code, out = run_json("status.py", "--dir", str(folder), "--db", str(db))
-    recovery = out["database"]["recovery"]
-    assert code == 1 and out["database"]["dirty"]
-    assert (recovery["state"], recovery["force_to"], recovery["failed"]) == (state, force_to, failed)
-    assert recovery["commands"][1] == f"m.Force({force_to})"
-    assert db.read_bytes() == before
-    # The advice works: the printed CLI command, run by the real migrate CLI,
-    # writes that version clean; running again with the fix succeeds.
-    assert _run_printed_migrate(go_tools, recovery["commands"][0]).returncode == 0
-    assert _version_row(db) == ([] if force_to == -1 else [(force_to, 0)])
-    for name, text in CHAIN.items():
-        (folder / name).write_text(text)
-    again = "up" if failed.endswith(".up.sql") else "down"
-    final = go_tools.run_harness(folder, db, [again])
-    assert [r["error"] for r in final] == [None]
+FAILED_FIRST_UP = {"000001_a__up__sql": "CREATE TABLE a(id INTEGER PRIMARY KEY);\nINSERT INTO nope VALUES (1);"}
 
 
 def _run_printed_migrate(go_tools, command: str):
@@ -126,7 +94,7 @@ def test_force_to_no_version_is_printed_so_the_cli_runs_it(go_tools, tmp_path):
     """After a failed first up the version to force is -1. The CLI reads a
     bare `force -1` as an unknown flag; status.py prints `force -- -1`,
     which deletes the row."""
-    folder = chain(tmp_path, **DIRTY_CASES[1][1])
+    folder = chain(tmp_path, **FAILED_FIRST_UP)
     db = tmp_path / "app.db"
     go_tools.run_harness(folder, db, ["up"])
     _, out = run_json("status.py", "--dir", str(folder), "--db", str(db))
@@ -157,38 +125,6 @@ def test_lone_commit_in_a_wrapped_up_is_forced_to_its_own_version(go_tools, tmp_
     assert go_tools.run_harness(folder, db, ["force:1", "up"])[1]["error"].startswith("table b already exists")
     assert _run_printed_migrate(go_tools, recovery["commands"][0]).returncode == 0
     assert go_tools.run_harness(folder, db, ["up"]) == [{"op": "up", "error": None, "version": 3, "dirty": False}]
-
-
-@pytest.mark.go
-def test_partly_applied_file_without_transaction(go_tools, tmp_path):
-    """A file that only fails on real rows, run without a transaction: the
-    report lists which of its changes landed and which did not."""
-    up = ("CREATE TABLE b(id INTEGER PRIMARY KEY);\n"
-          "INSERT INTO b(id) SELECT 1 FROM a WHERE x = 'dup';\n"
-          "CREATE INDEX b_id ON b(id);")
-    folder = chain(tmp_path, **{"000002_b__up__sql": up})
-    db = tmp_path / "app.db"
-    go_tools.run_harness(folder, db, ["steps:1"], no_tx_wrap=True)
-    with sqlite3.connect(str(db)) as conn:
-        conn.execute("INSERT INTO a(x) VALUES ('dup'), ('dup')")
-    assert go_tools.run_harness(folder, db, ["up"], no_tx_wrap=True)[0]["dirty"]
-    code, out = run_json("status.py", "--dir", str(folder), "--db", str(db), "--no-tx-wrap")
-    recovery = out["database"]["recovery"]
-    assert code == 1 and recovery["state"] == "partial"
-    assert recovery["present"] == ["adds table b"]
-    assert recovery["absent"] == ["adds index b_id"]
-    proc = run_cli("status.py", "--dir", str(folder), "--db", str(db), "--no-tx-wrap")
-    assert "partly applied" in proc.stdout and "force 1" in proc.stdout and "force 2" in proc.stdout
-
-
-@pytest.mark.go
-def test_partly_applied_file_that_fails_everywhere(go_tools, tmp_path):
-    folder = chain(tmp_path, **{"000002_b__up__sql": "CREATE TABLE b(id INTEGER PRIMARY KEY);\nSELECT * FROM nope;"})
-    db = tmp_path / "app.db"
-    go_tools.run_harness(folder, db, ["up"], no_tx_wrap=True)
-    code, out = run_json("status.py", "--dir", str(folder), "--db", str(db), "--no-tx-wrap")
-    recovery = out["database"]["recovery"]
-    assert (recovery["state"], recovery["force_to"], recovery["present"]) == ("partial", 1, ["adds table b"])
 
 
 @pytest.mark.go
@@ -236,6 +172,65 @@ def test_locked_database_is_a_clear_error(tmp_path):
     finally:
         holder.execute("ROLLBACK")
     assert proc.returncode == 2 and "lock" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# The schema distance the dirty diagnosis ranks by -----------------------------
+
+# Statements whose subsets build the schemas compared; each pair of
+# alternatives (a plain or UNIQUE index, a column with or without NOT NULL)
+# makes a same-named object that differs.
+POOL = [
+    "CREATE TABLE p(id INTEGER PRIMARY KEY, x TEXT);",
+    "CREATE TABLE q(id INTEGER PRIMARY KEY, y TEXT NOT NULL);|CREATE TABLE q(id INTEGER PRIMARY KEY, y TEXT);",
+    "CREATE INDEX p_x ON p(x);|CREATE UNIQUE INDEX p_x ON p(x);",
+    "CREATE VIEW v AS SELECT x FROM p;|CREATE VIEW v AS SELECT id FROM p;",
+    "CREATE TRIGGER t AFTER INSERT ON p BEGIN SELECT 1; END;",
+]
+
+
+def _schema_of(choices):
+    """The schema the chosen statements make: 0 leaves one out, 1 or 2 picks
+    an alternative; what needs table p is left out without it."""
+    from mwcore.engine import run_script, scratch
+    from mwcore.schema import snapshot
+
+    conn = scratch()
+    for statement, pick in zip(POOL, choices):
+        options = statement.split("|")
+        needs_p = "ON p(" in statement or "FROM p" in statement or "ON p " in statement
+        if pick and not (needs_p and not choices[0]):
+            assert run_script(conn, options[min(pick, len(options)) - 1]).ok
+    snap = snapshot(conn)
+    conn.close()
+    return snap
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 2), min_size=len(POOL), max_size=len(POOL)),
+       st.lists(st.integers(0, 2), min_size=len(POOL), max_size=len(POOL)))
+def test_the_distance_counts_whole_objects_and_agrees_with_diff(left, right):
+    from mwcore.schema import diff, distance
+
+    a, b = _schema_of(left), _schema_of(right)
+    d = distance(a, b)
+    assert (d.total == 0) is (diff(a, b) == [])
+    assert d.equal + len(d.of("differs")) + len(d.of("missing")) == len(a.object_names())
+    assert d.equal + len(d.of("differs")) + len(d.of("extra")) == len(b.object_names())
+    # Every object diff speaks of is one the distance counts (columns and
+    # foreign keys belong to their table).
+    named = {(x.kind, x.name.lower()) for x in d.differences}
+    for change in diff(a, b):
+        kind = "table" if change.kind in ("column", "foreign key") else change.kind
+        name = change.name.split(".")[0] if change.kind == "column" else change.name
+        assert (kind, name.lower()) in named
+
+
+def test_a_unique_index_made_plain_is_one_differing_object():
+    from mwcore.schema import distance
+
+    a, b = _schema_of([1, 0, 2, 0, 0]), _schema_of([1, 0, 1, 0, 0])
+    assert [str(x) for x in distance(a, b).differences] == ["index p_x differs (UNIQUE -> not unique)"]
+    assert distance(a, b).equal == 1
 
 
 # migrations.sum -------------------------------------------------------------

@@ -498,3 +498,74 @@ def _diff_table(a: Optional[Table], b: Optional[Table]) -> List[Difference]:
     if not out and a.sql != b.sql:
         out.append(Difference("table", a.name, "changed", f"definition {a.sql!r} -> {b.sql!r}"))
     return out
+
+
+# Distance ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectDifference:
+    """One schema object (table, index, trigger or view) that two snapshots
+    do not share: "missing" from the second, "extra" in it, or "differs"."""
+
+    kind: str
+    name: str
+    change: str  # "missing", "extra" or "differs"
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} {self.change}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class SchemaDistance:
+    """How far `actual` is from `expected`, counted in whole objects: a table
+    with one extra column is one differing object, like a missing index. An
+    object is equal exactly when `diff` reports nothing about it."""
+
+    equal: int
+    differences: Tuple[ObjectDifference, ...]
+
+    @property
+    def total(self) -> int:
+        return len(self.differences)
+
+    def of(self, change: str) -> List[ObjectDifference]:
+        return [d for d in self.differences if d.change == change]
+
+
+def distance(expected: Snapshot, actual: Snapshot) -> SchemaDistance:
+    """Object by object: equal, differing, missing from `actual`, extra in it."""
+    equal = 0
+    out: List[ObjectDifference] = []
+    for kind, mine, theirs in (("table", expected.tables, actual.tables), ("index", expected.indexes, actual.indexes),
+                               ("trigger", expected.triggers, actual.triggers), ("view", expected.views, actual.views)):
+        for key in sorted(set(mine) | set(theirs)):
+            a, b = mine.get(key), theirs.get(key)
+            if a is None:
+                out.append(ObjectDifference(kind, b.name, "extra"))
+            elif b is None:
+                out.append(ObjectDifference(kind, a.name, "missing"))
+            else:
+                detail = _object_changes(kind, a, b)
+                if detail is None:
+                    equal += 1
+                else:
+                    out.append(ObjectDifference(kind, a.name, "differs", detail))
+    return SchemaDistance(equal, tuple(out))
+
+
+_CHANGE_WORD = {"missing": "missing", "unexpected": "extra", "changed": "differs"}
+
+
+def _object_changes(kind: str, a, b) -> Optional[str]:
+    """None when `diff` would report nothing about the object, else a short
+    account of what differs (as `diff` words it)."""
+    if kind == "table":
+        changes = [f"column {d.name[len(a.name) + 1:]} {_CHANGE_WORD[d.change]}" if d.kind == "column" else
+                   f"{d.kind} {_CHANGE_WORD[d.change]}: {d.detail}" for d in _diff_table(a, b)]
+    elif kind == "index":
+        changes = index_changes(a, b) or ([f"named {a.name} -> {b.name}"] if a != b else [])
+    else:
+        changes = ["definition"] if a.sql != b.sql else []
+    return "; ".join(changes) if changes else None
