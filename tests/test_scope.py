@@ -48,7 +48,7 @@ def test_untracked_pair_on_the_default_branch_is_new(repo: Path) -> None:
     scope = scope_of(repo / "migrations")
     assert scope.new == {3}
     assert scope.shipped == {1, 2}
-    assert scope.how == "not committed yet (HEAD is main)"
+    assert scope.how == "not committed yet (HEAD is at main)"
 
 
 def test_a_clean_tree_on_the_default_branch_has_nothing_new(repo: Path) -> None:

@@ -4,31 +4,41 @@ A project's shipped history cannot be changed (databases already ran it), so
 the scripts check the versions that are new and only apply the shipped ones
 to build the state the new ones start from. One notion serves every script:
 
-- With git, a version is new when one of its files is added or changed
-  against a base: `--since REF`, else the merge base of HEAD with its
+- With git, a version is new when one of its files is added, changed or
+  deleted against a base: `--since REF`, else the merge base of HEAD with its
   upstream branch, else with the remote's default branch, else with a local
-  `main`/`master`. Uncommitted and untracked files count: the assistant has
-  just created them.
+  `main`/`master`, else HEAD itself. Uncommitted and untracked files count:
+  the assistant has just created them. A new version that already had a
+  file at the base is an edited shipped version (`edited`); a file deleted
+  since the base whose version is gone entirely is `removed`.
 - Without git, the versions above the highest one recorded in
   migrations.sum are new.
 - `--from N` (explicit) makes N and everything above new, whatever the above.
 - With none of these to tell, every version is new.
 
-The result says which rule decided, so output can name it in a few words.
+What a run does with that split is its `mode`: DEFAULT checks every version
+and shows the findings of new ones (shipped ones are counted), NEW checks
+only the new versions and merely applies the shipped ones, ALL checks and
+shows everything. The result says which rule decided, so output can name it
+in a few words.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import FrozenSet, Iterable, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .errors import UsageError
 from .folder import MigrationFolder, parse_name
 
 _GIT_TIMEOUT = 10.0
+
+DEFAULT, NEW, ALL = "default", "new", "all"
+JSON_VERSIONS = 20  # new versions listed in as_dict (new_count has them all)
+MODES = (DEFAULT, NEW, ALL)
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,12 @@ class Scope:
     how: str  # one phrase: which rule decided, e.g. "changed against origin/main (merge base 1a2b3c4)"
     base: Optional[str] = None  # the git ref (or sum file) compared with, when there was one
     edited: FrozenSet[int] = field(default_factory=frozenset)  # shipped at the base, changed since
+    removed: Tuple[str, ...] = ()  # file names deleted since the base whose version is gone
+    # File names git reports as changed (added, modified, untracked); None without git.
+    changed: Optional[FrozenSet[str]] = None
+    # Edited versions whose statements are unchanged (only comments or whitespace differ).
+    cosmetic: FrozenSet[int] = field(default_factory=frozenset)
+    mode: str = DEFAULT
 
     def is_new(self, version: int) -> bool:
         return version in self.new
@@ -48,14 +64,54 @@ class Scope:
     def first_new(self) -> Optional[int]:
         return min(self.new) if self.new else None
 
+    def checks(self, version: int) -> bool:
+        """Whether rules judge this version (NEW mode: only new ones)."""
+        return self.mode != NEW or version in self.new
+
+    def shows(self, version: int) -> bool:
+        """Whether this version's findings are listed (ALL: every one)."""
+        return self.mode == ALL or version in self.new
+
+    def shows_name(self, name: str) -> bool:
+        """`shows` for any file name of the folder: a migration by its
+        version; another file (a near miss, a broken link, migrations.sum)
+        unless git says it is unchanged."""
+        parsed = parse_name(name)
+        if parsed is not None and (parsed.version in self.new or parsed.version in self.shipped):
+            return self.shows(parsed.version)
+        return self.mode == ALL or self.changed is None or name in self.changed
+
+    def checks_name(self, name: str) -> bool:
+        """`checks` for any file name of the folder (see `shows_name`)."""
+        parsed = parse_name(name)
+        if parsed is not None and (parsed.version in self.new or parsed.version in self.shipped):
+            return self.checks(parsed.version)
+        return self.mode != NEW or self.changed is None or name in self.changed
+
+    def with_mode(self, mode: str) -> "Scope":
+        if mode not in MODES:
+            raise ValueError(f"unknown scope mode {mode!r}")
+        return replace(self, mode=mode)
+
     def as_dict(self) -> dict:
-        return {
-            "new": sorted(self.new),
+        out = {
+            "mode": self.mode,
+            "new": sorted(self.new)[:JSON_VERSIONS],
+            "new_count": len(self.new),
             "shipped": len(self.shipped),
             "how": self.how,
             "base": self.base,
             "edited": sorted(self.edited),
         }
+        if self.removed:
+            out["removed"] = list(self.removed)
+        return out
+
+
+def everything(folder: MigrationFolder, how: str, mode: str = ALL) -> Scope:
+    """Every version new (no history consulted)."""
+    versions = folder.versions
+    return Scope(frozenset(versions), frozenset(), how, mode=mode)
 
 
 def resolve_scope(folder: MigrationFolder, *, since: Optional[str] = None, from_version: Optional[int] = None,
@@ -64,10 +120,10 @@ def resolve_scope(folder: MigrationFolder, *, since: Optional[str] = None, from_
     versions = folder.versions
     if from_version is not None:
         return _split(versions, [v for v in versions if v >= from_version], f"--from {from_version}")
-    git = _git_root(folder.path) if use_git else None
-    if since is not None and git is None:
+    inside = _inside_work_tree(folder.path) if use_git else False
+    if since is not None and not inside:
         raise UsageError(f"--since {since}: {folder.path} is not inside a git work tree.")
-    if git is not None:
+    if inside:
         return _from_git(folder, since)
     highest = _highest_summed(folder)
     if highest is not None:
@@ -77,9 +133,9 @@ def resolve_scope(folder: MigrationFolder, *, since: Optional[str] = None, from_
 
 
 def _split(versions: List[int], new: Iterable[int], how: str, *, base: Optional[str] = None,
-           edited: Iterable[int] = ()) -> Scope:
+           edited: Iterable[int] = (), **extra) -> Scope:
     fresh = frozenset(new)
-    return Scope(fresh, frozenset(v for v in versions if v not in fresh), how, base, frozenset(edited))
+    return Scope(fresh, frozenset(v for v in versions if v not in fresh), how, base, frozenset(edited), **extra)
 
 
 def _highest_summed(folder: MigrationFolder) -> Optional[int]:
@@ -108,16 +164,18 @@ def _git(cwd: Path, *args: str) -> Optional[str]:
     return proc.stdout.decode("utf-8", "surrogateescape")
 
 
-def _git_root(path: Path) -> Optional[Path]:
+def _inside_work_tree(path: Path) -> bool:
     out = _git(path, "rev-parse", "--is-inside-work-tree")
-    return path if out is not None and out.strip() == "true" else None
+    return out is not None and out.strip() == "true"
 
 
 def _base_ref(cwd: Path) -> Optional[Tuple[str, str]]:
     """(ref, commit) to compare with by default: the merge base of HEAD with
-    its upstream, the remote default branch, or a local main/master."""
-    if _git(cwd, "rev-parse", "--verify", "--quiet", "HEAD") is None:
-        return None  # no commit yet: everything is new
+    its upstream, the remote default branch, a local main/master, else HEAD.
+    None when there is no commit yet."""
+    head = _git(cwd, "rev-parse", "--verify", "--quiet", "HEAD")
+    if head is None:
+        return None
     candidates: List[str] = []
     upstream = _git(cwd, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
     if upstream and upstream.strip():
@@ -125,12 +183,17 @@ def _base_ref(cwd: Path) -> Optional[Tuple[str, str]]:
     remote_head = _git(cwd, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
     if remote_head and remote_head.strip():
         candidates.append(remote_head.strip())
-    candidates += ["origin/main", "origin/master", "main", "master"]
-    for ref in candidates:
+    # One call tells which of the usual names exist; merge-base only for those.
+    usual = ["origin/main", "origin/master", "main", "master"]
+    listed = _git(cwd, "for-each-ref", "--format=%(refname:short)", "refs/remotes/origin/main",
+                  "refs/remotes/origin/master", "refs/heads/main", "refs/heads/master") or ""
+    present = set(listed.split())
+    candidates += [ref for ref in usual if ref in present]
+    for ref in dict.fromkeys(candidates):
         base = _git(cwd, "merge-base", "HEAD", ref)
         if base and base.strip():
             return ref, base.strip()
-    return None
+    return "HEAD", head.strip()
 
 
 def _from_git(folder: MigrationFolder, since: Optional[str]) -> Scope:
@@ -144,48 +207,85 @@ def _from_git(folder: MigrationFolder, since: Optional[str]) -> Scope:
     else:
         found = _base_ref(cwd)
         if found is None:
-            untracked_all = _changed_names(cwd, None)
-            new = _versions_of(untracked_all[0] | untracked_all[1])
-            return _split(versions, [v for v in versions if v in new],
-                          "not committed yet (no branch to compare with)")
+            return _split(versions, versions, "every version (the git repository has no commit yet)")
         ref, base = found
-    added, modified = _changed_names(cwd, base)
-    new_versions = _versions_of(added | modified)
-    edited = _versions_of(modified) - _versions_of(added)
+    added, modified, deleted = _changed_names(cwd, base)
+    changed_versions = _versions_of(added | modified | deleted)
+    # A version some file of which was there at the base shipped: every
+    # current file not added since, and every deleted one, was there.
+    at_base = _versions_of(n for n in folder.names if n not in added) | _versions_of(deleted)
+    present = set(versions)
+    new = [v for v in versions if v in changed_versions]
+    edited = [v for v in new if v in at_base]
+    removed = tuple(sorted(n for n in deleted if (p := parse_name(n)) is not None and p.version not in present))
     if since is not None:
         how = f"changed against {since}"
+    elif ref == "HEAD":
+        how = "not committed yet (no upstream, main or master branch to compare with)"
     elif base == (_git(cwd, "rev-parse", "HEAD") or "").strip():
-        how = f"not committed yet (HEAD is {ref})"
+        how = f"not committed yet (HEAD is at {ref})"
     else:
         how = f"changed against {ref} (merge base {base[:7]})"
-    return _split(versions, [v for v in versions if v in new_versions], how, base=ref,
-                  edited=[v for v in versions if v in edited])
+    cosmetic = _cosmetic_edits(folder, base, [v for v in edited], modified, added, deleted)
+    return _split(versions, new, how, base=ref, edited=edited, removed=removed,
+                  changed=frozenset(added | modified), cosmetic=frozenset(cosmetic))
 
 
-def _changed_names(cwd: Path, base: Optional[str]) -> Tuple[set, set]:
-    """(added, modified) file names directly in `cwd`: committed, staged,
-    unstaged and untracked changes against `base` (None: no commit yet)."""
+def _changed_names(cwd: Path, base: str) -> Tuple[set, set, set]:
+    """(added, modified, deleted) file names directly in `cwd`: committed,
+    staged, unstaged and untracked changes against `base`."""
     added: set = set()
     modified: set = set()
-    if base is not None:
-        out = _git(cwd, "diff", "--name-status", "--no-renames", "-z", "--relative", base, "--", ".")
-        if out:
-            fields = out.split("\0")
-            for status, name in zip(fields[0::2], fields[1::2]):
-                if "/" in name:
-                    continue
-                if status.startswith("A"):
-                    added.add(name)
-                elif status.startswith(("M", "T")):
-                    modified.add(name)
+    deleted: set = set()
+    out = _git(cwd, "diff", "--name-status", "--no-renames", "-z", "--relative", base, "--", ".")
+    if out:
+        fields = out.split("\0")
+        for status, name in zip(fields[0::2], fields[1::2]):
+            if "/" in name:
+                continue
+            if status.startswith("A"):
+                added.add(name)
+            elif status.startswith(("M", "T")):
+                modified.add(name)
+            elif status.startswith("D"):
+                deleted.add(name)
     untracked = _git(cwd, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
-    if base is None:
-        tracked = _git(cwd, "ls-files", "-z", "--", ".")
-        untracked = (untracked or "") + (tracked or "")
     for name in (untracked or "").split("\0"):
         if name and "/" not in name:
             added.add(name)
-    return added, modified
+    return added, modified, deleted
+
+
+def _cosmetic_edits(folder: MigrationFolder, base: str, edited: List[int], modified: set, added: set,
+                    deleted: set) -> List[int]:
+    """Edited versions whose files only changed in comments or whitespace
+    (the statements SQLite runs are the same): harmless, golang-migrate keeps
+    no checksum. A file added to or deleted from the version is never cosmetic."""
+    out = []
+    for version in edited:
+        migration = folder.find(version)
+        if migration is None:
+            continue
+        names = [f.name for f in migration.files]
+        if any(n in added for n in names) or any((p := parse_name(n)) is not None and p.version == version
+                                                 for n in deleted):
+            continue
+        if all(_same_statements(folder, base, name) for name in names if name in modified):
+            out.append(version)
+    return out
+
+
+def _same_statements(folder: MigrationFolder, base: str, name: str) -> bool:
+    from .sqltext import normalize_sql, split_statements
+
+    old = _git(folder.path, "show", f"{base}:./{name}")
+    if old is None:
+        return False
+    try:
+        new = (folder.path / name).read_bytes().decode("utf-8", "surrogateescape")
+    except OSError:
+        return False
+    return [normalize_sql(s.sql) for s in split_statements(old)] == [normalize_sql(s.sql) for s in split_statements(new)]
 
 
 def _versions_of(names: Iterable[str]) -> set:

@@ -12,6 +12,14 @@ N, and what it leaves is compared with the schema before up N. When a down
 does not restore that schema exactly, ROLLBACK TO the savepoint taken before
 up N brings the scratch database back to it for the next down.
 
+With `checked` (a scope's new versions), the other versions are shipped:
+their ups are only applied, statement by statement and without recording
+anything, to build the schema the checked ones start from (a failing
+statement is noted in `Analysis.shipped_failures` and skipped, so the state
+is the closest one that can be built), and their downs never run. The
+schema change of each run of shipped ups is recorded on its last up, so
+`Context.schema_before` still sees it.
+
 Transaction control (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, VACUUM) and ATTACH/DETACH
 are not executed: the transaction rules judge them from the statement text,
 and ATTACH would open files. Nothing here touches a user's database.
@@ -23,7 +31,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from ..folder import Migration, MigrationFile, MigrationFolder
 from ..sqlfuncs import register
@@ -86,6 +94,7 @@ class FileAnalysis:
     # Down files only: objects whose state after the down differs from the
     # state before the up: key -> (before the up, after the down).
     reversal: Optional[Delta] = None
+    applied_only: bool = False  # a shipped up: applied to build the state, not checked
 
     @property
     def name(self) -> str:
@@ -121,11 +130,20 @@ class FileAnalysis:
         return any(before is not None or after is not None for before, after in self.delta.values())
 
 
+class ShippedFailure(NamedTuple):
+    """A statement of a shipped up that failed while the state was built."""
+
+    file: str
+    line: int
+    error: str
+
+
 @dataclass
 class Analysis:
     files: Dict[str, FileAnalysis] = field(default_factory=dict)
     referenced_drop: bool = False  # some statement dropped a table others reference
     columns: Dict[Obj, Tuple[str, ...]] = field(default_factory=dict)  # table -> column names (read live)
+    shipped_failures: List[ShippedFailure] = field(default_factory=list)
 
     def get(self, migration_file: Optional[MigrationFile]) -> Optional[FileAnalysis]:
         return self.files.get(migration_file.name) if migration_file is not None else None
@@ -148,8 +166,10 @@ class Runner:
     """Builds the scratch database and fills in the FileAnalysis objects."""
 
     def __init__(self, folder: MigrationFolder, analysis: Analysis, *, foreign_keys: bool,
-                 migrations_table: str = "schema_migrations", verify: bool = False, sql_functions: tuple = ()) -> None:
+                 migrations_table: str = "schema_migrations", verify: bool = False, sql_functions: tuple = (),
+                 checked: Optional[Callable[[int], bool]] = None) -> None:
         self.sql_functions = sql_functions
+        self.checked = checked or (lambda version: True)
         self.folder = folder
         self.analysis = analysis
         self.foreign_keys = foreign_keys
@@ -187,11 +207,18 @@ class Runner:
         except sqlite3.Error:
             pass
         self._open()
+        applied = False
         for index in range(upto):
             self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
             up = self.analysis.get(self.migrations[index].up)
-            if up is not None and up.executed and up.state_reset_at is None:
+            if up is not None and up.applied_only:
+                if up.state_reset_at is None:
+                    self._apply(up, record=False)
+                    applied = True
+            elif up is not None and up.executed and up.state_reset_at is None:
                 self._execute(up, record=False)
+        if applied:
+            self.tracker.reset()
 
     # -- running files -------------------------------------------------------------
     def run(self) -> None:
@@ -201,9 +228,29 @@ class Runner:
 
     def _run_ups(self) -> None:
         failed: Optional[str] = None
+        shipped_from: Optional[Dict[Key, Obj]] = None  # the schema before the current run of shipped ups
+        last_shipped: Optional[FileAnalysis] = None
         for index in range(len(self.migrations)):
             self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
             up = self.analysis.get(self.migrations[index].up)
+            if not self.checked(self.migrations[index].version):
+                if up is not None and up.readable:
+                    if shipped_from is None:
+                        shipped_from = dict(self.tracker.objects)
+                    up.applied_only = up.executed = True
+                    seen = len(self.analysis.shipped_failures)
+                    try:
+                        self._apply(up, record=True)
+                    except _StateLost:
+                        self._replay(index)
+                        self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
+                    if len(self.analysis.shipped_failures) > seen and failed is None:
+                        failed = up.name
+                    last_shipped = up
+                continue
+            if shipped_from is not None:
+                self._caught_up(shipped_from, last_shipped)
+                shipped_from = None
             if up is not None and up.readable:
                 up.earlier_failure = failed
                 up.executed = True
@@ -217,6 +264,42 @@ class Runner:
                     self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
                 if up.first_error() is not None and failed is None:
                     failed = up.name
+        if shipped_from is not None:
+            self._caught_up(shipped_from, last_shipped)
+
+    def _apply(self, fa: FileAnalysis, *, record: bool) -> None:
+        """Run a shipped up to build the state: every statement, a failing
+        one skipped (noted when `record`); no facts, no schema tracking."""
+        conn = self.conn
+        for index, statement in enumerate(fa.statements):
+            if fa.keywords[index] in NOT_EXECUTED:
+                continue
+            self._deadline = time.monotonic() + STATEMENT_TIME_LIMIT
+            try:
+                conn.execute(statement.sql).close()
+            except (sqlite3.Error, sqlite3.Warning, ValueError, OverflowError, MemoryError) as exc:
+                if record:
+                    error = _message(exc)
+                    if error == "interrupted":
+                        error = f"did not finish within {STATEMENT_TIME_LIMIT:.0f} s on an empty database"
+                    self.analysis.shipped_failures.append(ShippedFailure(fa.name, statement.line, error))
+            finally:
+                self._deadline = 0.0
+            if not conn.in_transaction:
+                if record:
+                    self.analysis.shipped_failures.append(
+                        ShippedFailure(fa.name, statement.line, "the statement ended the transaction"))
+                    fa.state_reset_at = index
+                raise _StateLost()
+
+    def _caught_up(self, before: Dict[Key, Obj], last: Optional[FileAnalysis]) -> None:
+        """After a run of shipped ups: the mirror reads the schema again and
+        their net change is recorded on the last of them."""
+        self.tracker.reset()
+        after = self.tracker.objects
+        if last is not None:
+            last.delta = {key: (before.get(key), after.get(key)) for key in set(before) | set(after)
+                          if before.get(key) != after.get(key)}
 
     def _execute(self, fa: FileAnalysis, *, record: bool) -> None:
         tracker = self.tracker
@@ -284,8 +367,9 @@ class Runner:
             up = self.analysis.get(migration.up)
             down = self.analysis.get(migration.down)
             up_delta: Delta = up.delta if up is not None else {}
-            # An empty down is MW009's finding; nothing runs for it here.
-            runnable = (down is not None and down.readable and bool(down.statements)
+            # An empty down is MW009's finding; nothing runs for it here. A
+            # shipped version's down never runs.
+            runnable = (self.checked(migration.version) and down is not None and down.readable and bool(down.statements)
                         and up is not None and up.executed and up.first_error() is None)
             if runnable:
                 assert down is not None
@@ -373,11 +457,13 @@ def _merge(delta: Delta, change: Change) -> None:
 
 
 def analyze(folder: MigrationFolder, analysis: Analysis, *, foreign_keys: bool,
-            migrations_table: str = "schema_migrations", verify: bool = False, sql_functions: tuple = ()) -> None:
+            migrations_table: str = "schema_migrations", verify: bool = False, sql_functions: tuple = (),
+            checked: Optional[Callable[[int], bool]] = None) -> None:
     """Execute the folder's migrations on a scratch database, filling
-    `analysis` (the app's SQL functions run as stand-ins)."""
+    `analysis` (the app's SQL functions run as stand-ins). `checked(version)`
+    False: a shipped version, only applied (see the module docstring)."""
     for fa in analysis.files.values():
         if fa.text is not None and len(fa.keywords) != len(fa.statements):
             fa.set_text(fa.text, fa.has_bom)
     Runner(folder, analysis, foreign_keys=foreign_keys, migrations_table=migrations_table, verify=verify,
-           sql_functions=sql_functions).run()
+           sql_functions=sql_functions, checked=checked).run()
