@@ -71,7 +71,7 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="report only on these files (the whole folder is still read)")
     cli.add_scope_options(parser, from_version=True)
     parser.add_argument("-v", "--verbose", action="store_true",
-                        help="list every place of every finding (no 4 KB cap); the scope stays as chosen")
+                        help="list every place of every finding (no 4 KB cap; --all implies it); the scope stays as chosen")
     parser.add_argument("--format", choices=("text", "json", "github"), default=None, help="output format (default text; --json = --format json)")
     parser.add_argument("--select", metavar="CODES", help="only these rules: codes, groups (MW2, MW2xx) or names, comma-separated")
     parser.add_argument("--ignore", metavar="CODES", help="skip these rules (same forms as --select)")
@@ -112,6 +112,7 @@ def main(args: argparse.Namespace) -> int:
     fmt = "json" if args.json else (args.format or "text")
     if args.list_rules:
         return _list_rules(fmt)
+    verbose = args.verbose or args.scope_mode == ALL  # --all lists everything
     options = options_from_args(args)
     declared = cli.sql_functions(args)
     targets = _targets(args.dir, args.paths, options.ext, declared)
@@ -124,11 +125,11 @@ def main(args: argparse.Namespace) -> int:
         options.scope = scope
         runs.append(Run(directory, how, project, scope, _lint(directory, options, project)))
     if fmt == "json":
-        _print_json(runs, args.verbose)
+        _print_json(runs, verbose)
     elif fmt == "github":
         _print_github(runs)
     else:
-        _print_text(runs, args.verbose)
+        _print_text(runs, verbose)
     return cli.EXIT_PROBLEMS if any(run.failed for run in runs) else cli.EXIT_OK
 
 
@@ -168,10 +169,14 @@ def _lint(directory: Path, options: LintOptions, project) -> LintResult:
         return lint_folder(directory, options)
     runs = []
     options.foreign_keys_source = "one of two runs: the Go source cannot tell"
+    # --new: the shipped ups are applied once, enforcement off, for both runs.
+    options.prefix = {} if options.scope is not None and options.scope.mode == NEW else None
     for enforce in (False, True):
         options.foreign_keys = enforce
         runs.append(lint_folder(directory, options))
-    options.foreign_keys = options.foreign_keys_source = None
+    if options.prefix:
+        options.prefix["conn"].close()
+    options.foreign_keys = options.foreign_keys_source = options.prefix = None
     merged = merge_lint(*runs)
     merged.both_ways = True
     merged.settings = dataclasses.replace(merged.settings, foreign_keys_known=False,
@@ -294,7 +299,8 @@ def _extra_lines(run: Run, verbose: bool) -> List[str]:
                    f"({first.error}); the new versions are checked on the schema without that statement"
                    + (f" ({more} more shipped statement{'s' if more != 1 else ''} failed; --all shows them)" if more else ""))
     if run.result.up_only:
-        out.append("up-only folder: no shipped version has a down file, so none is asked for "
+        which = "shipped version" if len(run.scope.shipped) >= 2 else "version"
+        out.append(f"up-only folder: no {which} has a down file, so none is asked for "
                    "(--require-down asks); `down` moves the version back without undoing anything")
     if run.hidden:
         versions = {p.version for p in (parse_name(f.file) for f in run.hidden) if p is not None}
@@ -316,7 +322,7 @@ def _print_text(runs: List[Run], verbose: bool) -> None:
         for line in _notice_lines(run, verbose) + render_text(group_items(run.items), verbose=verbose):
             print(line)
     for run in runs:
-        note = _settings_note(run.result)
+        note = _settings_note(run)
         print(_summary(run) + (f"; {note}" if note else ""))
         for line in _extra_lines(run, verbose):
             print(line)
@@ -345,7 +351,7 @@ def _print_github(runs: List[Run]) -> None:
             print(f"::{level.get(f.severity, 'warning')} file={_escape(path, True)},line={f.line},col={f.col},"
                   f"title={_escape(f'{f.code} {f.name}', True)}::{_escape(text)}")
     for run in runs:
-        note = _settings_note(run.result)
+        note = _settings_note(run)
         print(_summary(run) + (f"; {note}" if note else ""))
         for line in _extra_lines(run, False):
             print(line)
@@ -408,11 +414,13 @@ def _print_json(runs: List[Run], verbose: bool) -> None:
 JSON_FAILURES = 5
 
 
-def _settings_note(result: LintResult) -> Optional[str]:
+def _settings_note(run: Run) -> Optional[str]:
     """How the checks that depend on the project were run (the project line
-    below says why; a command-line override says so here)."""
+    below says why; a command-line override says so here), for the findings
+    shown."""
+    result = run.result
     s = result.settings
-    codes = {f.code for f in result.findings}
+    codes = {f.code for f in run.shown}
     notes = []
     given = "given on the command line"
     if result.both_ways:

@@ -29,7 +29,7 @@ import os
 import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple
 
 from .errors import UsageError
 from .folder import MigrationFolder, parse_name
@@ -120,11 +120,11 @@ def resolve_scope(folder: MigrationFolder, *, since: Optional[str] = None, from_
     versions = folder.versions
     if from_version is not None:
         return _split(versions, [v for v in versions if v >= from_version], f"--from {from_version}")
-    inside = _inside_work_tree(folder.path) if use_git else False
-    if since is not None and not inside:
+    head = _head(folder.path) if use_git else None
+    if since is not None and head is None:
         raise UsageError(f"--since {since}: {folder.path} is not inside a git work tree.")
-    if inside:
-        return _from_git(folder, since)
+    if head is not None:
+        return _from_git(folder, since, head)
     highest = _highest_summed(folder)
     if highest is not None:
         return _split(versions, [v for v in versions if v > highest],
@@ -149,54 +149,87 @@ def _highest_summed(folder: MigrationFolder) -> Optional[int]:
 
 
 # -- git ----------------------------------------------------------------------
+# A handful of git calls (each a few ms): where HEAD is, which branches exist
+# and what they track (one for-each-ref), at most a merge-base per candidate,
+# then the changes (diff) and the untracked files (ls-files).
 
-def _git(cwd: Path, *args: str) -> Optional[str]:
-    """stdout of a git command run in `cwd`, or None when it fails (no git,
-    not a repository, unknown ref). Never prompts, never writes."""
+def _git_run(cwd: Path, *args: str) -> Tuple[int, str]:
+    """(exit status, stdout) of a git command run in `cwd`; (-1, "") when git
+    cannot run. Never prompts, never writes."""
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
     try:
         proc = subprocess.run(["git", *args], cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=_GIT_TIMEOUT)
     except (OSError, subprocess.SubprocessError):
+        return -1, ""
+    return proc.returncode, proc.stdout.decode("utf-8", "surrogateescape")
+
+
+def _git(cwd: Path, *args: str) -> Optional[str]:
+    """stdout of a git command, or None when it fails (no git, not a
+    repository, unknown ref)."""
+    code, out = _git_run(cwd, *args)
+    return out if code == 0 else None
+
+
+class _Head(NamedTuple):
+    commit: Optional[str]  # None: no commit yet
+    ref: str  # refs/heads/NAME, or HEAD when detached
+
+
+def _head(path: Path) -> Optional[_Head]:
+    """Where HEAD is, or None when `path` is not inside a git work tree."""
+    code, out = _git_run(path, "rev-parse", "--is-inside-work-tree", "HEAD", "--symbolic-full-name", "HEAD")
+    lines = out.split("\n")
+    if not lines or lines[0].strip() != "true":
         return None
-    if proc.returncode != 0:
-        return None
-    return proc.stdout.decode("utf-8", "surrogateescape")
+    if code != 0 or len(lines) < 3:
+        return _Head(None, "HEAD")
+    return _Head(lines[1].strip(), lines[2].strip() or "HEAD")
 
 
-def _inside_work_tree(path: Path) -> bool:
-    out = _git(path, "rev-parse", "--is-inside-work-tree")
-    return out is not None and out.strip() == "true"
+def _short(ref: str) -> str:
+    for prefix in ("refs/heads/", "refs/remotes/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix):]
+    return ref
 
 
-def _base_ref(cwd: Path) -> Optional[Tuple[str, str]]:
+_USUAL = ("refs/remotes/origin/main", "refs/remotes/origin/master", "refs/heads/main", "refs/heads/master")
+
+
+def _base_ref(cwd: Path, head: _Head) -> Tuple[str, str]:
     """(ref, commit) to compare with by default: the merge base of HEAD with
-    its upstream, the remote default branch, a local main/master, else HEAD.
-    None when there is no commit yet."""
-    head = _git(cwd, "rev-parse", "--verify", "--quiet", "HEAD")
-    if head is None:
-        return None
-    candidates: List[str] = []
-    upstream = _git(cwd, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
-    if upstream and upstream.strip():
-        candidates.append(upstream.strip())
-    remote_head = _git(cwd, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
-    if remote_head and remote_head.strip():
-        candidates.append(remote_head.strip())
-    # One call tells which of the usual names exist; merge-base only for those.
-    usual = ["origin/main", "origin/master", "main", "master"]
-    listed = _git(cwd, "for-each-ref", "--format=%(refname:short)", "refs/remotes/origin/main",
-                  "refs/remotes/origin/master", "refs/heads/main", "refs/heads/master") or ""
-    present = set(listed.split())
-    candidates += [ref for ref in usual if ref in present]
+    its upstream, the remote default branch, a local main/master, else HEAD."""
+    assert head.commit is not None
+    asked = [r for r in (head.ref, "refs/remotes/origin/HEAD", *_USUAL) if r.startswith("refs/")]
+    out = _git(cwd, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(upstream)%00%(symref)", *asked) or ""
+    commits: Dict[str, str] = {}
+    upstream = symref = ""
+    for line in out.splitlines():
+        fields = line.split("\0")
+        if len(fields) < 4:
+            continue
+        name, commit, tracked, target = fields[:4]
+        commits[name] = commit
+        if name == head.ref:
+            upstream = tracked
+        if name == "refs/remotes/origin/HEAD":
+            symref = target
+    candidates = [r for r in (upstream, symref, *_USUAL) if r]
     for ref in dict.fromkeys(candidates):
+        commit = commits.get(ref)
+        if commit is None and ref not in (upstream, symref):
+            continue  # a usual name that does not exist here
+        if commit == head.commit:
+            return _short(ref), head.commit
         base = _git(cwd, "merge-base", "HEAD", ref)
         if base and base.strip():
-            return ref, base.strip()
-    return "HEAD", head.strip()
+            return _short(ref), base.strip()
+    return "HEAD", head.commit
 
 
-def _from_git(folder: MigrationFolder, since: Optional[str]) -> Scope:
+def _from_git(folder: MigrationFolder, since: Optional[str], head: _Head) -> Scope:
     cwd = folder.path
     versions = folder.versions
     if since is not None:
@@ -204,11 +237,10 @@ def _from_git(folder: MigrationFolder, since: Optional[str]) -> Scope:
         if commit is None:
             raise UsageError(f"--since {since}: git knows no such commit or branch here.")
         ref, base = since, commit.strip()
+    elif head.commit is None:
+        return _split(versions, versions, "every version (the git repository has no commit yet)")
     else:
-        found = _base_ref(cwd)
-        if found is None:
-            return _split(versions, versions, "every version (the git repository has no commit yet)")
-        ref, base = found
+        ref, base = _base_ref(cwd, head)
     added, modified, deleted = _changed_names(cwd, base)
     changed_versions = _versions_of(added | modified | deleted)
     # A version some file of which was there at the base shipped: every
@@ -222,11 +254,11 @@ def _from_git(folder: MigrationFolder, since: Optional[str]) -> Scope:
         how = f"changed against {since}"
     elif ref == "HEAD":
         how = "not committed yet (no upstream, main or master branch to compare with)"
-    elif base == (_git(cwd, "rev-parse", "HEAD") or "").strip():
+    elif base == head.commit:
         how = f"not committed yet (HEAD is at {ref})"
     else:
         how = f"changed against {ref} (merge base {base[:7]})"
-    cosmetic = _cosmetic_edits(folder, base, [v for v in edited], modified, added, deleted)
+    cosmetic = _cosmetic_edits(folder, base, edited, modified, added, deleted)
     return _split(versions, new, how, base=ref, edited=edited, removed=removed,
                   changed=frozenset(added | modified), cosmetic=frozenset(cosmetic))
 

@@ -18,7 +18,10 @@ anything, to build the schema the checked ones start from (a failing
 statement is noted in `Analysis.shipped_failures` and skipped, so the state
 is the closest one that can be built), and their downs never run. The
 schema change of each run of shipped ups is recorded on its last up, so
-`Context.schema_before` still sees it.
+`Context.schema_before` still sees it. When a `prefix` memo is given, the
+shipped ups before the first checked version are applied once (with
+foreign keys off) and later runs (foreign keys on) start from a copy of
+that state.
 
 Transaction control (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, VACUUM) and ATTACH/DETACH
 are not executed: the transaction rules judge them from the statement text,
@@ -167,9 +170,10 @@ class Runner:
 
     def __init__(self, folder: MigrationFolder, analysis: Analysis, *, foreign_keys: bool,
                  migrations_table: str = "schema_migrations", verify: bool = False, sql_functions: tuple = (),
-                 checked: Optional[Callable[[int], bool]] = None) -> None:
+                 checked: Optional[Callable[[int], bool]] = None, prefix: Optional[dict] = None) -> None:
         self.sql_functions = sql_functions
         self.checked = checked or (lambda version: True)
+        self.prefix = prefix
         self.folder = folder
         self.analysis = analysis
         self.foreign_keys = foreign_keys
@@ -180,14 +184,17 @@ class Runner:
         self._open()
 
     # -- the scratch database ----------------------------------------------------
-    def _open(self) -> None:
+    def _open(self, source: Optional[sqlite3.Connection] = None) -> None:
         self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        if source is not None:
+            source.backup(self.conn)
         register(self.conn, self.sql_functions)
         if self.foreign_keys:
             self.conn.execute("PRAGMA foreign_keys = ON")
-        table = quote_identifier(self.table)
-        self.conn.execute(f"CREATE TABLE {table} (version uint64, dirty bool)")
-        self.conn.execute(f"CREATE UNIQUE INDEX version_unique ON {table} (version)")
+        if source is None:
+            table = quote_identifier(self.table)
+            self.conn.execute(f"CREATE TABLE {table} (version uint64, dirty bool)")
+            self.conn.execute(f"CREATE UNIQUE INDEX version_unique ON {table} (version)")
         self.conn.set_progress_handler(self._progress, 20000)
         self.tracker = SchemaTracker(self.conn, ignore=[self.table], verify=self.verify)
         self.tracker.columns = self.analysis.columns
@@ -226,11 +233,63 @@ class Runner:
         self._run_downs()
         self.conn.close()
 
+    def _first_checked(self) -> int:
+        for index, migration in enumerate(self.migrations):
+            if self.checked(migration.version):
+                return index
+        return len(self.migrations)
+
+    def _reuse_prefix(self, first: int) -> Optional[str]:
+        """Start from the memo's copy of the state after the shipped ups
+        before `first`; returns the first of them that failed. Their
+        savepoints are not recreated: nothing rolls back below `first`
+        (a restore that would, replays instead)."""
+        memo = self.prefix or {}
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+        self._open(source=memo["conn"])
+        for name, (delta, reset_at) in memo["files"].items():
+            fa = self.analysis.files.get(name)
+            if fa is not None:
+                fa.applied_only = fa.executed = True
+                fa.delta, fa.state_reset_at = dict(delta), reset_at
+        self.analysis.shipped_failures.extend(memo["failures"])
+        return memo["failed"]
+
+    def _keep_prefix(self, first: int, failed: Optional[str]) -> None:
+        """Put a copy of the state after the shipped ups before `first` in
+        the memo (the scratch transaction is committed for the copy)."""
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
+        copy = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self.conn.backup(copy)
+        self.conn.execute("BEGIN")
+        files = {}
+        for migration in self.migrations[:first]:
+            fa = self.analysis.get(migration.up)
+            if fa is not None and fa.applied_only:
+                files[fa.name] = (dict(fa.delta), fa.state_reset_at)
+        assert self.prefix is not None
+        self.prefix.update(first=first, conn=copy, files=files, failed=failed,
+                           failures=list(self.analysis.shipped_failures))
+
     def _run_ups(self) -> None:
         failed: Optional[str] = None
         shipped_from: Optional[Dict[Key, Obj]] = None  # the schema before the current run of shipped ups
         last_shipped: Optional[FileAnalysis] = None
-        for index in range(len(self.migrations)):
+        first = self._first_checked() if self.prefix is not None else 0
+        start = 0
+        if 0 < first < len(self.migrations) and self.prefix and self.prefix.get("first") == first:
+            failed = self._reuse_prefix(first)
+            start = first
+        for index in range(start, len(self.migrations)):
+            if index == first and first > start and self.prefix is not None and not self.foreign_keys:
+                if shipped_from is not None:
+                    self._caught_up(shipped_from, last_shipped)
+                    shipped_from = None
+                self._keep_prefix(first, failed)
             self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
             up = self.analysis.get(self.migrations[index].up)
             if not self.checked(self.migrations[index].version):
@@ -458,12 +517,13 @@ def _merge(delta: Delta, change: Change) -> None:
 
 def analyze(folder: MigrationFolder, analysis: Analysis, *, foreign_keys: bool,
             migrations_table: str = "schema_migrations", verify: bool = False, sql_functions: tuple = (),
-            checked: Optional[Callable[[int], bool]] = None) -> None:
+            checked: Optional[Callable[[int], bool]] = None, prefix: Optional[dict] = None) -> None:
     """Execute the folder's migrations on a scratch database, filling
     `analysis` (the app's SQL functions run as stand-ins). `checked(version)`
-    False: a shipped version, only applied (see the module docstring)."""
+    False: a shipped version, only applied; `prefix`: a memo shared by runs
+    of the same folder (see the module docstring)."""
     for fa in analysis.files.values():
         if fa.text is not None and len(fa.keywords) != len(fa.statements):
             fa.set_text(fa.text, fa.has_bom)
     Runner(folder, analysis, foreign_keys=foreign_keys, migrations_table=migrations_table, verify=verify,
-           sql_functions=sql_functions, checked=checked).run()
+           sql_functions=sql_functions, checked=checked, prefix=prefix).run()

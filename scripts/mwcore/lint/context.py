@@ -30,6 +30,9 @@ class LintOptions:
     project: Optional[object] = None  # project.ProjectFacts; None: read from the Go project
     sql_functions: tuple = ()  # stand-ins for the app's SQL functions (default: the project's)
     scope: Optional[object] = None  # mwcore.scope.Scope; in its NEW mode only new versions are checked
+    # A memo shared by the runs of one folder (foreign keys off, then on): the
+    # state after the shipped ups is built once (mwcore.lint.analysis).
+    prefix: Optional[dict] = None
 
     def checks(self, version: int) -> bool:
         """Whether rules judge this version (False: shipped, only applied)."""

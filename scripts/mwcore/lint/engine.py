@@ -123,7 +123,8 @@ def lint_folder(directory: Path, options: Optional[LintOptions] = None) -> LintR
     analysis = _read(folder, options)
     functions = options.sql_functions or tuple(getattr(options.project, "sql_functions", ()) or ())
     analyze(folder, analysis, foreign_keys=settings.foreign_keys, migrations_table=settings.migrations_table,
-            verify=options.verify, sql_functions=functions, checked=options.checks if options.scope else None)
+            verify=options.verify, sql_functions=functions, checked=options.checks if options.scope else None,
+            prefix=options.prefix)
     ctx = Context(folder, options, settings, analysis)
     judged = [fa for fa in analysis.files.values() if not fa.applied_only]
 

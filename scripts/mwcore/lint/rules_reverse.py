@@ -4,13 +4,15 @@ up N, object by object (canonical SQL, columns and foreign keys)."""
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple
 
-from ..schema import Table
 from .context import FileCheck, excerpt, name_list, statement_sql
 from .registry import ERROR, WARNING, Hit, rule
 from .rules_rebuild import rebuild_losses
 from .tracker import Obj, fold
+
+if TYPE_CHECKING:
+    from ..schema import Table
 
 ADDED, MISSING, CHANGED = "added", "missing", "changed"
 
