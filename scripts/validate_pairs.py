@@ -152,21 +152,24 @@ def _lint(directory: Path, options: LintOptions, project) -> LintResult:
     """lint_folder, twice (foreign keys off and on) when the project cannot
     tell and a migration declares a foreign key."""
     from mwcore.bothways import enforcement_matters, merge_lint
-    from mwcore.folder import read_sql
+    from mwcore.lint.engine import read_cached
 
     if options.foreign_keys is not None or project.foreign_keys is not None:
         return lint_folder(directory, options)
     folder = scan_folder(directory, options.ext)
+    options.read_cache = {}  # each file is read once for this check and both runs
     texts = {}
     for f in folder.all_files():
         if options.scope is not None and not options.checks(f.version) and f.direction != "up":
             continue
         try:
-            texts[f.name] = read_sql(folder.file_path(f)).text
+            texts[f.name] = read_cached(folder.file_path(f), options.read_cache).text
         except MigrationWriterError:
             continue
     if not enforcement_matters(texts):
-        return lint_folder(directory, options)
+        result = lint_folder(directory, options)
+        options.read_cache = None
+        return result
     runs = []
     options.foreign_keys_source = "one of two runs: the Go source cannot tell"
     # --new: the shipped ups are applied once, enforcement off, for both runs.
@@ -176,7 +179,7 @@ def _lint(directory: Path, options: LintOptions, project) -> LintResult:
         runs.append(lint_folder(directory, options))
     if options.prefix:
         options.prefix["conn"].close()
-    options.foreign_keys = options.foreign_keys_source = options.prefix = None
+    options.foreign_keys = options.foreign_keys_source = options.prefix = options.read_cache = None
     merged = merge_lint(*runs)
     merged.both_ways = True
     merged.settings = dataclasses.replace(merged.settings, foreign_keys_known=False,
@@ -377,10 +380,11 @@ def _print_json(runs: List[Run], verbose: bool) -> None:
         s = result.settings
         settings = {
             "foreign_keys": "both" if result.both_ways else s.foreign_keys,
-            "foreign_keys_assumed": not s.foreign_keys_known and not result.both_ways,
             "no_tx_wrap": s.no_tx_wrap,
             "sqlite_version": sqlite3.sqlite_version,
         }
+        if not s.foreign_keys_known and not result.both_ways:
+            settings["foreign_keys_assumed"] = True
         given = [name for name, source in (("foreign_keys", s.foreign_keys_source), ("tx_wrap", s.no_tx_wrap_source))
                  if source == "given on the command line"]
         if given:
@@ -406,7 +410,7 @@ def _print_json(runs: List[Run], verbose: bool) -> None:
         "settings": settings,
         **extra,
         "findings": findings,
-        "summary": totals,
+        "summary": {k: v for k, v in totals.items() if v or k != "not_shown"},
     }
     cli.emit_json(payload)
 

@@ -10,7 +10,8 @@ to build the state the new ones start from. One notion serves every script:
   `main`/`master`, else HEAD itself. Uncommitted and untracked files count:
   the assistant has just created them. A new version that already had a
   file at the base is an edited shipped version (`edited`); a file deleted
-  since the base whose version is gone entirely is `removed`.
+  since the base whose version is gone entirely is `removed`. An edit that
+  changes only comments or spacing (`cosmetic`) leaves the version shipped.
 - Without git, the versions above the highest one recorded in
   migrations.sum are new.
 - `--from N` (explicit) makes N and everything above new, whatever the above.
@@ -37,7 +38,7 @@ from .folder import MigrationFolder, parse_name
 _GIT_TIMEOUT = 10.0
 
 DEFAULT, NEW, ALL = "default", "new", "all"
-JSON_VERSIONS = 20  # new versions listed in as_dict (new_count has them all)
+JSON_VERSIONS = 20  # new versions listed in as_dict (beyond that, new_count counts them)
 MODES = (DEFAULT, NEW, ALL)
 
 
@@ -49,7 +50,7 @@ class Scope:
     shipped: FrozenSet[int]
     how: str  # one phrase: which rule decided, e.g. "changed against origin/main (merge base 1a2b3c4)"
     base: Optional[str] = None  # the git ref (or sum file) compared with, when there was one
-    edited: FrozenSet[int] = field(default_factory=frozenset)  # shipped at the base, changed since
+    edited: FrozenSet[int] = field(default_factory=frozenset)  # shipped at the base, changed since (new unless cosmetic)
     removed: Tuple[str, ...] = ()  # file names deleted since the base whose version is gone
     # File names git reports as changed (added, modified, untracked); None without git.
     changed: Optional[FrozenSet[str]] = None
@@ -97,12 +98,14 @@ class Scope:
         out = {
             "mode": self.mode,
             "new": sorted(self.new)[:JSON_VERSIONS],
-            "new_count": len(self.new),
             "shipped": len(self.shipped),
             "how": self.how,
             "base": self.base,
-            "edited": sorted(self.edited),
         }
+        if len(self.new) > JSON_VERSIONS:
+            out["new_count"] = len(self.new)
+        if self.edited:
+            out["edited"] = sorted(self.edited)
         if self.removed:
             out["removed"] = list(self.removed)
         return out
@@ -259,6 +262,8 @@ def _from_git(folder: MigrationFolder, since: Optional[str], head: _Head) -> Sco
     else:
         how = f"changed against {ref} (merge base {base[:7]})"
     cosmetic = _cosmetic_edits(folder, base, edited, modified, added, deleted)
+    # Only comments or spacing changed: still the shipped version (one note says so).
+    new = [v for v in new if v not in cosmetic]
     return _split(versions, new, how, base=ref, edited=edited, removed=removed,
                   changed=frozenset(added | modified), cosmetic=frozenset(cosmetic))
 

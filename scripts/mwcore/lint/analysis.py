@@ -208,14 +208,17 @@ class Runner:
         return f"_mw_lint_before_{index}"
 
     def _replay(self, upto: int) -> None:
-        """A fresh scratch database with ups [0, upto) applied, facts unchanged."""
+        """A fresh scratch database with ups [0, upto) applied, facts unchanged
+        (from the memo's copy of the shipped prefix when there is one)."""
         try:
             self.conn.close()
         except sqlite3.Error:
             pass
-        self._open()
+        memo = self.prefix or {}
+        start = memo["first"] if "conn" in memo and memo["first"] <= upto else 0
+        self._open(source=memo["conn"] if start else None)
         applied = False
-        for index in range(upto):
+        for index in range(start, upto):
             self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
             up = self.analysis.get(self.migrations[index].up)
             if up is not None and up.applied_only:

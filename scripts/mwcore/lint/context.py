@@ -33,6 +33,7 @@ class LintOptions:
     # A memo shared by the runs of one folder (foreign keys off, then on): the
     # state after the shipped ups is built once (mwcore.lint.analysis).
     prefix: Optional[dict] = None
+    read_cache: Optional[dict] = None  # path -> SqlText or FileReadError, shared by the runs of one folder
 
     def checks(self, version: int) -> bool:
         """Whether rules judge this version (False: shipped, only applied)."""
@@ -99,6 +100,11 @@ class Context:
         """Whether the scope counts this version as new (no scope: every one)."""
         scope = self.options.scope
         return scope is None or scope.is_new(version)  # type: ignore[attr-defined]
+
+    def judged(self, name: str) -> bool:
+        """Whether findings about this file name count (--new: not a shipped file's)."""
+        scope = self.options.scope
+        return scope is None or scope.checks_name(name)  # type: ignore[attr-defined]
 
     def go_hook(self, version: int) -> Optional[str]:
         """Where Go code runs at this version (file:line), read once per run

@@ -97,21 +97,41 @@ def resolve_settings(directory: Path, options: LintOptions) -> Settings:
     return Settings(bool(fk), fk_source, fk_known, bool(wrap), wrap_source, table)
 
 
+def read_cached(path: Path, cache: Optional[dict]):
+    """read_sql(path), or the FileReadError it raises, remembered in `cache`
+    (by path) when one is given: the runs of one folder read each file once."""
+    if cache is not None and path in cache:
+        found = cache[path]
+    else:
+        try:
+            found = read_sql(path)
+        except FileReadError as exc:
+            found = exc
+        if cache is not None:
+            cache[path] = found
+    if isinstance(found, FileReadError):
+        raise found
+    return found
+
+
 def _read(folder: MigrationFolder, options: LintOptions) -> Analysis:
     analysis = Analysis()
+    built = (options.prefix or {}).get("files", {})  # shipped ups whose state a memo holds
     for migration in folder.migrations:
         checked = options.checks(migration.version)
         for migration_file in migration.files:
             if not checked and migration_file is not migration.up:
                 continue  # a shipped down never runs
             fa = FileAnalysis(migration_file, migration, folder.file_path(migration_file))
+            analysis.files[migration_file.name] = fa
+            if not checked and migration_file.name in built:
+                continue  # not read: the run starts from the memo's copy of its state
             try:
-                sql = read_sql(fa.path)
+                sql = read_cached(fa.path, options.read_cache)
             except FileReadError as exc:
                 fa.read_error = exc.reason
             else:
                 fa.set_text(sql.text, sql.has_bom)
-            analysis.files[migration_file.name] = fa
     return analysis
 
 
