@@ -16,12 +16,15 @@ Two projects are timed:
                 go:embed, mattn DSN): the project facts are read from the Go
                 source, enforcement is known, one check
 
-Each command runs from its project root as the assistant runs it. "warm" =
+Each command runs from its project root as the assistant runs it, with the
+interpreter itself and, given `--launcher "$(command -v python3)"`, with the
+`python3` the assistant types (here a pyenv shim: a shell script with its
+own start-up), each against its own `-c pass`. "warm" =
 Python's bytecode cache exists (a user's second run); "cold" = every module
 compiled on each run (PYTHONDONTWRITEBYTECODE, as in many sandboxes). The
 commands take turns so the machine's drifts hit them alike; medians.
 
-    python3 bench/validate_new.py [--runs 21]
+    python3 bench/validate_new.py [--runs 21] [--launcher "$(command -v python3)"]
 """
 
 from __future__ import annotations
@@ -81,6 +84,9 @@ def go_module(tmp: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--launcher", metavar="PATH",
+                        help="the python3 the assistant types, e.g. \"$(command -v python3)\" (a pyenv shim puts "
+                        "the real interpreter first on PATH for its children, so it cannot be found from here)")
     args = parser.parse_args()
     env_warm = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env_cold = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
@@ -91,25 +97,38 @@ def main() -> None:
         warm_dir, cold_dir = tmp / "warm", tmp / "cold"
         for target in (warm_dir, cold_dir):
             shutil.copytree(SCRIPTS, target, ignore=shutil.ignore_patterns("__pycache__"))
-        cmds = [("python3 -c pass", [sys.executable, "-c", "pass"], tmp, env_warm)]
-        for label, root in (("bare folder", bare), ("Go module", module)):
-            for heat, scripts, env in (("warm", warm_dir, env_warm), ("cold", cold_dir, env_cold)):
-                cmds.append((f"{label}, {heat}", [sys.executable, str(scripts / "validate_pairs.py"), "--new"], root, env))
-        for name, argv, cwd, env in cmds[1:]:
+        # The interpreter as typed (`python3` on PATH: here a pyenv shim, a
+        # shell script that adds its own start-up) and the interpreter itself.
+        launchers = [("interpreter", sys.executable)]
+        if args.launcher and os.path.realpath(args.launcher) != os.path.realpath(sys.executable):
+            launchers.insert(0, ("python3", args.launcher))
+        cmds = []
+        for launcher, exe in launchers:
+            cmds.append((f"{launcher} -c pass", [exe, "-c", "pass"], tmp, env_warm))
+            for label, root in (("bare folder", bare), ("Go module", module)):
+                for heat, scripts, env in (("warm", warm_dir, env_warm), ("cold", cold_dir, env_cold)):
+                    argv = [exe, str(scripts / "validate_pairs.py"), "--new"]
+                    cmds.append((f"{launcher}|{label}, {heat}", argv, root, env))
+        for name, argv, cwd, env in cmds:
+            if "|" not in name:
+                continue
             subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL)  # the warm runs write their cache
             out = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True).stdout
             assert out.startswith("ok: 2 new migration files (version 101)"), (name, out)
         medians = interleaved_medians(cmds, args.runs)
-    floor = medians["python3 -c pass"]
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     print(f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"SQLite {sqlite3.sqlite_version}; {stamp}; median of {args.runs} alternating runs")
-    print("| command | median | ratio to `python3 -c pass` |")
-    print("|---|---:|---:|")
-    for name, value in medians.items():
-        ratio = "" if name == "python3 -c pass" else f"{value / floor:.2f}x"
-        what = name if name == "python3 -c pass" else f"`validate_pairs.py --new`, {name}"
-        print(f"| {what} | {value * 1000:.0f} ms | {ratio} |")
+    print("| launcher | command | median | ratio to `-c pass` |")
+    print("|---|---|---:|---:|")
+    for launcher, exe in launchers:
+        floor = medians[f"{launcher} -c pass"]
+        shown = f"`{launcher}`" if launcher == "python3" else f"`{exe}`"
+        print(f"| {shown} | `-c pass` | {floor * 1000:.0f} ms | |")
+        for name, value in medians.items():
+            if name.startswith(launcher + "|"):
+                what = name.split("|", 1)[1]
+                print(f"| {shown} | `validate_pairs.py --new`, {what} | {value * 1000:.0f} ms | {value / floor:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -241,3 +241,11 @@ def test_the_scope_options_parse_and_refuse_what_changes_nothing(repo: Path) -> 
             cli.scope_from_args(parser.parse_args(args), folder)
     with pytest.raises(SystemExit):
         parser.parse_args(["--new", "--all"])
+
+
+def test_without_git_a_version_merged_below_the_summed_ones_is_new(tmp_path: Path) -> None:
+    folder = write_files(tmp_path / "m", {**pair(1), **pair(3)})
+    write_sum(scan_folder(folder))
+    write_files(folder, pair(2))
+    scope = scope_of(folder, use_git=False)
+    assert scope.new == {2} and scope.shipped == {1, 3}

@@ -88,10 +88,10 @@ new and shipped versions (every script that checks migrations):
   A version is NEW when git shows one of its files added, changed or deleted
   against the base (--since REF, else the merge base with the upstream branch,
   origin's default branch, main or master, else HEAD), uncommitted and
-  untracked files included; without git, when it is above the highest version
-  in migrations.sum; --from N makes N and above new; with nothing to tell,
-  every version is new. Every other version is SHIPPED: it ran somewhere and
-  must not be edited (SKILL.md Rule 1).
+  untracked files included (an edit of comments or spacing only does not
+  count); without git, when migrations.sum does not record it; --from N makes
+  N and above new; with nothing to tell, every version is new. Every other
+  version is SHIPPED: it ran somewhere and must not be edited (SKILL.md Rule 1).
   default  check every version; list the findings of new versions only and
            count the shipped ones in one line
   --new    check only the new versions; the shipped ups are only applied, in

@@ -12,8 +12,9 @@ to build the state the new ones start from. One notion serves every script:
   file at the base is an edited shipped version (`edited`); a file deleted
   since the base whose version is gone entirely is `removed`. An edit that
   changes only comments or spacing (`cosmetic`) leaves the version shipped.
-- Without git, the versions above the highest one recorded in
-  migrations.sum are new.
+- Without git, the versions none of whose files migrations.sum records are
+  new (added since it was written, above its highest version or, merged
+  from another branch, below it).
 - `--from N` (explicit) makes N and everything above new, whatever the above.
 - With none of these to tell, every version is new.
 
@@ -128,10 +129,10 @@ def resolve_scope(folder: MigrationFolder, *, since: Optional[str] = None, from_
         raise UsageError(f"--since {since}: {folder.path} is not inside a git work tree.")
     if head is not None:
         return _from_git(folder, since, head)
-    highest = _highest_summed(folder)
-    if highest is not None:
-        return _split(versions, [v for v in versions if v > highest],
-                      f"above {highest}, the highest version in migrations.sum", base="migrations.sum")
+    summed = _summed_names(folder)
+    if summed is not None:
+        new = [m.version for m in folder.migrations if not any(f.name in summed for f in m.files)]
+        return _split(versions, new, "not recorded in migrations.sum", base="migrations.sum")
     return _split(versions, versions, "every version (no git history or migrations.sum tells shipped from new)")
 
 
@@ -141,14 +142,17 @@ def _split(versions: List[int], new: Iterable[int], how: str, *, base: Optional[
     return Scope(fresh, frozenset(v for v in versions if v not in fresh), how, base, frozenset(edited), **extra)
 
 
-def _highest_summed(folder: MigrationFolder) -> Optional[int]:
+def _summed_names(folder: MigrationFolder) -> Optional[set]:
+    """The file names migrations.sum records, or None without one (or with
+    one that records nothing)."""
+    if "migrations.sum" not in folder.names:
+        return None
     from .checksum import SUM_FILE, read_sum
 
     recorded = read_sum(folder.path / SUM_FILE)
     if recorded is None:
         return None
-    versions = [p.version for p in (parse_name(name) for name, _ in recorded.entries) if p is not None]
-    return max(versions) if versions else None
+    return {name for name, _ in recorded.entries} or None
 
 
 # -- git ----------------------------------------------------------------------
