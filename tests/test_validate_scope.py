@@ -151,6 +151,9 @@ def test_new_and_all_agree_on_the_new_versions(tmp_path):
                                  "INSERT INTO item_001_new (id, name) SELECT id, name FROM item_001;\n"
                                  "DROP TABLE item_001;\nALTER TABLE item_001_new RENAME TO item_001;\n"),
          f"{NEW:06d}_x.down.sql": "SELECT 1;\n"},
+        # Whether these rows are unique already depends on item_001's shape when the file starts.
+        {f"{NEW:06d}_x.up.sql": "CREATE UNIQUE INDEX idx_a ON item_001 (id, name);\nCREATE UNIQUE INDEX idx_b ON item_001 (name);\n",
+         f"{NEW:06d}_x.down.sql": "DROP INDEX idx_a;\nDROP INDEX idx_b;\n"},
     ]
     for n, files in enumerate(cases):
         folder = write_project(tmp_path / f"app{n}", new=files)
@@ -404,7 +407,9 @@ def test_the_run_with_foreign_keys_on_starting_from_the_memo_finds_what_a_fresh_
     from mwcore.lint import LintOptions, lint_folder
     from mwcore.scope import resolve_scope
 
-    files = {f"{NEW:06d}_x.up.sql": "DROP TABLE item_090;\nDELETE FROM item_091;\n",
+    files = {f"{NEW:06d}_x.up.sql": "DROP TABLE item_090;\nDELETE FROM item_091;\n"
+                                     "CREATE UNIQUE INDEX idx_a ON item_001 (id, name);\n"
+                                     "CREATE UNIQUE INDEX idx_b ON item_001 (name);\n",
              f"{NEW:06d}_x.down.sql": "SELECT 1;\n"}
     folder = write_project(tmp_path / "app", new=files)
     scope = resolve_scope(scan_folder(folder)).with_mode("new")
