@@ -121,6 +121,9 @@ def test_all_lists_what_the_default_counts(history):
     assert sum(g["count"] for g in everything["findings"]) == hidden
     codes = {g["code"] for g in everything["findings"]}
     assert len(codes) >= 8, codes
+    # The comment-only up that shipped (000048) is a note that never says to delete it.
+    (reserved,) = [g for g in everything["findings"] if g["code"] == "MW008"]
+    assert reserved["severity"] == "info" and "delete" not in reserved["fix"] and "it has shipped" in reserved["message"]
     assert run_cli(SCRIPT, "--dir", str(history), "--all").returncode == 1
 
 
@@ -426,3 +429,14 @@ def test_the_run_with_foreign_keys_on_starting_from_the_memo_finds_what_a_fresh_
     assert findings(on_fresh) != findings(off)  # enforcement matters here, so the test can tell
     assert on_from_memo.shipped_failures == on_fresh.shipped_failures == off.shipped_failures
     memo["conn"].close()
+
+
+def test_new_never_reads_a_shipped_down(tmp_path):
+    folder = write_project(tmp_path / "app")
+    root = folder.parents[1]
+    (folder / "000099_index_state_99.down.sql").write_bytes(b"DROP INDEX \xff\xfe;\n")  # not UTF-8
+    git(root, "commit", "-qam", "a down nobody can read")
+    everything = run_json(SCRIPT, "--dir", str(folder), "--all")[1]
+    assert "MW012" in {g["code"] for g in everything["findings"]}
+    rc, out = run_json(SCRIPT, "--dir", str(folder), "--new")
+    assert rc == 0 and out["findings"] == [] and "shipped" not in out
