@@ -228,7 +228,7 @@ def test_an_edited_shipped_migration_is_always_one_line_and_an_error(project):
         (project / "000011_create_item_011.up.sql").read_text().replace("'new'", "'draft'"))
     for extra in ([], ["--new"]):
         proc = run_cli(SCRIPT, "--dir", str(project), *extra)
-        about = [l for l in lines(proc) if "000011_create_item_011.up.sql: error: version 11 shipped before main" in l]
+        about = [l for l in lines(proc) if "000011_create_item_011.up.sql: error: version 11 is in main (it shipped) and was changed" in l]
         assert proc.returncode == 1 and len(about) == 1 and "SKILL.md Rule 1" in about[0], proc.stdout
     rc, out = run_json(SCRIPT, "--dir", str(project), "--new")
     assert [e["path"].rsplit("/", 1)[-1] for e in out["edited"]] == ["000011_create_item_011.up.sql"]

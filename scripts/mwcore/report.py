@@ -224,12 +224,12 @@ def scope_notices(scope, folder, display=str) -> List[Notice]:
         touched = [n for n in names if n in changed] or names
         path = display(touched[0])
         if version in scope.cosmetic:
-            out.append(Notice(path, INFO, f"version {version} shipped before {base}; since then only comments or "
-                                          "whitespace changed, which databases that ran it do not notice"))
+            out.append(Notice(path, INFO, f"version {version} is in {base} (it shipped); only comments or whitespace "
+                                          "changed since, which databases that ran it do not notice"))
         else:
-            out.append(Notice(path, ERROR, f"version {version} shipped before {base} and was changed since: databases "
-                                           "that ran it keep the old version and golang-migrate never reruns it; "
-                                           "restore the file and put the change in a new migration (SKILL.md Rule 1)"))
+            out.append(Notice(path, ERROR, f"version {version} is in {base} (it shipped) and was changed since: "
+                                           "databases that ran it keep the old version and golang-migrate never reruns "
+                                           "it; restore the file and put the change in a new migration (SKILL.md Rule 1)"))
     for name in scope.removed:
         from .folder import parse_name
 
