@@ -7,7 +7,7 @@ import re
 from typing import Dict, Iterator, List, Optional, Set
 
 from .analysis import FileAnalysis
-from .context import FileCheck, excerpt, name_list, statement_sql
+from .context import FileCheck, name_list, statement_sql
 from .registry import ERROR, WARNING, Hit, rule
 from .rules_sql import DROP_COLUMN, VIEW_RENAME, error_suffix, first_error_of
 from .shapes import definition_key
