@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mwcore import cli  # noqa: E402
 from mwcore.errors import UsageError  # noqa: E402
-from mwcore.folder import printable, scan_folder  # noqa: E402
+from mwcore.folder import is_up_only, printable, scan_folder  # noqa: E402
 from mwcore.versioning import (  # noqa: E402
     SEQ,
     TIMESTAMP,
@@ -30,12 +30,15 @@ EXAMPLES = """\
   next_version.py --create "add user email"        # creates 000005_add_user_email.{up,down}.sql
   next_version.py --create add_index --dry-run     # show the paths, write nothing
   next_version.py --format timestamp --create x    # 14-digit UTC timestamp version
+  next_version.py --create backfill --with-down    # a down too, even in an up-only folder
 
 Versions are compared as numbers, as golang-migrate does (not as text, as
 `ls | tail` and `migrate create` do). Padding and format follow the existing
 files; an empty folder gets 6-digit sequence numbers. Two --create runs at the
 same time are serialised by a lock on the folder: the later one takes the
-next free version."""
+next free version. In an up-only folder (at least two versions and not one
+down file) --create writes only the up, as the project does; --with-down
+writes the down as well."""
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -47,6 +50,8 @@ def build_parser() -> cli.ArgumentParser:
     )
     parser.add_argument("--create", metavar="NAME", help="create NEXT_NAME.up.<ext> and NEXT_NAME.down.<ext> (NAME becomes snake_case)")
     parser.add_argument("--dry-run", action="store_true", help="with --create: report the paths, write nothing")
+    parser.add_argument("--with-down", action="store_true",
+                        help="with --create in an up-only folder: write the down file too (elsewhere it always is)")
     parser.add_argument("--format", choices=(SEQ, TIMESTAMP), help="version format (default: as the folder uses; seq when empty)")
     parser.add_argument("--digits", type=int, metavar="N", help="pad sequence versions to N digits (0 = no padding)")
     parser.add_argument("--ext", default="sql", metavar="EXT", help="migration file extension (default: sql)")
@@ -58,6 +63,8 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--digits {args.digits} is out of range; use 0 (no padding) to 20.")
     if args.dry_run and not args.create:
         raise UsageError("--dry-run only makes sense with --create NAME.")
+    if args.with_down and not args.create:
+        raise UsageError("--with-down only makes sense with --create NAME.")
     ext = args.ext.lstrip(".")
     if not ext or "/" in ext or "\\" in ext:
         raise UsageError(f"--ext {args.ext!r} is not a file extension; use e.g. sql.")
@@ -70,9 +77,11 @@ def main(args: argparse.Namespace) -> int:
         return folder, plan_next(folder, fmt=args.format, digits=args.digits)
 
     created = []
+    up_only = False
     if name is not None and not args.dry_run:
         with folder_lock(directory) as recovered:
             folder, plan = plan_for_folder()
+            up_only = is_up_only(folder)
             if recovered:
                 plan.warnings.append(
                     "removed what an interrupted --create had left: " + ", ".join(map(printable, recovered)) + "."
@@ -80,15 +89,25 @@ def main(args: argparse.Namespace) -> int:
             if plan.next is not None:
                 paths = pair_paths(folder, plan.next, name)
                 no_tx_wrap = bool(project.no_tx_wrap)
+                only_up = up_only and not args.with_down
                 write_pair(
                     paths,
-                    header(plan.next, name, "up", no_tx_wrap) + "\n",
-                    header(plan.next, name, "down", no_tx_wrap) + "\n",
+                    header(plan.next, name, "up", no_tx_wrap, up_only=only_up) + "\n",
+                    None if only_up else header(plan.next, name, "down", no_tx_wrap) + "\n",
                 )
-                created = [str(paths.up), str(paths.down)]
+                created = [str(paths.up)] if only_up else [str(paths.up), str(paths.down)]
     else:
         folder, plan = plan_for_folder()
-    planned = [str(p) for p in pair_paths(folder, plan.next, name)] if name and plan.next and args.dry_run else []
+        up_only = is_up_only(folder)
+    planned = []
+    if name and plan.next and args.dry_run:
+        paths = pair_paths(folder, plan.next, name)
+        planned = [str(paths.up)] if up_only and not args.with_down else [str(paths.up), str(paths.down)]
+    note = None
+    if name is not None and up_only:
+        note = ("up-only folder (no version has a down file): " +
+                ("the down is written too (--with-down)" if args.with_down else "only the up, as the project does; "
+                 "--with-down writes a down too"))
     if name is not None and plan.next is None:
         plan.errors.append("nothing was created.")
     if args.json:
@@ -104,15 +123,20 @@ def main(args: argparse.Namespace) -> int:
             "count": plan.count,
             "warnings": plan.warnings,
             "errors": plan.errors,
+            "up_only": up_only,
         }
         if name is not None:
             payload["created"] = created
             if args.dry_run:
                 payload["dry_run"] = True
                 payload["would_create"] = planned
+        if note:
+            payload["note"] = note
         cli.emit_json(payload)
     else:
         _print_text(directory, how, plan, created, planned, project)
+        if note:
+            print(note)
     return cli.EXIT_PROBLEMS if plan.errors else cli.EXIT_OK
 
 

@@ -8,17 +8,22 @@ import dataclasses
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mwcore import cli  # noqa: E402
 from mwcore.errors import MigrationWriterError, UsageError  # noqa: E402
 from mwcore.folder import parse_name, scan_folder  # noqa: E402
-from mwcore.lint import ERROR, INFO, LintOptions, LintResult, expand_codes, lint_folder, sorted_rules  # noqa: E402
+from mwcore.lint import ERROR, INFO, WARNING, LintOptions, LintResult, expand_codes, lint_folder, sorted_rules  # noqa: E402
+from mwcore.report import group_items, groups_json, hidden_line, render_text, scope_notices, severity_counts  # noqa: E402
+from mwcore.scope import ALL, NEW, Scope  # noqa: E402
 
 EXAMPLES = """\
-  validate_pairs.py                                   # autodetect the folder, lint every migration
+  validate_pairs.py                                   # check everything, list what is new (git decides)
+  validate_pairs.py --new                             # after writing a pair: check only the new versions
+  validate_pairs.py --all                             # every finding of every version, shipped ones too
+  validate_pairs.py --since v1.4.0                    # new = changed since that tag or commit
   validate_pairs.py --dir db/migrations --json        # one JSON line for tools
   validate_pairs.py --format github                   # GitHub Actions annotations
   validate_pairs.py --select MW1,MW3 --ignore MW502   # codes, groups (MW3 = MW3xx) or rule names
@@ -32,12 +37,28 @@ schema from before it. Foreign keys, x-no-tx-wrap and the migrations table
 are read from the Go source (validate_pairs.py --json prints them as
 "project"); when the source cannot tell whether foreign keys are enforced
 while migrating, the files are checked both ways and a finding only one way
-has says which. SQL functions the app registers run as stand-ins. Findings: path:line:col: severity: message [CODE].
-Silence one with a comment line above the statement (or at the top of the
-file, followed by a blank line, for the whole file):
-  -- migration-writer: ignore MW501 table is obsolete since 000012"""
+has says which. SQL functions the app registers run as stand-ins.
+
+Output: one line per finding, path:line:col: severity: message; fix: ... [CODE];
+the same finding in several files is one line with the first places, a fix
+is printed once per code, and suggested SQL follows on indented lines. Text
+stays under 4 KB (a last line counts what did not fit; -v lists everything).
+--format github prints one annotation per place (each lands on its own line
+of the pull request), with no cap.
+
+A folder with no down file among its shipped versions is up-only: no down is
+asked for (as with --allow-missing-down); --require-down asks anyway. A
+comment-only up is a placeholder, not an error, where Go code runs at that
+version (a hook table keyed by it, `case N:`, m.Migrate(N)).
+
+Silence one finding with a comment line above the statement (or at the top
+of the file, followed by a blank line, for the whole file):
+  -- migration-writer: ignore MW501 table is obsolete since 000012
+
+""" + cli.SCOPE_HELP
 
 SQL_PATTERN = "sql"
+MAX_NOTICES = 5  # edited/removed shipped files listed before "and N more"
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -49,12 +70,17 @@ def build_parser() -> cli.ArgumentParser:
         runs_sql=True,
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="report only on these files (the whole folder is still read)")
+    cli.add_scope_options(parser, from_version=True)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="list every place of every finding (no 4 KB cap; --all implies it); the scope stays as chosen")
     parser.add_argument("--format", choices=("text", "json", "github"), default=None, help="output format (default text; --json = --format json)")
     parser.add_argument("--select", metavar="CODES", help="only these rules: codes, groups (MW2, MW2xx) or names, comma-separated")
     parser.add_argument("--ignore", metavar="CODES", help="skip these rules (same forms as --select)")
     downs = parser.add_mutually_exclusive_group()
-    downs.add_argument("--require-down", action="store_true", help="an up without a down is an error (the default)")
-    downs.add_argument("--allow-missing-down", action="store_true", help="an up without a down is only a note (up-only projects)")
+    downs.add_argument("--require-down", action="store_true",
+                       help="an up without a down is an error, even in an up-only folder (the default elsewhere)")
+    downs.add_argument("--allow-missing-down", action="store_true",
+                       help="an up without a down is fine (up-only projects; detected when no shipped version has a down)")
     parser.add_argument("--foreign-keys", choices=("on", "off"), help="foreign-key enforcement while migrating "
                         "(default: as the connection golang-migrate gets sets it; both ways when the Go source cannot tell)")
     cli.add_tx_wrap_option(parser)
@@ -64,49 +90,97 @@ def build_parser() -> cli.ArgumentParser:
     return parser
 
 
+class Run:
+    """One folder's check and what to print about it."""
+
+    def __init__(self, directory: Path, how: str, project, scope: Scope, result: LintResult) -> None:
+        self.directory, self.how, self.project, self.scope, self.result = directory, how, project, scope, result
+        shows = scope.shows_name
+        self.shown = [f for f in result.findings if shows(f.file)]
+        self.hidden = [f for f in result.findings if not shows(f.file)]
+        self.notices = scope_notices(scope, result.folder, lambda name: _display(directory, name))
+        self.items = [f.item(_display(directory, f.file)) for f in self.shown]
+
+    @property
+    def failed(self) -> bool:
+        return any(f.severity == ERROR for f in self.shown) or any(n.severity == ERROR for n in self.notices)
+
+    def new_files(self) -> int:
+        return sum(len(m.files) for m in self.result.folder.migrations if self.scope.is_new(m.version))
+
+
 def main(args: argparse.Namespace) -> int:
     fmt = "json" if args.json else (args.format or "text")
     if args.list_rules:
         return _list_rules(fmt)
+    verbose = args.verbose or args.scope_mode == ALL  # --all lists everything
     options = options_from_args(args)
     declared = cli.sql_functions(args)
     targets = _targets(args.dir, args.paths, options.ext, declared)
-    results: List[Tuple[Path, str, LintResult]] = []
-    projects = []
+    runs: List[Run] = []
     for directory, how, only, project in targets:
+        folder = scan_folder(directory, options.ext)
+        scope = _scope(args, folder, only)
         options.only = only
         options.project = project
-        results.append((directory, how, _lint(directory, options, project)))
-        projects.append(project)
+        options.scope = scope
+        runs.append(Run(directory, how, project, scope, _lint(directory, options, project)))
     if fmt == "json":
-        _print_json(results, projects)
+        _print_json(runs, verbose)
+    elif fmt == "github":
+        _print_github(runs)
     else:
-        _print_findings(results, github=fmt == "github", projects=projects)
-    return cli.EXIT_PROBLEMS if any(r.errors for _d, _h, r in results) else cli.EXIT_OK
+        _print_text(runs, verbose)
+    return cli.EXIT_PROBLEMS if any(run.failed for run in runs) else cli.EXIT_OK
+
+
+def _scope(args: argparse.Namespace, folder, only: Optional[set]) -> Scope:
+    """The scope options; with PATH arguments the given files' versions are
+    the new ones and every finding on them is listed (--new: the others are
+    only applied)."""
+    if only is None:
+        return cli.scope_from_args(args, folder)
+    if args.since is not None or args.from_version is not None:
+        raise UsageError("PATH arguments choose the files to check; --since and --from cannot be added to them.")
+    given = {p.version for p in map(parse_name, only) if p is not None}
+    mode = NEW if args.scope_mode == NEW else ALL
+    versions = folder.versions
+    return Scope(frozenset(v for v in versions if v in given), frozenset(v for v in versions if v not in given),
+                 "the files given", mode=mode)
 
 
 def _lint(directory: Path, options: LintOptions, project) -> LintResult:
     """lint_folder, twice (foreign keys off and on) when the project cannot
     tell and a migration declares a foreign key."""
     from mwcore.bothways import enforcement_matters, merge_lint
-    from mwcore.folder import read_sql
+    from mwcore.lint.engine import read_cached
 
     if options.foreign_keys is not None or project.foreign_keys is not None:
         return lint_folder(directory, options)
     folder = scan_folder(directory, options.ext)
+    options.read_cache = {}  # each file is read once for this check and both runs
     texts = {}
     for f in folder.all_files():
+        if options.scope is not None and not options.checks(f.version) and f.direction != "up":
+            continue
         try:
-            texts[f.name] = read_sql(folder.file_path(f)).text
+            texts[f.name] = read_cached(folder.file_path(f), options.read_cache).text
         except MigrationWriterError:
             continue
     if not enforcement_matters(texts):
-        return lint_folder(directory, options)
+        result = lint_folder(directory, options)
+        options.read_cache = None
+        return result
     runs = []
+    options.foreign_keys_source = "one of two runs: the Go source cannot tell"
+    # --new: the shipped ups are applied once, enforcement off, for both runs.
+    options.prefix = {} if options.scope is not None and options.scope.mode == NEW else None
     for enforce in (False, True):
         options.foreign_keys = enforce
         runs.append(lint_folder(directory, options))
-    options.foreign_keys = None
+    if options.prefix:
+        options.prefix["conn"].close()
+    options.foreign_keys = options.foreign_keys_source = options.prefix = options.read_cache = None
     merged = merge_lint(*runs)
     merged.both_ways = True
     merged.settings = dataclasses.replace(merged.settings, foreign_keys_known=False,
@@ -121,6 +195,7 @@ def options_from_args(args: argparse.Namespace) -> LintOptions:
     return LintOptions(
         ext=ext,
         allow_missing_down=args.allow_missing_down,
+        require_down=args.require_down,
         foreign_keys=None if args.foreign_keys is None else args.foreign_keys == "on",
         no_tx_wrap=cli.no_tx_wrap_override(args),
         select=expand_codes(args.select, "--select"),
@@ -182,36 +257,82 @@ def _display(directory: Path, name: str) -> str:
     return printable(str(directory / name))
 
 
-def _print_json(results: List[Tuple[Path, str, LintResult]], projects: list) -> None:
-    findings, settings = [], {}
-    totals = {"errors": 0, "warnings": 0, "infos": 0, "files": 0, "suppressed": 0}
-    for directory, _how, result in results:
-        findings.extend(f.as_dict(_display(directory, f.file)) for f in result.findings)
-        totals["errors"] += result.errors
-        totals["warnings"] += result.warnings
-        totals["infos"] += result.infos
-        totals["files"] += result.files
-        totals["suppressed"] += result.suppressed
-        s = result.settings
-        both = result.both_ways
-        settings = {
-            "foreign_keys": "both" if both else s.foreign_keys,
-            "foreign_keys_assumed": not s.foreign_keys_known and not both,
-            "foreign_keys_source": s.foreign_keys_source,
-            "no_tx_wrap": s.no_tx_wrap,
-            "no_tx_wrap_source": s.no_tx_wrap_source,
-            "sqlite_version": sqlite3.sqlite_version,
-        }
-    dirs = [str(d) for d, _h, _r in results]
-    cli.emit_json({
-        "status": "problems" if totals["errors"] else "ok",
-        "dir": dirs[0] if len(dirs) == 1 else dirs,
-        "dir_source": results[0][1] if results else None,
-        "project": projects[0].as_json() if projects else None,
-        "settings": settings,
-        "findings": findings,
-        "summary": totals,
-    })
+def _versions_text(versions: List[int]) -> str:
+    if len(versions) == 1:
+        return f"version {versions[0]}"
+    if versions == list(range(versions[0], versions[-1] + 1)):
+        return f"versions {versions[0]}-{versions[-1]}"
+    shown = ", ".join(str(v) for v in versions[:4])
+    return f"versions {shown}" + (f" and {len(versions) - 4} more" if len(versions) > 4 else "")
+
+
+def _summary(run: Run) -> str:
+    """The run's first line: ok or the counts, what was new and who said so."""
+    result, scope = run.result, run.scope
+    where = f"{run.directory} ({run.how})"
+    suppressed = f"; {result.suppressed} suppressed" if result.suppressed else ""
+    counts = severity_counts(run.shown)
+    if scope.mode == ALL or scope.how == "the files given":
+        files = f"{result.files} migration files in {where}"
+        head = f"ok: {files}, no problems" if not run.shown else f"{counts} in {files}"
+        return head + suppressed
+    new = sorted(scope.new)
+    if not new:
+        checked = "nothing else to check" if scope.mode == NEW else f"{result.files} shipped files checked"
+        head = f"ok: no new migration in {where}; {checked}" if not run.shown else f"{counts} in {where}"
+        return head + f"; new = {scope.how}" + suppressed
+    if not scope.shipped:
+        files = f"{result.files} migration files in {where}"
+        head = f"ok: {files}, no problems" if not run.shown else f"{counts} in {files}"
+        return head + f"; new = {scope.how}" + suppressed
+    files = f"{run.new_files()} new migration files ({_versions_text(new)}) in {where}"
+    head = f"ok: {files}, no problems" if not run.shown else f"{counts} in {files}"
+    applied = f"; {len(scope.shipped)} shipped versions only applied" if scope.mode == NEW else ""
+    return head + f"; new = {scope.how}" + applied + suppressed
+
+
+def _extra_lines(run: Run, verbose: bool) -> List[str]:
+    """Lines about the shipped history, each at most once: the chain that
+    could not be built (--new), the up-only convention, the hidden findings."""
+    out = []
+    failures = run.result.shipped_failures
+    if failures:
+        first = failures[0]
+        more = len(failures) - 1
+        out.append(f"shipped {_display(run.directory, first.file)}:{first.line} fails on the scratch database "
+                   f"({first.error}); the new versions are checked on the schema without that statement"
+                   + (f" ({more} more shipped statement{'s' if more != 1 else ''} failed; --all shows them)" if more else ""))
+    if run.result.up_only:
+        which = "shipped version" if len(run.scope.shipped) >= 2 else "version"
+        out.append(f"up-only folder: no {which} has a down file, so none is asked for "
+                   "(--require-down asks); `down` moves the version back without undoing anything")
+    if run.hidden:
+        versions = {p.version for p in (parse_name(f.file) for f in run.hidden) if p is not None}
+        out.append(hidden_line(run.hidden, len(versions) or 1))
+    return out
+
+
+def _notice_lines(run: Run, verbose: bool) -> List[str]:
+    notices = run.notices if verbose else run.notices[:MAX_NOTICES]
+    out = [n.text() for n in notices]
+    if len(run.notices) > len(notices):
+        rest = run.notices[len(notices):]
+        out.append(f"... and {len(rest)} more shipped files changed since {run.scope.base}: -v lists them")
+    return out
+
+
+def _print_text(runs: List[Run], verbose: bool) -> None:
+    for run in runs:
+        for line in _notice_lines(run, verbose) + render_text(group_items(run.items), verbose=verbose):
+            print(line)
+    for run in runs:
+        note = _settings_note(run)
+        print(_summary(run) + (f"; {note}" if note else ""))
+        for line in _extra_lines(run, verbose):
+            print(line)
+        print(run.project.summary())
+    if not runs:
+        print("ok: none of the given files is in a migrations folder; nothing to check")
 
 
 def _escape(text: str, prop: bool = False) -> str:
@@ -221,44 +342,90 @@ def _escape(text: str, prop: bool = False) -> str:
     return text
 
 
-def _print_findings(results: List[Tuple[Path, str, LintResult]], *, github: bool, projects: list) -> None:
+def _print_github(runs: List[Run]) -> None:
+    """One workflow annotation per place: GitHub shows each on its own line
+    of the pull request, so nothing is grouped or capped here."""
     level = {ERROR: "error", INFO: "notice"}
-    for directory, _how, result in results:
-        for f in result.findings:
-            path = _display(directory, f.file)
-            text = f.message + (f"; fix: {f.hint}" if f.hint else "")
-            if github:
-                kind = level.get(f.severity, "warning")
-                print(f"::{kind} file={_escape(path, True)},line={f.line},col={f.col},"
-                      f"title={_escape(f'{f.code} {f.name}', True)}::{_escape(text)}")
-            else:
-                print(f"{path}:{f.line}:{f.col}: {f.severity}: {text} [{f.code}]")
-    for (directory, how, result), project in zip(results, projects):
-        note = _settings_note(result)
-        print(_summary(directory, how, result) + (f"; {note}" if note else ""))
-        if not github:
-            print(project.summary())
-    if not results:
+    for run in runs:
+        for notice in run.notices:
+            print(f"::{level.get(notice.severity, 'warning')} file={_escape(notice.path, True)}::{_escape(notice.message)}")
+        for f in run.shown:
+            path = _display(run.directory, f.file)
+            text = f.message + (f"; fix: {f.hint}" if f.hint else "") + (f"\n{f.sql}" if f.sql else "")
+            print(f"::{level.get(f.severity, 'warning')} file={_escape(path, True)},line={f.line},col={f.col},"
+                  f"title={_escape(f'{f.code} {f.name}', True)}::{_escape(text)}")
+    for run in runs:
+        note = _settings_note(run)
+        print(_summary(run) + (f"; {note}" if note else ""))
+        for line in _extra_lines(run, False):
+            print(line)
+    if not runs:
         print("ok: none of the given files is in a migrations folder; nothing to check")
 
 
-def _summary(directory: Path, how: str, result: LintResult) -> str:
-    suppressed = f"; {result.suppressed} suppressed" if result.suppressed else ""
-    where = f"{directory} ({how})"
-    if not result.findings:
-        return f"ok: {result.files} migration files in {where}, no problems{suppressed}"
-    counts = [f"{result.errors} error{'s' if result.errors != 1 else ''}",
-              f"{result.warnings} warning{'s' if result.warnings != 1 else ''}"]
-    if result.infos:
-        counts.append(f"{result.infos} note{'s' if result.infos != 1 else ''}")
-    return f"{', '.join(counts)} in {result.files} migration files in {where}{suppressed}"
+def _print_json(runs: List[Run], verbose: bool) -> None:
+    findings: List[dict] = []
+    totals = {"errors": 0, "warnings": 0, "infos": 0, "files": 0, "suppressed": 0, "not_shown": 0}
+    settings: dict = {}
+    extra: dict = {}
+    for run in runs:
+        result = run.result
+        groups, left_out = groups_json(group_items(run.items), verbose=verbose)
+        findings.extend(groups)
+        totals["errors"] += sum(1 for f in run.shown if f.severity == ERROR)
+        totals["warnings"] += sum(1 for f in run.shown if f.severity == WARNING)
+        totals["infos"] += sum(1 for f in run.shown if f.severity == INFO)
+        totals["files"] += result.files
+        totals["suppressed"] += result.suppressed
+        totals["not_shown"] += left_out
+        s = result.settings
+        settings = {
+            "foreign_keys": "both" if result.both_ways else s.foreign_keys,
+            "no_tx_wrap": s.no_tx_wrap,
+            "sqlite_version": sqlite3.sqlite_version,
+        }
+        if not s.foreign_keys_known and not result.both_ways:
+            settings["foreign_keys_assumed"] = True
+        given = [name for name, source in (("foreign_keys", s.foreign_keys_source), ("tx_wrap", s.no_tx_wrap_source))
+                 if source == "given on the command line"]
+        if given:
+            settings["given"] = given
+        extra["scope"] = run.scope.as_dict()
+        if run.notices:
+            extra["edited"] = [n.as_json() for n in run.notices]
+        if run.hidden:
+            versions = {p.version for p in (parse_name(f.file) for f in run.hidden) if p is not None}
+            extra["shipped"] = {"findings": len(run.hidden), "migrations": len(versions),
+                                "errors": sum(1 for f in run.hidden if f.severity == ERROR)}
+        if result.shipped_failures:
+            extra["shipped_failures"] = [{"path": f"{_display(run.directory, f.file)}:{f.line}", "error": f.error}
+                                         for f in result.shipped_failures[:JSON_FAILURES]]
+        if result.up_only:
+            extra["up_only"] = True
+    dirs = [str(run.directory) for run in runs]
+    payload = {
+        "status": "problems" if any(run.failed for run in runs) else "ok",
+        "dir": dirs[0] if len(dirs) == 1 else dirs,
+        "dir_source": runs[0].how if runs else None,
+        "project": runs[0].project.as_json() if runs else None,
+        "settings": settings,
+        **extra,
+        "findings": findings,
+        "summary": {k: v for k, v in totals.items() if v or k != "not_shown"},
+    }
+    cli.emit_json(payload)
 
 
-def _settings_note(result: LintResult) -> Optional[str]:
+JSON_FAILURES = 5
+
+
+def _settings_note(run: Run) -> Optional[str]:
     """How the checks that depend on the project were run (the project line
-    below says why; a command-line override says so here)."""
+    below says why; a command-line override says so here), for the findings
+    shown."""
+    result = run.result
     s = result.settings
-    codes = {f.code for f in result.findings}
+    codes = {f.code for f in run.shown}
     notes = []
     given = "given on the command line"
     if result.both_ways:

@@ -51,6 +51,17 @@ def run_cli(script: str, *args: str, cwd: Optional[Path] = None, env: Optional[D
     )
 
 
+def places(out: dict) -> List["tuple[str, int, int, str]"]:
+    """validate_pairs.py --json findings (grouped) as (path, line, col, code),
+    one per place, in output order."""
+    found = []
+    for group in out["findings"]:
+        for place in group["places"]:
+            path, line, col = place.rsplit(":", 2)
+            found.append((path, int(line), int(col), group["code"]))
+    return found
+
+
 def run_json(script: str, *args: str, cwd: Optional[Path] = None) -> "tuple[int, dict]":
     proc = run_cli(script, *args, "--json", cwd=cwd)
     assert "Traceback" not in proc.stderr, proc.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SCRIPTS, run_cli, run_json, write_files
+from conftest import SCRIPTS, places, run_cli, run_json, write_files
 from mwcore.rebuild import Changes, RebuildRefused, SqlStep, comment_line, plan_rebuild
 from mwcore.rebuild_proof import prove
 from mwcore.sqltext import split_statements
@@ -260,7 +260,7 @@ def test_no_script_reads_or_prints_a_link_out_of_the_folder(tmp_path, command, c
 def test_validate_reports_the_link_once_and_says_what_golang_migrate_does(tmp_path):
     rc, out = run_json("validate_pairs.py", "--dir", str(linked_folder(tmp_path)))
 
-    about = [f for f in out["findings"] if f["path"].endswith("/2_b.up.sql")]
+    about = [f for f in out["findings"] if any(p.startswith(str(tmp_path)) and "/2_b.up.sql:" in p for p in f["places"])]
     assert rc == 1 and [f["code"] for f in about] == ["MW015"], about
     assert about[0]["severity"] == "error" and "file:// source follows it" in about[0]["message"]
     assert "not read" in about[0]["message"]
@@ -271,7 +271,7 @@ def test_a_link_inside_a_folder_nothing_embeds_is_fine_and_is_checked(tmp_path):
 
     assert "MW015" not in [f["code"] for f in out["findings"]], out["findings"]
     # Read and checked: its SQL runs on the scratch database (and its down does not undo it).
-    assert rc == 1 and [f["code"] for f in out["findings"] if f["path"].endswith("/2_b.down.sql")] == ["MW401"], out["findings"]
+    assert rc == 1 and [code for path, _l, _c, code in places(out) if path.endswith("/2_b.down.sql")] == ["MW401"], out["findings"]
 
 
 # -- what go:embed refuses, settled by a real `go test` ------------------------------

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from mwcore.folder import parse_name
 from mwcore.lint import RULES, lint_folder
 
-from conftest import run_cli, run_json
+from conftest import places, run_cli, run_json
 from lintkit import lint, options_for
 
 BASE = {
@@ -99,7 +99,7 @@ def test_binary_garbage_is_reported_and_skipped(tmp_path):
     folder = write(tmp_path / "m", {**BASE, "000002_x.up.sql": bytes(range(256)) * 64, "000002_x.down.sql": b"SELECT 1;\n"})
     rc, out = run_json("validate_pairs.py", "--dir", str(folder))
     assert rc == 1
-    assert [(Path(f["path"]).name, f["code"]) for f in out["findings"]] == [("000002_x.up.sql", "MW012")]
+    assert [(Path(path).name, code) for path, _l, _c, code in places(out)] == [("000002_x.up.sql", "MW012")]
 
 
 def test_a_pipe_named_like_a_migration_is_reported_not_read(tmp_path):

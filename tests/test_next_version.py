@@ -404,3 +404,48 @@ def test_lookup_path_imports_no_sqlite3(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stderr.strip().splitlines()[-1] == "False"
+
+
+# -- up-only folders --------------------------------------------------------------------------
+
+UP_ONLY = {"000001_a.up.sql": "CREATE TABLE a (x);\n", "000002_b.up.sql": "CREATE TABLE b (x);\n"}
+
+
+def test_create_in_an_up_only_folder_writes_only_the_up_and_says_so(tmp_path):
+    folder = write_files(tmp_path / "m", UP_ONLY)
+    proc = run_cli("next_version.py", "--dir", str(folder), "--create", "add_c")
+    assert proc.returncode == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["000001_a.up.sql", "000002_b.up.sql", "000003_add_c.up.sql"]
+    notes = [l for l in proc.stdout.splitlines() if l.startswith("up-only folder")]
+    assert len(notes) == 1 and "--with-down" in notes[0]
+    assert "keeps no down files" in (folder / "000003_add_c.up.sql").read_text()
+
+
+def test_with_down_writes_the_pair_in_an_up_only_folder(tmp_path):
+    folder = write_files(tmp_path / "m", UP_ONLY)
+    rc, out = run_json("next_version.py", "--dir", str(folder), "--create", "add_c", "--with-down")
+    assert rc == 0 and out["up_only"] is True
+    assert [Path(p).name for p in out["created"]] == ["000003_add_c.up.sql", "000003_add_c.down.sql"]
+    assert "undo all of it" in (folder / "000003_add_c.up.sql").read_text()
+
+
+def test_the_dry_run_in_an_up_only_folder_names_only_the_up(tmp_path):
+    folder = write_files(tmp_path / "m", UP_ONLY)
+    rc, out = run_json("next_version.py", "--dir", str(folder), "--create", "add_c", "--dry-run")
+    assert rc == 0 and [Path(p).name for p in out["would_create"]] == ["000003_add_c.up.sql"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(UP_ONLY)
+
+
+@pytest.mark.parametrize("files", [
+    {"000001_a.up.sql": "CREATE TABLE a (x);\n"},  # one version tells no convention
+    {**UP_ONLY, "000001_a.down.sql": "DROP TABLE a;\n"},  # a down somewhere: not up-only
+])
+def test_create_writes_both_files_unless_the_folder_is_up_only(tmp_path, files):
+    folder = write_files(tmp_path / "m", files)
+    rc, out = run_json("next_version.py", "--dir", str(folder), "--create", "add_c")
+    assert rc == 0 and out["up_only"] is False and len(out["created"]) == 2 and "note" not in out
+
+
+def test_with_down_without_create_is_a_usage_error(tmp_path):
+    proc = run_cli("next_version.py", "--dir", str(write_files(tmp_path / "m", UP_ONLY)), "--with-down")
+    assert proc.returncode == 2 and "--with-down only makes sense with --create" in proc.stderr

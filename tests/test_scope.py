@@ -48,7 +48,7 @@ def test_untracked_pair_on_the_default_branch_is_new(repo: Path) -> None:
     scope = scope_of(repo / "migrations")
     assert scope.new == {3}
     assert scope.shipped == {1, 2}
-    assert scope.how == "not committed yet (HEAD is main)"
+    assert scope.how == "not committed yet (HEAD is at main)"
 
 
 def test_a_clean_tree_on_the_default_branch_has_nothing_new(repo: Path) -> None:
@@ -150,3 +150,102 @@ def test_since_outside_git_is_a_usage_error(tmp_path: Path) -> None:
     folder = write_files(tmp_path / "m", pair(1))
     with pytest.raises(UsageError, match="not inside a git work tree"):
         scope_of(folder, since="main", use_git=False)
+
+
+# -- deletions, cosmetic edits, bases, names that are not migrations ----------------------
+
+
+def test_a_deleted_down_of_a_shipped_version_makes_it_edited(repo: Path) -> None:
+    (repo / "migrations" / "000001_v1.down.sql").unlink()
+    scope = scope_of(repo / "migrations")
+    assert scope.new == {1} and scope.edited == {1} and scope.removed == ()
+
+
+def test_a_version_deleted_entirely_is_removed(repo: Path) -> None:
+    for name in ("000002_v2.up.sql", "000002_v2.down.sql"):
+        (repo / "migrations" / name).unlink()
+    scope = scope_of(repo / "migrations")
+    assert scope.new == frozenset() and scope.removed == ("000002_v2.down.sql", "000002_v2.up.sql")
+
+
+def test_an_edit_of_comments_and_spacing_only_is_cosmetic_and_stays_shipped(repo: Path) -> None:
+    path = repo / "migrations" / "000001_v1.up.sql"
+    path.write_text("-- the first table\nCREATE   TABLE t1 (x);\n")
+    scope = scope_of(repo / "migrations")
+    assert scope.edited == {1} and scope.cosmetic == {1} and scope.new == frozenset()
+    path.write_text("CREATE TABLE t1 (x, y);")
+    scope = scope_of(repo / "migrations")
+    assert scope.cosmetic == frozenset() and scope.new == {1}
+
+
+def test_a_new_down_for_a_shipped_up_is_an_edit_not_cosmetic(repo: Path) -> None:
+    (repo / "migrations" / "000002_v2.down.sql").unlink()
+    git(repo, "commit", "-qam", "2 is up-only")
+    write_files(repo / "migrations", {"000002_v2.down.sql": "DROP TABLE t2;"})
+    scope = scope_of(repo / "migrations")
+    assert scope.new == {2} and scope.edited == {2} and scope.cosmetic == frozenset()
+
+
+def test_without_main_master_or_upstream_head_is_the_base(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "develop")
+    write_files(tmp_path / "m", {**pair(1), **pair(2)})
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "shipped")
+    write_files(tmp_path / "m", pair(3))
+    scope = scope_of(tmp_path / "m")
+    assert scope.new == {3} and scope.shipped == {1, 2}
+    assert scope.how == "not committed yet (no upstream, main or master branch to compare with)"
+
+
+def test_a_detached_head_compares_with_main(repo: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "feature")
+    write_files(repo / "migrations", pair(3))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "3")
+    git(repo, "checkout", "-q", "--detach")
+    scope = scope_of(repo / "migrations")
+    assert scope.new == {3} and scope.base == "main"
+
+
+def test_modes_decide_what_is_checked_and_shown(repo: Path) -> None:
+    from mwcore.scope import ALL, NEW
+
+    write_files(repo / "migrations", {**pair(3), "000004-typo.up.sql": "SELECT 1;"})
+    scope = scope_of(repo / "migrations")
+    assert scope.checks(1) and not scope.shows(1) and scope.shows(3)
+    assert not scope.with_mode(NEW).checks(1) and scope.with_mode(NEW).checks(3)
+    assert scope.with_mode(ALL).shows(1)
+    # A name that is no migration (a near miss) follows git: untracked here, so new.
+    assert scope.shows_name("000004-typo.up.sql") and scope.with_mode(NEW).checks_name("000004-typo.up.sql")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "typo shipped")
+    assert not scope_of(repo / "migrations").shows_name("000004-typo.up.sql")
+
+
+def test_the_scope_options_parse_and_refuse_what_changes_nothing(repo: Path) -> None:
+    import argparse
+
+    from mwcore import cli
+
+    parser = argparse.ArgumentParser()
+    cli.add_scope_options(parser, from_version=True)
+    folder = scan_folder(repo / "migrations")
+    write_files(repo / "migrations", pair(3))
+    folder = scan_folder(repo / "migrations")
+    assert cli.scope_from_args(parser.parse_args([]), folder).mode == "default"
+    scope = cli.scope_from_args(parser.parse_args(["--new"]), folder)
+    assert scope.mode == "new" and scope.new == {3}
+    assert cli.scope_from_args(parser.parse_args(["--from", "2"]), folder).new == {2, 3}
+    for args in (["--all", "--since", "main"], ["--from", "1", "--since", "main"]):
+        with pytest.raises(UsageError):
+            cli.scope_from_args(parser.parse_args(args), folder)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--new", "--all"])
+
+
+def test_without_git_a_version_merged_below_the_summed_ones_is_new(tmp_path: Path) -> None:
+    folder = write_files(tmp_path / "m", {**pair(1), **pair(3)})
+    write_sum(scan_folder(folder))
+    write_files(folder, pair(2))
+    scope = scope_of(folder, use_git=False)
+    assert scope.new == {2} and scope.shipped == {1, 3}

@@ -94,6 +94,6 @@ def test_the_fixture_apps_function_runs_as_a_stand_in_everywhere():
     assert rc == 0 and out["stand_ins"] == {"000003": ["slugify"]}
     step = out["steps"][2]
     assert any("stand-in for slugify()" in n and "unchecked" in n for n in step["notes"])
-    rc, out = run_json("validate_pairs.py", cwd=APP_FUNCTION)
+    rc, out = run_json("validate_pairs.py", "--all", cwd=APP_FUNCTION)
     # MW507 warns that the new UNIQUE index meets duplicate slugs on real rows (a true warning here).
     assert rc == 0 and [f["code"] for f in out["findings"]] == ["MW507"]

@@ -397,4 +397,6 @@ def test_the_linter_reports_sum_findings_at_the_file(tmp_path):
     _merge_below(folder)
     proc = run_cli("validate_pairs.py", "--dir", str(folder), "--select", "MW014")
     assert proc.returncode == 1
-    assert "000002_other.up.sql:1:1: error:" in proc.stdout and "[MW014]" in proc.stdout
+    # Reported at the merged-in files (one grouped line: the same fix at both).
+    assert "000002_other.down.sql:1:1: error:" in proc.stdout and "000002_other.up.sql:1" in proc.stdout
+    assert "[MW014]" in proc.stdout

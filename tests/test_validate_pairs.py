@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE_MIGRATIONS, EXAMPLES, go_app, run_cli, run_json, write_files
+from conftest import EXAMPLE_MIGRATIONS, EXAMPLES, go_app, places, run_cli, run_json, write_files
 
 SCRIPT = "validate_pairs.py"
 LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning|info): (?P<message>.+) \[(?P<code>MW\d{3})\]$")
@@ -35,12 +35,12 @@ def test_example_module_lints_clean_with_its_own_settings():
     assert out["status"] == "ok"
     assert out["findings"] == []
     assert out["summary"]["files"] == 8
-    assert out["settings"]["foreign_keys"] is False and out["settings"]["foreign_keys_assumed"] is False
+    assert out["settings"]["foreign_keys"] is False and "foreign_keys_assumed" not in out["settings"]
     assert out["dir"] == "pkg/storage/sqlite/migrations"
 
 
 def test_example_text_output_says_ok_and_the_foreign_key_setting_it_used():
-    proc = run_cli(SCRIPT, "--dir", str(EXAMPLE_MIGRATIONS))
+    proc = run_cli(SCRIPT, "--dir", str(EXAMPLE_MIGRATIONS), "--all")
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     line, project = proc.stdout.splitlines()
@@ -51,10 +51,10 @@ def test_example_text_output_says_ok_and_the_foreign_key_setting_it_used():
 
 
 def test_example_with_foreign_keys_enforced_flags_its_parent_rebuild():
-    rc, out = run_json(SCRIPT, "--foreign-keys", "on", cwd=EXAMPLES)
+    rc, out = run_json(SCRIPT, "--foreign-keys", "on", "--all", cwd=EXAMPLES)
 
     assert rc == 1
-    found = {(Path(f["path"]).name, f["code"]) for f in out["findings"]}
+    found = {(Path(path).name, code) for path, _line, _col, code in places(out)}
     assert found == {
         ("000002_nullable_preset_bitrate.up.sql", "MW305"),
         ("000002_nullable_preset_bitrate.down.sql", "MW305"),
@@ -80,7 +80,7 @@ def test_text_lines_name_file_line_column_severity_message_and_code(tmp_path):
     assert match["path"] == str(folder / "000002_bad.up.sql")
     assert (match["line"], match["col"], match["severity"], match["code"]) == ("3", "1", "error", "MW101")
     assert "no such table: acount" in match["message"]
-    assert summary.startswith("1 error, 0 warnings in 4 migration files")
+    assert summary.startswith("1 error in 4 migration files")
 
 
 def test_json_has_the_documented_shape(tmp_path):
@@ -93,9 +93,10 @@ def test_json_has_the_documented_shape(tmp_path):
     assert set(out) >= {"status", "dir", "findings", "summary"}
     assert out["summary"] == {"errors": 0, "warnings": 1, "infos": 0, "files": 4, "suppressed": 0}
     (finding,) = out["findings"]
-    assert set(finding) == {"code", "severity", "path", "line", "col", "message", "hint"}
-    assert (finding["code"], finding["severity"], finding["line"]) == ("MW503", "warning", 1)
-    assert finding["hint"]
+    assert set(finding) == {"code", "severity", "message", "fix", "places", "count"}
+    assert (finding["code"], finding["severity"], finding["places"], finding["count"]) == (
+        "MW503", "warning", [f"{folder / '000002_plan.up.sql'}:1:1"], 1)
+    assert finding["fix"]
 
 
 def test_format_json_equals_json_flag(tmp_path):
@@ -135,7 +136,8 @@ def test_clean_folder_exits_zero_with_one_line_and_the_project_line(tmp_path):
     proc = run_cli(SCRIPT, "--dir", str(folder_with(tmp_path, {})))
     assert proc.returncode == 0
     assert proc.stdout.splitlines() == [
-        f"ok: 2 migration files in {tmp_path / 'migrations'} (given with --dir), no problems",
+        f"ok: 2 migration files in {tmp_path / 'migrations'} (given with --dir), no problems; "
+        "new = every version (no git history or migrations.sum tells shipped from new)",
         "project: driver unknown; foreign keys unknown while migrating (no Go source found); "
         "each file in a transaction; table schema_migrations",
     ]
@@ -173,14 +175,15 @@ def test_select_and_ignore_accept_codes_groups_and_names(tmp_path):
     assert rc == 0 and {f["code"] for f in out["findings"]} == {"MW503"}
 
 
-def test_allow_missing_down_turns_the_error_into_a_note(tmp_path):
+def test_allow_missing_down_silences_the_missing_down(tmp_path):
     folder = folder_with(tmp_path, {"000002_x.up.sql": "ALTER TABLE account ADD COLUMN email TEXT;\n"})
 
     strict = run_json(SCRIPT, "--dir", str(folder))
     lenient = run_json(SCRIPT, "--dir", str(folder), "--allow-missing-down")
 
-    assert strict[0] == 1 and [f["severity"] for f in strict[1]["findings"]] == ["error"]
-    assert lenient[0] == 0 and [f["severity"] for f in lenient[1]["findings"]] == ["info"]
+    assert strict[0] == 1 and [(f["code"], f["severity"]) for f in strict[1]["findings"]] == [("MW003", "error")]
+    # Not a note per version telling you to pass the flag you passed: nothing.
+    assert lenient[0] == 0 and lenient[1]["findings"] == []
 
 
 def test_paths_limit_findings_but_the_whole_folder_gives_context(tmp_path):
@@ -195,7 +198,7 @@ def test_paths_limit_findings_but_the_whole_folder_gives_context(tmp_path):
 
     assert rc == 1
     # account (created by 000001, not a PATH) is known; only the typo fails.
-    assert [(Path(f["path"]).name, f["code"], f["line"]) for f in out["findings"]] == [("000003_b.up.sql", "MW101", 2)]
+    assert [(Path(path).name, code, line) for path, line, _col, code in places(out)] == [("000003_b.up.sql", "MW101", 2)]
 
 
 def test_paths_outside_any_migrations_folder_are_ignored(tmp_path):
@@ -278,8 +281,8 @@ def test_x_no_tx_wrap_in_the_go_source_turns_the_transaction_rules_around(tmp_pa
     wrapped = go_project(tmp_path / "wrapped", "sqlite3://app.db", files)
     unwrapped = go_project(tmp_path / "unwrapped", "sqlite3://app.db?x-no-tx-wrap=true", files)
 
-    wrapped_codes = [(Path(f["path"]).name, f["code"]) for f in run_json(SCRIPT, "--dir", str(wrapped))[1]["findings"]]
-    unwrapped_codes = [(Path(f["path"]).name, f["code"]) for f in run_json(SCRIPT, "--dir", str(unwrapped))[1]["findings"]]
+    wrapped_codes = [(Path(path).name, code) for path, _l, _c, code in places(run_json(SCRIPT, "--dir", str(wrapped))[1])]
+    unwrapped_codes = [(Path(path).name, code) for path, _l, _c, code in places(run_json(SCRIPT, "--dir", str(unwrapped))[1])]
 
     assert wrapped_codes == [("000002_two.down.sql", "MW201")]
     assert unwrapped_codes == [("000002_two.up.sql", "MW205")]

@@ -102,9 +102,11 @@ def merge_lint(off, on):
     off.findings = merged
     off.suppressed = max(off.suppressed, on.suppressed)
     off.referenced_drop = off.referenced_drop or on.referenced_drop
+    seen = set(off.shipped_failures)
+    off.shipped_failures += [f for f in on.shipped_failures if f not in seen]
     return off
 
 
 def _prefixed(cls, finding, prefix: str):
     return cls(finding.code, finding.name, finding.severity, finding.file, finding.line, finding.col,
-               prefix + finding.message, finding.hint)
+               prefix + finding.message, finding.hint, finding.sql)

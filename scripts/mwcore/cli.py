@@ -92,6 +92,61 @@ def sql_functions(args: argparse.Namespace) -> list:
     return [parse_declaration(text) for text in declared]
 
 
+SCOPE_HELP = """\
+new and shipped versions (every script that checks migrations):
+  A version is NEW when git shows one of its files added, changed or deleted
+  against the base (--since REF, else the merge base with the upstream branch,
+  origin's default branch, main or master, else HEAD), uncommitted and
+  untracked files included (an edit of comments or spacing only does not
+  count); without git, when migrations.sum does not record it; --from N makes
+  N and above new; with nothing to tell, every version is new. Every other
+  version is SHIPPED: it ran somewhere and must not be edited (SKILL.md Rule 1).
+  default  check every version; list the findings of new versions only and
+           count the shipped ones in one line
+  --new    check only the new versions; the shipped ups are only applied, in
+           order, to build the schema the new ones start from (the fast check
+           after writing a pair)
+  --all    check and list every version
+  A shipped version changed since the base is always reported, one line each."""
+
+
+def add_scope_options(parser: argparse.ArgumentParser, *, from_version: bool = False) -> None:
+    """--new / --all (exclusive), --since REF and, for scripts that have it,
+    --from N: the one spelling of "new versus shipped" (mwcore.scope). Read
+    them back with `scope_from_args`. Put SCOPE_HELP in the epilog."""
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--new", dest="scope_mode", action="store_const", const="new",
+                       help="check only the new versions; shipped ones are only applied to build the schema")
+    modes.add_argument("--all", dest="scope_mode", action="store_const", const="all",
+                       help="check and list every version, shipped ones included")
+    parser.add_argument("--since", metavar="REF",
+                        help="git commit or branch that new versions are compared with "
+                        "(default: the merge base with the upstream branch, origin's default branch, main or master)")
+    if from_version:
+        parser.add_argument("--from", dest="from_version", type=int, metavar="N",
+                            help="versions N and above are new, whatever git or migrations.sum say")
+
+
+def scope_from_args(args: argparse.Namespace, folder) -> "object":
+    """The mwcore.scope.Scope the scope options ask for, with its mode set.
+    UsageError for --since outside git, an unknown ref, or --all with
+    --since/--from (--all lists everything, so they would change nothing)."""
+    from .errors import UsageError
+    from .scope import ALL, DEFAULT, resolve_scope
+
+    mode = getattr(args, "scope_mode", None) or DEFAULT
+    since = getattr(args, "since", None)
+    start = getattr(args, "from_version", None)
+    if mode == ALL and (since is not None or start is not None):
+        raise UsageError("--all lists every version; --since and --from only choose the new ones for the default "
+                         "and --new.")
+    if start is not None and since is not None:
+        raise UsageError("--from and --since both choose the new versions; give one.")
+    if start is not None and start < 0:
+        raise UsageError(f"--from {start}: versions are not negative.")
+    return resolve_scope(folder, since=since, from_version=start).with_mode(mode)
+
+
 def _checked_dir(arg: str) -> Path:
     path = Path(arg)
     if not path.exists():

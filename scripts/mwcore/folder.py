@@ -18,7 +18,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from .errors import FileReadError, FolderError
 
@@ -141,6 +141,16 @@ class MigrationFolder:
 
     def all_files(self) -> List[MigrationFile]:
         return [f for m in self.migrations for f in m.files]
+
+
+def is_up_only(folder: "MigrationFolder", versions: Optional[Iterable[int]] = None) -> bool:
+    """Whether the folder keeps no down files: at least two versions (of
+    `versions` when given, e.g. the shipped ones) and not one down among them.
+    golang-migrate treats each missing down as an empty migration; such a
+    project rolls back by restoring a backup, not by `down`."""
+    wanted = None if versions is None else set(versions)
+    chosen = folder.migrations if wanted is None else [m for m in folder.migrations if m.version in wanted]
+    return len(chosen) >= 2 and all(m.down is None for m in chosen)
 
 
 def go_sort_key(name: str) -> bytes:

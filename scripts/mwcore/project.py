@@ -337,6 +337,8 @@ def _module_roots_below(start: Path) -> List[Path]:
 
 
 def _reports(roots: Sequence[Path]):
+    if not roots:
+        return []  # no Go module: the reader is not even imported
     from .goproject import read_module, unreadable
 
     out = []

@@ -4,31 +4,43 @@ A project's shipped history cannot be changed (databases already ran it), so
 the scripts check the versions that are new and only apply the shipped ones
 to build the state the new ones start from. One notion serves every script:
 
-- With git, a version is new when one of its files is added or changed
-  against a base: `--since REF`, else the merge base of HEAD with its
+- With git, a version is new when one of its files is added, changed or
+  deleted against a base: `--since REF`, else the merge base of HEAD with its
   upstream branch, else with the remote's default branch, else with a local
-  `main`/`master`. Uncommitted and untracked files count: the assistant has
-  just created them.
-- Without git, the versions above the highest one recorded in
-  migrations.sum are new.
+  `main`/`master`, else HEAD itself. Uncommitted and untracked files count:
+  the assistant has just created them. A new version that already had a
+  file at the base is an edited shipped version (`edited`); a file deleted
+  since the base whose version is gone entirely is `removed`. An edit that
+  changes only comments or spacing (`cosmetic`) leaves the version shipped.
+- Without git, the versions none of whose files migrations.sum records are
+  new (added since it was written, above its highest version or, merged
+  from another branch, below it).
 - `--from N` (explicit) makes N and everything above new, whatever the above.
 - With none of these to tell, every version is new.
 
-The result says which rule decided, so output can name it in a few words.
+What a run does with that split is its `mode`: DEFAULT checks every version
+and shows the findings of new ones (shipped ones are counted), NEW checks
+only the new versions and merely applies the shipped ones, ALL checks and
+shows everything. The result says which rule decided, so output can name it
+in a few words.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import FrozenSet, Iterable, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple
 
 from .errors import UsageError
 from .folder import MigrationFolder, parse_name
 
 _GIT_TIMEOUT = 10.0
+
+DEFAULT, NEW, ALL = "default", "new", "all"
+JSON_VERSIONS = 20  # new versions listed in as_dict (beyond that, new_count counts them)
+MODES = (DEFAULT, NEW, ALL)
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,13 @@ class Scope:
     shipped: FrozenSet[int]
     how: str  # one phrase: which rule decided, e.g. "changed against origin/main (merge base 1a2b3c4)"
     base: Optional[str] = None  # the git ref (or sum file) compared with, when there was one
-    edited: FrozenSet[int] = field(default_factory=frozenset)  # shipped at the base, changed since
+    edited: FrozenSet[int] = field(default_factory=frozenset)  # shipped at the base, changed since (new unless cosmetic)
+    removed: Tuple[str, ...] = ()  # file names deleted since the base whose version is gone
+    # File names git reports as changed (added, modified, untracked); None without git.
+    changed: Optional[FrozenSet[str]] = None
+    # Edited versions whose statements are unchanged (only comments or whitespace differ).
+    cosmetic: FrozenSet[int] = field(default_factory=frozenset)
+    mode: str = DEFAULT
 
     def is_new(self, version: int) -> bool:
         return version in self.new
@@ -48,14 +66,56 @@ class Scope:
     def first_new(self) -> Optional[int]:
         return min(self.new) if self.new else None
 
+    def checks(self, version: int) -> bool:
+        """Whether rules judge this version (NEW mode: only new ones)."""
+        return self.mode != NEW or version in self.new
+
+    def shows(self, version: int) -> bool:
+        """Whether this version's findings are listed (ALL: every one)."""
+        return self.mode == ALL or version in self.new
+
+    def shows_name(self, name: str) -> bool:
+        """`shows` for any file name of the folder: a migration by its
+        version; another file (a near miss, a broken link, migrations.sum)
+        unless git says it is unchanged."""
+        parsed = parse_name(name)
+        if parsed is not None and (parsed.version in self.new or parsed.version in self.shipped):
+            return self.shows(parsed.version)
+        return self.mode == ALL or self.changed is None or name in self.changed
+
+    def checks_name(self, name: str) -> bool:
+        """`checks` for any file name of the folder (see `shows_name`)."""
+        parsed = parse_name(name)
+        if parsed is not None and (parsed.version in self.new or parsed.version in self.shipped):
+            return self.checks(parsed.version)
+        return self.mode != NEW or self.changed is None or name in self.changed
+
+    def with_mode(self, mode: str) -> "Scope":
+        if mode not in MODES:
+            raise ValueError(f"unknown scope mode {mode!r}")
+        return replace(self, mode=mode)
+
     def as_dict(self) -> dict:
-        return {
-            "new": sorted(self.new),
+        out = {
+            "mode": self.mode,
+            "new": sorted(self.new)[:JSON_VERSIONS],
             "shipped": len(self.shipped),
             "how": self.how,
             "base": self.base,
-            "edited": sorted(self.edited),
         }
+        if len(self.new) > JSON_VERSIONS:
+            out["new_count"] = len(self.new)
+        if self.edited:
+            out["edited"] = sorted(self.edited)
+        if self.removed:
+            out["removed"] = list(self.removed)
+        return out
+
+
+def everything(folder: MigrationFolder, how: str, mode: str = ALL) -> Scope:
+    """Every version new (no history consulted)."""
+    versions = folder.versions
+    return Scope(frozenset(versions), frozenset(), how, mode=mode)
 
 
 def resolve_scope(folder: MigrationFolder, *, since: Optional[str] = None, from_version: Optional[int] = None,
@@ -64,76 +124,119 @@ def resolve_scope(folder: MigrationFolder, *, since: Optional[str] = None, from_
     versions = folder.versions
     if from_version is not None:
         return _split(versions, [v for v in versions if v >= from_version], f"--from {from_version}")
-    git = _git_root(folder.path) if use_git else None
-    if since is not None and git is None:
+    head = _head(folder.path) if use_git else None
+    if since is not None and head is None:
         raise UsageError(f"--since {since}: {folder.path} is not inside a git work tree.")
-    if git is not None:
-        return _from_git(folder, since)
-    highest = _highest_summed(folder)
-    if highest is not None:
-        return _split(versions, [v for v in versions if v > highest],
-                      f"above {highest}, the highest version in migrations.sum", base="migrations.sum")
+    if head is not None:
+        return _from_git(folder, since, head)
+    summed = _summed_names(folder)
+    if summed is not None:
+        new = [m.version for m in folder.migrations if not any(f.name in summed for f in m.files)]
+        return _split(versions, new, "not recorded in migrations.sum", base="migrations.sum")
     return _split(versions, versions, "every version (no git history or migrations.sum tells shipped from new)")
 
 
 def _split(versions: List[int], new: Iterable[int], how: str, *, base: Optional[str] = None,
-           edited: Iterable[int] = ()) -> Scope:
+           edited: Iterable[int] = (), **extra) -> Scope:
     fresh = frozenset(new)
-    return Scope(fresh, frozenset(v for v in versions if v not in fresh), how, base, frozenset(edited))
+    return Scope(fresh, frozenset(v for v in versions if v not in fresh), how, base, frozenset(edited), **extra)
 
 
-def _highest_summed(folder: MigrationFolder) -> Optional[int]:
+def _summed_names(folder: MigrationFolder) -> Optional[set]:
+    """The file names migrations.sum records, or None without one (or with
+    one that records nothing)."""
+    if "migrations.sum" not in folder.names:
+        return None
     from .checksum import SUM_FILE, read_sum
 
     recorded = read_sum(folder.path / SUM_FILE)
     if recorded is None:
         return None
-    versions = [p.version for p in (parse_name(name) for name, _ in recorded.entries) if p is not None]
-    return max(versions) if versions else None
+    return {name for name, _ in recorded.entries} or None
 
 
 # -- git ----------------------------------------------------------------------
+# A handful of git calls (each a few ms): where HEAD is, which branches exist
+# and what they track (one for-each-ref), at most a merge-base per candidate,
+# then the changes (diff) and the untracked files (ls-files).
 
-def _git(cwd: Path, *args: str) -> Optional[str]:
-    """stdout of a git command run in `cwd`, or None when it fails (no git,
-    not a repository, unknown ref). Never prompts, never writes."""
+def _git_run(cwd: Path, *args: str) -> Tuple[int, str]:
+    """(exit status, stdout) of a git command run in `cwd`; (-1, "") when git
+    cannot run. Never prompts, never writes."""
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
     try:
         proc = subprocess.run(["git", *args], cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=_GIT_TIMEOUT)
     except (OSError, subprocess.SubprocessError):
+        return -1, ""
+    return proc.returncode, proc.stdout.decode("utf-8", "surrogateescape")
+
+
+def _git(cwd: Path, *args: str) -> Optional[str]:
+    """stdout of a git command, or None when it fails (no git, not a
+    repository, unknown ref)."""
+    code, out = _git_run(cwd, *args)
+    return out if code == 0 else None
+
+
+class _Head(NamedTuple):
+    commit: Optional[str]  # None: no commit yet
+    ref: str  # refs/heads/NAME, or HEAD when detached
+
+
+def _head(path: Path) -> Optional[_Head]:
+    """Where HEAD is, or None when `path` is not inside a git work tree."""
+    code, out = _git_run(path, "rev-parse", "--is-inside-work-tree", "HEAD", "--symbolic-full-name", "HEAD")
+    lines = out.split("\n")
+    if not lines or lines[0].strip() != "true":
         return None
-    if proc.returncode != 0:
-        return None
-    return proc.stdout.decode("utf-8", "surrogateescape")
+    if code != 0 or len(lines) < 3:
+        return _Head(None, "HEAD")
+    return _Head(lines[1].strip(), lines[2].strip() or "HEAD")
 
 
-def _git_root(path: Path) -> Optional[Path]:
-    out = _git(path, "rev-parse", "--is-inside-work-tree")
-    return path if out is not None and out.strip() == "true" else None
+def _short(ref: str) -> str:
+    for prefix in ("refs/heads/", "refs/remotes/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix):]
+    return ref
 
 
-def _base_ref(cwd: Path) -> Optional[Tuple[str, str]]:
+_USUAL = ("refs/remotes/origin/main", "refs/remotes/origin/master", "refs/heads/main", "refs/heads/master")
+
+
+def _base_ref(cwd: Path, head: _Head) -> Tuple[str, str]:
     """(ref, commit) to compare with by default: the merge base of HEAD with
-    its upstream, the remote default branch, or a local main/master."""
-    if _git(cwd, "rev-parse", "--verify", "--quiet", "HEAD") is None:
-        return None  # no commit yet: everything is new
-    candidates: List[str] = []
-    upstream = _git(cwd, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
-    if upstream and upstream.strip():
-        candidates.append(upstream.strip())
-    remote_head = _git(cwd, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
-    if remote_head and remote_head.strip():
-        candidates.append(remote_head.strip())
-    candidates += ["origin/main", "origin/master", "main", "master"]
-    for ref in candidates:
+    its upstream, the remote default branch, a local main/master, else HEAD."""
+    assert head.commit is not None
+    asked = [r for r in (head.ref, "refs/remotes/origin/HEAD", *_USUAL) if r.startswith("refs/")]
+    out = _git(cwd, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(upstream)%00%(symref)", *asked) or ""
+    commits: Dict[str, str] = {}
+    upstream = symref = ""
+    for line in out.splitlines():
+        fields = line.split("\0")
+        if len(fields) < 4:
+            continue
+        name, commit, tracked, target = fields[:4]
+        commits[name] = commit
+        if name == head.ref:
+            upstream = tracked
+        if name == "refs/remotes/origin/HEAD":
+            symref = target
+    candidates = [r for r in (upstream, symref, *_USUAL) if r]
+    for ref in dict.fromkeys(candidates):
+        commit = commits.get(ref)
+        if commit is None and ref not in (upstream, symref):
+            continue  # a usual name that does not exist here
+        if commit == head.commit:
+            return _short(ref), head.commit
         base = _git(cwd, "merge-base", "HEAD", ref)
         if base and base.strip():
-            return ref, base.strip()
-    return None
+            return _short(ref), base.strip()
+    return "HEAD", head.commit
 
 
-def _from_git(folder: MigrationFolder, since: Optional[str]) -> Scope:
+def _from_git(folder: MigrationFolder, since: Optional[str], head: _Head) -> Scope:
     cwd = folder.path
     versions = folder.versions
     if since is not None:
@@ -141,51 +244,89 @@ def _from_git(folder: MigrationFolder, since: Optional[str]) -> Scope:
         if commit is None:
             raise UsageError(f"--since {since}: git knows no such commit or branch here.")
         ref, base = since, commit.strip()
+    elif head.commit is None:
+        return _split(versions, versions, "every version (the git repository has no commit yet)")
     else:
-        found = _base_ref(cwd)
-        if found is None:
-            untracked_all = _changed_names(cwd, None)
-            new = _versions_of(untracked_all[0] | untracked_all[1])
-            return _split(versions, [v for v in versions if v in new],
-                          "not committed yet (no branch to compare with)")
-        ref, base = found
-    added, modified = _changed_names(cwd, base)
-    new_versions = _versions_of(added | modified)
-    edited = _versions_of(modified) - _versions_of(added)
+        ref, base = _base_ref(cwd, head)
+    added, modified, deleted = _changed_names(cwd, base)
+    changed_versions = _versions_of(added | modified | deleted)
+    # A version some file of which was there at the base shipped: every
+    # current file not added since, and every deleted one, was there.
+    at_base = _versions_of(n for n in folder.names if n not in added) | _versions_of(deleted)
+    present = set(versions)
+    new = [v for v in versions if v in changed_versions]
+    edited = [v for v in new if v in at_base]
+    removed = tuple(sorted(n for n in deleted if (p := parse_name(n)) is not None and p.version not in present))
     if since is not None:
         how = f"changed against {since}"
-    elif base == (_git(cwd, "rev-parse", "HEAD") or "").strip():
-        how = f"not committed yet (HEAD is {ref})"
+    elif ref == "HEAD":
+        how = "not committed yet (no upstream, main or master branch to compare with)"
+    elif base == head.commit:
+        how = f"not committed yet (HEAD is at {ref})"
     else:
         how = f"changed against {ref} (merge base {base[:7]})"
-    return _split(versions, [v for v in versions if v in new_versions], how, base=ref,
-                  edited=[v for v in versions if v in edited])
+    cosmetic = _cosmetic_edits(folder, base, edited, modified, added, deleted)
+    # Only comments or spacing changed: still the shipped version (one note says so).
+    new = [v for v in new if v not in cosmetic]
+    return _split(versions, new, how, base=ref, edited=edited, removed=removed,
+                  changed=frozenset(added | modified), cosmetic=frozenset(cosmetic))
 
 
-def _changed_names(cwd: Path, base: Optional[str]) -> Tuple[set, set]:
-    """(added, modified) file names directly in `cwd`: committed, staged,
-    unstaged and untracked changes against `base` (None: no commit yet)."""
+def _changed_names(cwd: Path, base: str) -> Tuple[set, set, set]:
+    """(added, modified, deleted) file names directly in `cwd`: committed,
+    staged, unstaged and untracked changes against `base`."""
     added: set = set()
     modified: set = set()
-    if base is not None:
-        out = _git(cwd, "diff", "--name-status", "--no-renames", "-z", "--relative", base, "--", ".")
-        if out:
-            fields = out.split("\0")
-            for status, name in zip(fields[0::2], fields[1::2]):
-                if "/" in name:
-                    continue
-                if status.startswith("A"):
-                    added.add(name)
-                elif status.startswith(("M", "T")):
-                    modified.add(name)
+    deleted: set = set()
+    out = _git(cwd, "diff", "--name-status", "--no-renames", "-z", "--relative", base, "--", ".")
+    if out:
+        fields = out.split("\0")
+        for status, name in zip(fields[0::2], fields[1::2]):
+            if "/" in name:
+                continue
+            if status.startswith("A"):
+                added.add(name)
+            elif status.startswith(("M", "T")):
+                modified.add(name)
+            elif status.startswith("D"):
+                deleted.add(name)
     untracked = _git(cwd, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
-    if base is None:
-        tracked = _git(cwd, "ls-files", "-z", "--", ".")
-        untracked = (untracked or "") + (tracked or "")
     for name in (untracked or "").split("\0"):
         if name and "/" not in name:
             added.add(name)
-    return added, modified
+    return added, modified, deleted
+
+
+def _cosmetic_edits(folder: MigrationFolder, base: str, edited: List[int], modified: set, added: set,
+                    deleted: set) -> List[int]:
+    """Edited versions whose files only changed in comments or whitespace
+    (the statements SQLite runs are the same): harmless, golang-migrate keeps
+    no checksum. A file added to or deleted from the version is never cosmetic."""
+    out = []
+    for version in edited:
+        migration = folder.find(version)
+        if migration is None:
+            continue
+        names = [f.name for f in migration.files]
+        if any(n in added for n in names) or any((p := parse_name(n)) is not None and p.version == version
+                                                 for n in deleted):
+            continue
+        if all(_same_statements(folder, base, name) for name in names if name in modified):
+            out.append(version)
+    return out
+
+
+def _same_statements(folder: MigrationFolder, base: str, name: str) -> bool:
+    from .sqltext import normalize_sql, split_statements
+
+    old = _git(folder.path, "show", f"{base}:./{name}")
+    if old is None:
+        return False
+    try:
+        new = (folder.path / name).read_bytes().decode("utf-8", "surrogateescape")
+    except OSError:
+        return False
+    return [normalize_sql(s.sql) for s in split_statements(old)] == [normalize_sql(s.sql) for s in split_statements(new)]
 
 
 def _versions_of(names: Iterable[str]) -> set:

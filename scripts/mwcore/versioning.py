@@ -233,14 +233,15 @@ def pair_paths(folder: MigrationFolder, version: str, name: str) -> PairPaths:
     return PairPaths(folder.path / f"{base}.up.{folder.ext}", folder.path / f"{base}.down.{folder.ext}")
 
 
-def header(version: str, name: str, direction: str, no_tx_wrap: bool) -> str:
+def header(version: str, name: str, direction: str, no_tx_wrap: bool, up_only: bool = False) -> str:
     if direction == "up":
         tx = (
             "This project runs with x-no-tx-wrap: manage your own BEGIN/COMMIT in this file."
             if no_tx_wrap
             else "golang-migrate runs this file in one transaction: no BEGIN/COMMIT/VACUUM here."
         )
-        rule = "Rule: the down must undo all of it, so up -> down -> up gives the same schema."
+        rule = ("Rule: the project keeps no down files; `down` moves the version back and undoes nothing." if up_only
+                else "Rule: the down must undo all of it, so up -> down -> up gives the same schema.")
     else:
         tx = (
             "This project runs with x-no-tx-wrap: manage your own BEGIN/COMMIT in this file."
@@ -356,9 +357,10 @@ def _signals_deferred() -> Iterator[None]:
         mask(signal.SIG_SETMASK, previous)
 
 
-def write_pair(paths: PairPaths, up_text: str, down_text: str) -> None:
+def write_pair(paths: PairPaths, up_text: str, down_text: Optional[str]) -> None:
     """Create both files or neither, never overwriting. Call with the folder
-    lock held (folder_lock).
+    lock held (folder_lock). `down_text` None: only the up (an up-only
+    folder); the down's name must still be free.
 
     Both texts are first written in full to temporary files in the folder
     (names no script or golang-migrate reads as migrations), then
@@ -370,10 +372,11 @@ def write_pair(paths: PairPaths, up_text: str, down_text: str) -> None:
     """
     folder = paths.up.parent
     token = os.urandom(4).hex()
-    temp = {d: folder / f".mw-create-{os.getpid()}-{token}-{d}.tmp" for d in ("up", "down")}
+    texts = {"up": up_text} if down_text is None else {"up": up_text, "down": down_text}
+    temp = {d: folder / f".mw-create-{os.getpid()}-{token}-{d}.tmp" for d in texts}
     written: List[Path] = []
     try:
-        for direction, text in (("up", up_text), ("down", down_text)):
+        for direction, text in texts.items():
             _create_exclusive(temp[direction], text, shown=getattr(paths, direction))
             written.append(temp[direction])
         for final in (paths.down, paths.up):
@@ -383,8 +386,10 @@ def write_pair(paths: PairPaths, up_text: str, down_text: str) -> None:
             linked: List[Path] = []
             try:
                 for direction in ("down", "up"):
+                    if direction not in texts:
+                        continue
                     final = getattr(paths, direction)
-                    _link_exclusive(temp[direction], final, up_text if direction == "up" else down_text)
+                    _link_exclusive(temp[direction], final, texts[direction])
                     linked.append(final)
             except BaseException:
                 for final in linked:

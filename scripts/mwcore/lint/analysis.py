@@ -12,6 +12,17 @@ N, and what it leaves is compared with the schema before up N. When a down
 does not restore that schema exactly, ROLLBACK TO the savepoint taken before
 up N brings the scratch database back to it for the next down.
 
+With `checked` (a scope's new versions), the other versions are shipped:
+their ups are only applied, statement by statement and without recording
+anything, to build the schema the checked ones start from (a failing
+statement is noted in `Analysis.shipped_failures` and skipped, so the state
+is the closest one that can be built), and their downs never run. The
+schema change of each run of shipped ups is recorded on its last up, so
+`Context.schema_before` still sees it. When a `prefix` memo is given, the
+shipped ups before the first checked version are applied once (with
+foreign keys off) and later runs (foreign keys on) start from a copy of
+that state.
+
 Transaction control (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, VACUUM)
 is not executed in the scratch transaction: the transaction rules judge it
 from the statement text. Everything else runs through `mwcore.engine`, whose
@@ -26,9 +37,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
-from ..engine import REFUSED, SQL_ERROR, file_budget, run_statement, scratch
+from ..engine import REFUSED, SQL_ERROR, copy, file_budget, run_statement, scratch
 from ..folder import Migration, MigrationFile, MigrationFolder
 from ..sqlfuncs import register
 from ..sqltext import Statement, normalize_sql, quote_identifier, split_statements
@@ -91,6 +102,7 @@ class FileAnalysis:
     # Down files only: objects whose state after the down differs from the
     # state before the up: key -> (before the up, after the down).
     reversal: Optional[Delta] = None
+    applied_only: bool = False  # a shipped up: applied to build the state, not checked
 
     @property
     def name(self) -> str:
@@ -126,11 +138,20 @@ class FileAnalysis:
         return any(before is not None or after is not None for before, after in self.delta.values())
 
 
+class ShippedFailure(NamedTuple):
+    """A statement of a shipped up that failed while the state was built."""
+
+    file: str
+    line: int
+    error: str
+
+
 @dataclass
 class Analysis:
     files: Dict[str, FileAnalysis] = field(default_factory=dict)
     referenced_drop: bool = False  # some statement dropped a table others reference
     columns: Dict[Obj, Tuple[str, ...]] = field(default_factory=dict)  # table -> column names (read live)
+    shipped_failures: List[ShippedFailure] = field(default_factory=list)
 
     def get(self, migration_file: Optional[MigrationFile]) -> Optional[FileAnalysis]:
         return self.files.get(migration_file.name) if migration_file is not None else None
@@ -152,8 +173,11 @@ class Runner:
     """Builds the scratch database and fills in the FileAnalysis objects."""
 
     def __init__(self, folder: MigrationFolder, analysis: Analysis, *, foreign_keys: bool,
-                 migrations_table: str = "schema_migrations", verify: bool = False, sql_functions: tuple = ()) -> None:
+                 migrations_table: str = "schema_migrations", verify: bool = False, sql_functions: tuple = (),
+                 checked: Optional[Callable[[int], bool]] = None, prefix: Optional[dict] = None) -> None:
         self.sql_functions = sql_functions
+        self.checked = checked or (lambda version: True)
+        self.prefix = prefix
         self.folder = folder
         self.analysis = analysis
         self.foreign_keys = foreign_keys
@@ -163,12 +187,16 @@ class Runner:
         self._open()
 
     # -- the scratch database ----------------------------------------------------
-    def _open(self) -> None:
-        self.conn = scratch(foreign_keys=self.foreign_keys)
+    def _open(self, source: Optional[sqlite3.Connection] = None) -> None:
+        if source is not None:
+            self.conn = copy(source, foreign_keys=self.foreign_keys)
+        else:
+            self.conn = scratch(foreign_keys=self.foreign_keys)
         register(self.conn, self.sql_functions)
-        table = quote_identifier(self.table)
-        self.conn.execute(f"CREATE TABLE {table} (version uint64, dirty bool)")
-        self.conn.execute(f"CREATE UNIQUE INDEX version_unique ON {table} (version)")
+        if source is None:
+            table = quote_identifier(self.table)
+            self.conn.execute(f"CREATE TABLE {table} (version uint64, dirty bool)")
+            self.conn.execute(f"CREATE UNIQUE INDEX version_unique ON {table} (version)")
         self.tracker = SchemaTracker(self.conn, ignore=[self.table], verify=self.verify)
         self.tracker.columns = self.analysis.columns
         self.conn.execute("BEGIN")
@@ -178,17 +206,27 @@ class Runner:
         return f"_mw_lint_before_{index}"
 
     def _replay(self, upto: int) -> None:
-        """A fresh scratch database with ups [0, upto) applied, facts unchanged."""
+        """A fresh scratch database with ups [0, upto) applied, facts unchanged
+        (from the memo's copy of the shipped prefix when there is one)."""
         try:
             self.conn.close()
         except sqlite3.Error:
             pass
-        self._open()
-        for index in range(upto):
+        memo = self.prefix or {}
+        start = memo["first"] if "conn" in memo and memo["first"] <= upto else 0
+        self._open(source=memo["conn"] if start else None)
+        applied = False
+        for index in range(start, upto):
             self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
             up = self.analysis.get(self.migrations[index].up)
-            if up is not None and up.executed and up.state_reset_at is None:
+            if up is not None and up.applied_only:
+                if up.state_reset_at is None:
+                    self._apply(up, record=False)
+                    applied = True
+            elif up is not None and up.executed and up.state_reset_at is None:
                 self._execute(up, record=False)
+        if applied:
+            self.tracker.reset()
 
     # -- running files -------------------------------------------------------------
     def run(self) -> None:
@@ -196,11 +234,82 @@ class Runner:
         self._run_downs()
         self.conn.close()
 
+    def _first_checked(self) -> int:
+        for index, migration in enumerate(self.migrations):
+            if self.checked(migration.version):
+                return index
+        return len(self.migrations)
+
+    def _reuse_prefix(self, first: int) -> Optional[str]:
+        """Start from the memo's copy of the state after the shipped ups
+        before `first`; returns the first of them that failed. Their
+        savepoints are not recreated: nothing rolls back below `first`
+        (a restore that would, replays instead)."""
+        memo = self.prefix or {}
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+        self._open(source=memo["conn"])
+        for name, (delta, reset_at) in memo["files"].items():
+            fa = self.analysis.files.get(name)
+            if fa is not None:
+                fa.applied_only = fa.executed = True
+                fa.delta, fa.state_reset_at = dict(delta), reset_at
+        self.analysis.shipped_failures.extend(memo["failures"])
+        return memo["failed"]
+
+    def _keep_prefix(self, first: int, failed: Optional[str]) -> None:
+        """Put a copy of the state after the shipped ups before `first` in
+        the memo (the scratch transaction is committed for the copy)."""
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
+        state = copy(self.conn)
+        self.conn.execute("BEGIN")
+        files = {}
+        for migration in self.migrations[:first]:
+            fa = self.analysis.get(migration.up)
+            if fa is not None and fa.applied_only:
+                files[fa.name] = (dict(fa.delta), fa.state_reset_at)
+        assert self.prefix is not None
+        self.prefix.update(first=first, conn=state, files=files, failed=failed,
+                           failures=list(self.analysis.shipped_failures))
+
     def _run_ups(self) -> None:
         failed: Optional[str] = None
-        for index in range(len(self.migrations)):
+        shipped_from: Optional[Dict[Key, Obj]] = None  # the schema before the current run of shipped ups
+        last_shipped: Optional[FileAnalysis] = None
+        first = self._first_checked() if self.prefix is not None else 0
+        start = 0
+        if 0 < first < len(self.migrations) and self.prefix and self.prefix.get("first") == first:
+            failed = self._reuse_prefix(first)
+            start = first
+        for index in range(start, len(self.migrations)):
+            if index == first and first > start and self.prefix is not None and not self.foreign_keys:
+                if shipped_from is not None:
+                    self._caught_up(shipped_from, last_shipped)
+                    shipped_from = None
+                self._keep_prefix(first, failed)
             self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
             up = self.analysis.get(self.migrations[index].up)
+            if not self.checked(self.migrations[index].version):
+                if up is not None and up.readable:
+                    if shipped_from is None:
+                        shipped_from = dict(self.tracker.objects)
+                    up.applied_only = up.executed = True
+                    seen = len(self.analysis.shipped_failures)
+                    try:
+                        self._apply(up, record=True)
+                    except _StateLost:
+                        self._replay(index)
+                        self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
+                    if len(self.analysis.shipped_failures) > seen and failed is None:
+                        failed = up.name
+                    last_shipped = up
+                continue
+            if shipped_from is not None:
+                self._caught_up(shipped_from, last_shipped)
+                shipped_from = None
             if up is not None and up.readable:
                 up.earlier_failure = failed
                 up.executed = True
@@ -214,6 +323,35 @@ class Runner:
                     self.conn.execute(f"SAVEPOINT {self._savepoint(index)}")
                 if up.first_error() is not None and failed is None:
                     failed = up.name
+        if shipped_from is not None:
+            self._caught_up(shipped_from, last_shipped)
+
+    def _apply(self, fa: FileAnalysis, *, record: bool) -> None:
+        """Run a shipped up to build the state: every statement, a failing
+        one skipped (noted when `record`); no facts, no schema tracking."""
+        conn = self.conn
+        with file_budget():  # one time budget per file
+            for index, statement in enumerate(fa.statements):
+                if fa.keywords[index] in NOT_EXECUTED:
+                    continue
+                failure = run_statement(conn, statement, file=fa.name)
+                if failure is not None and record:
+                    self.analysis.shipped_failures.append(ShippedFailure(fa.name, statement.line, _message(failure.message)))
+                if not conn.in_transaction:
+                    if record:
+                        self.analysis.shipped_failures.append(
+                            ShippedFailure(fa.name, statement.line, "the statement ended the transaction"))
+                        fa.state_reset_at = index
+                    raise _StateLost()
+
+    def _caught_up(self, before: Dict[Key, Obj], last: Optional[FileAnalysis]) -> None:
+        """After a run of shipped ups: the mirror reads the schema again and
+        their net change is recorded on the last of them."""
+        self.tracker.reset()
+        after = self.tracker.objects
+        if last is not None:
+            last.delta = {key: (before.get(key), after.get(key)) for key in set(before) | set(after)
+                          if before.get(key) != after.get(key)}
 
     def _execute(self, fa: FileAnalysis, *, record: bool) -> None:
         with file_budget():  # one time budget per file
@@ -283,8 +421,9 @@ class Runner:
             up = self.analysis.get(migration.up)
             down = self.analysis.get(migration.down)
             up_delta: Delta = up.delta if up is not None else {}
-            # An empty down is MW009's finding; nothing runs for it here.
-            runnable = (down is not None and down.readable and bool(down.statements)
+            # An empty down is MW009's finding; nothing runs for it here. A
+            # shipped version's down never runs.
+            runnable = (self.checked(migration.version) and down is not None and down.readable and bool(down.statements)
                         and up is not None and up.executed and up.first_error() is None)
             if runnable:
                 assert down is not None
@@ -384,11 +523,14 @@ def _merge(delta: Delta, change: Change) -> None:
 
 
 def analyze(folder: MigrationFolder, analysis: Analysis, *, foreign_keys: bool,
-            migrations_table: str = "schema_migrations", verify: bool = False, sql_functions: tuple = ()) -> None:
+            migrations_table: str = "schema_migrations", verify: bool = False, sql_functions: tuple = (),
+            checked: Optional[Callable[[int], bool]] = None, prefix: Optional[dict] = None) -> None:
     """Execute the folder's migrations on a scratch database, filling
-    `analysis` (the app's SQL functions run as stand-ins)."""
+    `analysis` (the app's SQL functions run as stand-ins). `checked(version)`
+    False: a shipped version, only applied; `prefix`: a memo shared by runs
+    of the same folder (see the module docstring)."""
     for fa in analysis.files.values():
         if fa.text is not None and len(fa.keywords) != len(fa.statements):
             fa.set_text(fa.text, fa.has_bom)
     Runner(folder, analysis, foreign_keys=foreign_keys, migrations_table=migrations_table, verify=verify,
-           sql_functions=sql_functions).run()
+           sql_functions=sql_functions, checked=checked, prefix=prefix).run()

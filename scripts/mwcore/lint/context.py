@@ -19,7 +19,9 @@ from .suppress import Directives
 class LintOptions:
     ext: str = "sql"
     allow_missing_down: bool = False
+    require_down: bool = False  # MW003 even in an up-only folder
     foreign_keys: Optional[bool] = None  # None: read from the Go project
+    foreign_keys_source: Optional[str] = None  # why `foreign_keys` is set (default: the command line)
     no_tx_wrap: Optional[bool] = None  # None: read from the Go project
     select: Optional[Set[str]] = None  # None: every rule
     ignore: Set[str] = field(default_factory=set)
@@ -27,6 +29,15 @@ class LintOptions:
     verify: bool = False  # re-check the schema mirror after every change (tests)
     project: Optional[object] = None  # project.ProjectFacts; None: read from the Go project
     sql_functions: tuple = ()  # stand-ins for the app's SQL functions (default: the project's)
+    scope: Optional[object] = None  # mwcore.scope.Scope; in its NEW mode only new versions are checked
+    # A memo shared by the runs of one folder (foreign keys off, then on): the
+    # state after the shipped ups is built once (mwcore.lint.analysis).
+    prefix: Optional[dict] = None
+    read_cache: Optional[dict] = None  # path -> SqlText or FileReadError, shared by the runs of one folder
+
+    def checks(self, version: int) -> bool:
+        """Whether rules judge this version (False: shipped, only applied)."""
+        return self.scope is None or self.scope.checks(version)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,16 @@ class Context:
         self.shapes = Shapes(analysis.columns)
         self._embeds: Optional[dict] = None
         self.embed_root: Optional[Path] = None  # Go file paths in messages are relative to it
+        self._hooks: Optional[Dict[int, str]] = None
+        scope = options.scope
+        # The versions that tell the folder's convention: the shipped ones
+        # when there are enough of them, else all.
+        shipped = getattr(scope, "shipped", None) or ()
+        from ..folder import is_up_only
+
+        self.up_only = is_up_only(folder, shipped if len(shipped) >= 2 else None)
+        # No MW003 in an up-only folder (unless --require-down) or with --allow-missing-down.
+        self.downs_optional = options.allow_missing_down or (self.up_only and not options.require_down)
 
     @property
     def embeds(self) -> dict:
@@ -74,6 +95,29 @@ class Context:
             self.embed_root = root or self.folder.path.resolve().parent
             self._embeds = folder_embeds(self.folder.path, self.folder.names, root)
         return self._embeds
+
+    def is_new(self, version: int) -> bool:
+        """Whether the scope counts this version as new (no scope: every one)."""
+        scope = self.options.scope
+        return scope is None or scope.is_new(version)  # type: ignore[attr-defined]
+
+    def judged(self, name: str) -> bool:
+        """Whether findings about this file name count (--new: not a shipped file's)."""
+        scope = self.options.scope
+        return scope is None or scope.checks_name(name)  # type: ignore[attr-defined]
+
+    def go_hook(self, version: int) -> Optional[str]:
+        """Where Go code runs at this version (file:line), read once per run
+        for every comment-only up (mwcore.gohooks)."""
+        if self._hooks is None:
+            from ..gohooks import hook_versions
+            from ..project import find_module_root
+
+            empty = [m.version for m in self.folder.migrations
+                     if (fa := self.file(m.up)) is not None and fa.readable and not fa.statements]
+            root = getattr(self.options.project, "module_root", None) or find_module_root(self.folder.path)
+            self._hooks = hook_versions(self.folder.path, root, empty) if empty else {}
+        return self._hooks.get(version)
 
     def file(self, migration_file: Optional[MigrationFile]) -> Optional[FileAnalysis]:
         return self.analysis.get(migration_file)
@@ -173,15 +217,15 @@ class FileCheck:
         return self.ctx.file(migration.down if self.is_up else migration.up)
 
     # -- hits ----------------------------------------------------------------------
-    def at(self, index: int, message: str, hint: str = "", severity: Optional[str] = None) -> Hit:
+    def at(self, index: int, message: str, hint: str = "", severity: Optional[str] = None, sql: str = "") -> Hit:
         statement = self.fa.statements[index]
         col = statement.col - 1 if self.fa.has_bom and statement.line == 1 and statement.col > 1 else statement.col
-        return Hit(message, hint, statement.line, col, severity=severity)
+        return Hit(message, hint, statement.line, col, severity=severity, sql=sql)
 
-    def at_top(self, message: str, hint: str = "", severity: Optional[str] = None) -> Hit:
+    def at_top(self, message: str, hint: str = "", severity: Optional[str] = None, sql: str = "") -> Hit:
         if self.fa.statements:
-            return self.at(0, message, hint, severity)
-        return Hit(message, hint, 1, 1, severity=severity)
+            return self.at(0, message, hint, severity, sql)
+        return Hit(message, hint, 1, 1, severity=severity, sql=sql)
 
 
 def excerpt(sql: Optional[str], limit: int = 160) -> str:
@@ -190,6 +234,12 @@ def excerpt(sql: Optional[str], limit: int = 160) -> str:
         return ""
     flat = " ".join(sql.split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def statement_sql(objects) -> str:
+    """The CREATE statements of `objects` as SQL to paste: each as stored
+    (its own line breaks kept), ending with ';'."""
+    return "\n".join(o.sql.strip().rstrip(";") + ";" for o in objects if o.sql)
 
 
 def name_list(names: List[str], limit: int = 4) -> str:

@@ -12,7 +12,7 @@ from ..folder import MigrationFolder, go_sort_key, printable, read_sql, scan_fol
 from ..project import read_project_facts
 from ..sqltext import split_statements
 from . import suppress
-from .analysis import Analysis, FileAnalysis, analyze
+from .analysis import Analysis, FileAnalysis, ShippedFailure, analyze
 from .context import Context, FileCheck, LintOptions, Settings
 from .registry import ERROR, FOLDER, INFO, WARNING, Hit, Rule, sorted_rules
 
@@ -29,9 +29,10 @@ class Finding:
     col: int
     message: str
     hint: str = ""
+    sql: str = ""  # suggested SQL, verbatim (real newlines)
 
     def as_dict(self, path: str) -> dict:
-        return {
+        out = {
             "code": self.code,
             "severity": self.severity,
             "path": path,
@@ -40,6 +41,15 @@ class Finding:
             "message": self.message,
             "hint": self.hint,
         }
+        if self.sql:
+            out["sql"] = self.sql
+        return out
+
+    def item(self, path: str):
+        """The finding as a mwcore.report.Item (grouped output)."""
+        from ..report import Item
+
+        return Item(self.code, self.severity, self.message, self.hint, path, self.line, self.col, self.sql)
 
 
 @dataclass
@@ -51,6 +61,9 @@ class LintResult:
     files: int = 0
     referenced_drop: bool = False
     both_ways: bool = False  # checked with foreign keys off and on (the project cannot tell)
+    shipped_failures: List[ShippedFailure] = field(default_factory=list)  # NEW mode: building the state
+    checked_files: int = 0  # files the rules judged (all of them unless the scope is NEW)
+    up_only: bool = False  # the folder keeps no down files (MW003 is not asked)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -69,7 +82,7 @@ class LintResult:
 
 
 def resolve_settings(directory: Path, options: LintOptions) -> Settings:
-    fk, fk_known, fk_source = options.foreign_keys, True, "given on the command line"
+    fk, fk_known, fk_source = options.foreign_keys, True, options.foreign_keys_source or "given on the command line"
     wrap, wrap_source = options.no_tx_wrap, "given on the command line"
     facts = options.project if options.project is not None else read_project_facts(directory)
     table = facts.migrations_table
@@ -84,18 +97,41 @@ def resolve_settings(directory: Path, options: LintOptions) -> Settings:
     return Settings(bool(fk), fk_source, fk_known, bool(wrap), wrap_source, table)
 
 
-def _read(folder: MigrationFolder) -> Analysis:
+def read_cached(path: Path, cache: Optional[dict]):
+    """read_sql(path), or the FileReadError it raises, remembered in `cache`
+    (by path) when one is given: the runs of one folder read each file once."""
+    if cache is not None and path in cache:
+        found = cache[path]
+    else:
+        try:
+            found = read_sql(path)
+        except FileReadError as exc:
+            found = exc
+        if cache is not None:
+            cache[path] = found
+    if isinstance(found, FileReadError):
+        raise found
+    return found
+
+
+def _read(folder: MigrationFolder, options: LintOptions) -> Analysis:
     analysis = Analysis()
+    built = (options.prefix or {}).get("files", {})  # shipped ups whose state a memo holds
     for migration in folder.migrations:
+        checked = options.checks(migration.version)
         for migration_file in migration.files:
+            if not checked and migration_file is not migration.up:
+                continue  # a shipped down never runs
             fa = FileAnalysis(migration_file, migration, folder.file_path(migration_file))
+            analysis.files[migration_file.name] = fa
+            if not checked and migration_file.name in built:
+                continue  # not read: the run starts from the memo's copy of its state
             try:
-                sql = read_sql(fa.path)
+                sql = read_cached(fa.path, options.read_cache)
             except FileReadError as exc:
                 fa.read_error = exc.reason
             else:
                 fa.set_text(sql.text, sql.has_bom)
-            analysis.files[migration_file.name] = fa
     return analysis
 
 
@@ -104,28 +140,32 @@ def lint_folder(directory: Path, options: Optional[LintOptions] = None) -> LintR
     options = options or LintOptions()
     folder = scan_folder(directory, options.ext)
     settings = resolve_settings(Path(directory), options)
-    analysis = _read(folder)
+    analysis = _read(folder, options)
     functions = options.sql_functions or tuple(getattr(options.project, "sql_functions", ()) or ())
-    analyze(folder, analysis, foreign_keys=settings.foreign_keys,
-            migrations_table=settings.migrations_table, verify=options.verify, sql_functions=functions)
+    analyze(folder, analysis, foreign_keys=settings.foreign_keys, migrations_table=settings.migrations_table,
+            verify=options.verify, sql_functions=functions, checked=options.checks if options.scope else None,
+            prefix=options.prefix)
     ctx = Context(folder, options, settings, analysis)
+    judged = [fa for fa in analysis.files.values() if not fa.applied_only]
 
     raw: List[Finding] = []
     directives: Dict[str, suppress.Directives] = {}
-    for fa in analysis.files.values():
+    for fa in judged:
         if fa.text is not None:
             directives[fa.name] = suppress.parse(fa.text, fa.statements)
     rules = sorted_rules()
     for rule in rules:
         if rule.scope == FOLDER:
-            raw.extend(_findings(rule, rule.check(ctx), None))
+            raw.extend(f for f in _findings(rule, rule.check(ctx), None) if _judged(options, f.file))
     file_rules = [rule for rule in rules if rule.scope != FOLDER]
-    for fa in analysis.files.values():
+    for fa in judged:
         check = FileCheck(ctx, fa, directives.get(fa.name))
         for rule in file_rules:
             raw.extend(_findings(rule, rule.check(check), fa.name))
 
-    result = LintResult(folder, settings, files=len(analysis.files), referenced_drop=analysis.referenced_drop)
+    result = LintResult(folder, settings, files=len(folder.all_files()), referenced_drop=analysis.referenced_drop,
+                        shipped_failures=list(analysis.shipped_failures), checked_files=len(judged),
+                        up_only=ctx.up_only and not options.require_down)
     for finding in raw:
         if finding.file not in directives and finding.file not in analysis.files:
             directives[finding.file] = _side_directives(folder, finding.file)
@@ -145,6 +185,12 @@ def lint_folder(directory: Path, options: Optional[LintOptions] = None) -> LintR
     return result
 
 
+def _judged(options: LintOptions, name: str) -> bool:
+    """A folder rule's finding counts unless it is about a shipped version
+    that the scope only applies."""
+    return options.scope is None or options.scope.checks_name(name)  # type: ignore[attr-defined]
+
+
 def _findings(rule: Rule, hits, default_file: Optional[str]) -> List[Finding]:
     out = []
     for hit in hits or ():
@@ -153,8 +199,18 @@ def _findings(rule: Rule, hits, default_file: Optional[str]) -> List[Finding]:
         assert file_name is not None, f"{rule.code}: a folder rule must name the file"
         # SQLite's messages may quote SQL with newlines: a finding stays one line.
         out.append(Finding(rule.code, rule.name, hit.severity or rule.severity, file_name,
-                           max(1, hit.line), max(1, hit.col), printable(hit.message), printable(hit.hint)))
+                           max(1, hit.line), max(1, hit.col), printable(hit.message), printable(hit.hint),
+                           printable_sql(hit.sql)))
     return out
+
+
+def printable_sql(sql: str) -> str:
+    """Suggested SQL as it can be pasted: newlines and tabs stay, other
+    control characters (never in SQL worth suggesting) become escapes."""
+    if not sql:
+        return ""
+    lines = sql.replace("\r\n", "\n").split("\n")
+    return "\n".join("\t".join(printable(part) for part in line.split("\t")) for line in lines)
 
 
 def _side_directives(folder: MigrationFolder, name: str) -> Optional[suppress.Directives]:

@@ -46,6 +46,7 @@ class Hit:
     col: int = 1
     file: Optional[str] = None  # a file name in the folder; None: the file being checked
     severity: Optional[str] = None  # None: the rule's default
+    sql: str = ""  # SQL the fix suggests, verbatim: printed as lines of their own, never flattened
 
 
 @dataclass(frozen=True)

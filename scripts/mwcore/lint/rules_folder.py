@@ -66,15 +66,20 @@ def duplicate_version(ctx: Context) -> Iterator[Hit]:
 
 @rule("MW003", "missing-down", ERROR, FOLDER)
 def missing_down(ctx: Context) -> Iterator[Hit]:
-    """An up file without a down file, so `migrate down` silently keeps its changes."""
-    severity = INFO if ctx.options.allow_missing_down else None
+    """An up file without a down file, so `migrate down` silently keeps its changes.
+
+    Not reported with --allow-missing-down, nor in an up-only folder (no
+    shipped version has a down file: the project's convention), unless
+    --require-down."""
+    if ctx.downs_optional:
+        return
     for migration in _lacking(ctx, "down"):
         down = ctx.pair_name(migration, "down")
         yield Hit(
             f"version {migration.version} has no down file: golang-migrate treats it as empty, so `down` moves "
             "the version back but keeps this migration's changes",
             f"add {printable(down)} that undoes this file (or pass --allow-missing-down if the project is up-only)",
-            file=migration.files[0].name, severity=severity,
+            file=migration.files[0].name,
         )
 
 
@@ -144,14 +149,38 @@ def version_too_large(ctx: Context) -> Iterator[Hit]:
             )
 
 
+_PLACEHOLDER_WORDS = re.compile(r"no-?op|placeholder|on purpose|intentional|hook|\bgo\b|nothing to (?:do|run)",
+                                re.I)
+
+
 @rule("MW008", "empty-up", ERROR)
 def empty_up(f: FileCheck) -> Iterator[Hit]:
-    """An up file with no statement: the version moves and nothing changes."""
-    if f.is_up and f.fa.readable and not f.statements:
+    """An up file with no statement: the version moves and nothing changes.
+
+    Not reported where Go code runs at that version (the comment-only file is
+    its placeholder, mwcore.gohooks); a note, not an error, when the file's
+    name or comments say it is a placeholder or the version has shipped."""
+    if not (f.is_up and f.fa.readable and not f.statements):
+        return
+    version = f.fa.migration.version
+    if f.ctx.go_hook(version) is not None:
+        return
+    said = _PLACEHOLDER_WORDS.search(f.fa.file.description) or _PLACEHOLDER_WORDS.search(f.fa.text or "")
+    if said or not f.ctx.is_new(version):
+        why = "its name or comments say it is a placeholder" if said else "it has shipped"
         yield f.at_top(
-            "the up file has no SQL statement (only comments or nothing): golang-migrate records the version and changes nothing",
-            "write the migration's SQL, or delete the pair if it is not needed",
+            f"the up file has no SQL statement and {why}: golang-migrate records version {version} and runs nothing; "
+            "no Go code that runs at this version was found (a hook table keyed by it, `case`, Migrate(N))",
+            "nothing to do if the project runs Go code at this version (name that code in the file's comment); "
+            "keep the file either way: a database at this version needs it",
+            severity=INFO,
         )
+        return
+    yield f.at_top(
+        "the up file has no SQL statement (only comments or nothing): golang-migrate records the version and changes nothing",
+        "write the migration's SQL; if Go code runs at this version, say so in a comment (-- placeholder: Go hook in "
+        "FILE); delete the pair only if it never shipped",
+    )
 
 
 @rule("MW009", "empty-down", ERROR)
@@ -232,6 +261,8 @@ def unknown_suppression(f: FileCheck) -> Iterator[Hit]:
 def checksum_mismatch(ctx: Context) -> Iterator[Hit]:
     """A migration changed, vanished or was slotted in below others since
     migrations.sum recorded the folder (only when the folder has that file)."""
+    if "migrations.sum" not in ctx.folder.names:
+        return  # (checked before importing the hashing module: most folders have no sum)
     from ..checksum import SUM_FILE, check
 
     existing = set(ctx.folder.names)
@@ -280,6 +311,8 @@ def embed_invalid_name(ctx: Context) -> Iterator[Hit]:
     from ..goembed import embed_name_problem
 
     for name in ctx.folder.names:
+        if not ctx.judged(name):
+            continue
         problem = embed_name_problem(name)
         if problem is None:
             continue

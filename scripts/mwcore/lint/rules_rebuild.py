@@ -7,7 +7,7 @@ import re
 from typing import Dict, Iterator, List, Optional, Set
 
 from .analysis import FileAnalysis
-from .context import FileCheck, excerpt, name_list
+from .context import FileCheck, name_list, statement_sql
 from .registry import ERROR, WARNING, Hit, rule
 from .rules_sql import DROP_COLUMN, VIEW_RENAME, error_suffix, first_error_of
 from .shapes import definition_key
@@ -63,9 +63,7 @@ def rebuild_losses(f: FileCheck) -> Dict[int, List[Obj]]:
 
 
 def recreate_hint(objects: List[Obj]) -> str:
-    statements = "; ".join(excerpt(o.sql, 200) for o in objects[:3])
-    more = f" (and {len(objects) - 3} more)" if len(objects) > 3 else ""
-    return f"recreate after the new table is in place: {statements};{more}"
+    return f"recreate {'it' if len(objects) == 1 else 'them'} after the new table is in place (SQL below)"
 
 
 @rule("MW301", "rename-old-away", ERROR)
@@ -108,7 +106,7 @@ def rebuild_loses_index_or_trigger(f: FileCheck) -> Iterator[Hit]:
             index,
             f"DROP TABLE {table} also drops {' and '.join(kinds)} {name_list([o.name for o in lost])}, and this file "
             f"recreates {table} without {'it' if len(lost) == 1 else 'them'}",
-            recreate_hint(lost),
+            recreate_hint(lost), sql=statement_sql(lost),
         )
 
 

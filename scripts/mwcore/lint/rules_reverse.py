@@ -4,13 +4,15 @@ up N, object by object (canonical SQL, columns and foreign keys)."""
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple
 
-from ..schema import Table
-from .context import FileCheck, excerpt, name_list
+from .context import FileCheck, excerpt, name_list, statement_sql
 from .registry import ERROR, WARNING, Hit, rule
 from .rules_rebuild import rebuild_losses
 from .tracker import Obj, fold
+
+if TYPE_CHECKING:
+    from ..schema import Table
 
 ADDED, MISSING, CHANGED = "added", "missing", "changed"
 
@@ -86,9 +88,9 @@ def _statement_touching(f: FileCheck, obj: Obj) -> Optional[int]:
     return found
 
 
-def _hit(f: FileCheck, obj: Obj, message: str, hint: str) -> Hit:
+def _hit(f: FileCheck, obj: Obj, message: str, hint: str, sql: str = "") -> Hit:
     index = _statement_touching(f, obj)
-    return f.at(index, message, hint) if index is not None else f.at_top(message, hint)
+    return f.at(index, message, hint, sql=sql) if index is not None else f.at_top(message, hint, sql=sql)
 
 
 def _up_name(f: FileCheck) -> str:
@@ -107,7 +109,7 @@ def down_leaves_object(f: FileCheck) -> Iterator[Hit]:
             f, obj,
             f"after this down, {what} still exists although it did not before {_up_name(f)}: running up again "
             "then fails or finds a different schema",
-            f"drop it in the down (e.g. {_drop_sql(obj, detail)})",
+            "drop it in the down (SQL below)", _drop_sql(obj, detail),
         )
 
 
@@ -126,9 +128,11 @@ def down_does_not_restore(f: FileCheck) -> Iterator[Hit]:
         if kind != MISSING or (not detail and obj.key in lost_in_rebuild):
             continue
         what = detail or obj.label()
-        hint = f"recreate it in the down: {obj.sql.strip()[:200]}" if obj.sql and not detail else \
+        recreate = bool(obj.sql) and not detail
+        hint = "recreate it in the down (SQL below)" if recreate else \
             "restore it in the down exactly as it was before the up"
-        yield _hit(f, obj, f"{what} existed before {_up_name(f)} but not after this down", hint)
+        yield _hit(f, obj, f"{what} existed before {_up_name(f)} but not after this down", hint,
+                   statement_sql([obj]) if recreate else "")
 
 
 @rule("MW403", "down-changes-definition", ERROR)

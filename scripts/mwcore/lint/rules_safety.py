@@ -435,8 +435,9 @@ def unique_index_on_rows(f: FileCheck) -> Iterator[Hit]:
             where,
             f"UNIQUE index {after.name} on {after.tbl_name}, which can already hold rows: the empty test database has "
             "no duplicates, a real one may, and then this up fails with 'UNIQUE constraint failed'",
-            f"run on a copy of the real data first: {duplicates_query(after.sql, after.tbl_name)} If it lists rows, "
-            "delete or merge them in this file before the index; if not, say so: -- migration-writer: ignore MW507 <checked how>",
+            "run the query below on a copy of the real data first. If it lists rows, delete or merge them in this "
+            "file before the index; if not, say so: -- migration-writer: ignore MW507 <checked how>",
+            sql=duplicates_query(after.sql, after.tbl_name),
         )
 
 

@@ -12,13 +12,30 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from ..engine import run_statement, scratch
-from ..rows import seed_rows
-from ..schema import Snapshot, Table, snapshot
 from ..sqltext import normalize_sql, quote_identifier
 from .tracker import Obj, first_word
+
+if TYPE_CHECKING:
+    from ..schema import Snapshot, Table
+
+# mwcore.schema and mwcore.rows (with what they import) load on first use:
+# a check of one new pair often needs neither.
+
+
+def snapshot(conn: sqlite3.Connection):
+    from ..schema import snapshot as take
+
+    return take(conn)
+
+
+def seed_rows(conn: sqlite3.Connection, tables, **kw):
+    from ..rows import seed_rows as seed
+
+    return seed(conn, tables, **kw)
+
 
 _TYPE_ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
 
