@@ -178,12 +178,23 @@ def test_an_edit_of_comments_and_spacing_only_is_cosmetic_and_stays_shipped(repo
     assert scope.cosmetic == frozenset() and scope.new == {1}
 
 
-def test_a_new_down_for_a_shipped_up_is_an_edit_not_cosmetic(repo: Path) -> None:
+def test_a_new_down_for_a_shipped_up_is_checked_but_not_an_edit(repo: Path) -> None:
+    """Nothing that ran changed (there is nothing to restore): the down is
+    new and checked, not reported as an edit of the shipped up."""
     (repo / "migrations" / "000002_v2.down.sql").unlink()
     git(repo, "commit", "-qam", "2 is up-only")
     write_files(repo / "migrations", {"000002_v2.down.sql": "DROP TABLE t2;"})
     scope = scope_of(repo / "migrations")
-    assert scope.new == {2} and scope.edited == {2} and scope.cosmetic == frozenset()
+    assert scope.new == {2} and scope.edited == frozenset() and scope.cosmetic == frozenset()
+
+
+def test_a_file_added_beside_a_shipped_version_is_new_not_an_edit(repo: Path) -> None:
+    """A duplicate version merged in from another branch: the folder checks
+    (MW002) judge it; nothing shipped was edited, and it is never cosmetic."""
+    write_files(repo / "migrations", {"000002_other.up.sql": "CREATE TABLE o(x);",
+                                      "000002_other.down.sql": "DROP TABLE o;"})
+    scope = scope_of(repo / "migrations")
+    assert scope.new == {2} and scope.edited == frozenset() and scope.cosmetic == frozenset()
 
 
 def test_without_main_master_or_upstream_head_is_the_base(tmp_path: Path) -> None:

@@ -440,3 +440,20 @@ def test_new_never_reads_a_shipped_down(tmp_path):
     assert "MW012" in {g["code"] for g in everything["findings"]}
     rc, out = run_json(SCRIPT, "--dir", str(folder), "--new")
     assert rc == 0 and out["findings"] == [] and "shipped" not in out
+
+
+def test_a_pair_numbered_like_a_shipped_version_is_reported_by_the_new_check(project):
+    """A merge (or a version read off `ls | tail`) gives a new pair the number
+    of a shipped one: golang-migrate refuses the folder, so --new must say so
+    (a scope that counted the shipped version as merely edited hid it)."""
+    folder = project
+    shipped = sorted(p.name for p in folder.glob(f"{SHIPPED:06d}_*.up.sql"))[0]
+    stem = shipped.split("_", 1)[0]
+    write_files(folder, {f"{stem}_also.up.sql": "CREATE TABLE also_here (id INTEGER PRIMARY KEY);",
+                         f"{stem}_also.down.sql": "DROP TABLE also_here;"})
+
+    code, out = run_json(SCRIPT, "--dir", str(folder), "--new")
+
+    assert code == 1
+    assert [g["code"] for g in out["findings"]] == ["MW002"], out["findings"]
+    assert not out.get("edited"), out.get("edited")

@@ -366,7 +366,7 @@ def check_validate(ctx: Context, c: Check) -> str:
         raise Failed(f"validate_pairs.py exit {rc}: {err}")
     findings = [f for f in data.get("findings", []) if f.get("severity") in ("error", "warning")]
     if rc != 0 or findings:
-        lines = [f"{f['path']}:{f['line']}: {f['severity']}: {f['message']} [{f['code']}]" for f in findings[:6]]
+        lines = [f"{', '.join(f['places'][:3])}: {f['severity']}: {f['message']} [{f['code']}]" for f in findings[:6]]
         raise Failed(f"validate_pairs.py exit {rc}:\n" + "\n".join(lines))
     return f"validate_pairs.py: clean on version {_scope_text(ctx)}"
 

@@ -255,7 +255,11 @@ def _from_git(folder: MigrationFolder, since: Optional[str], head: _Head) -> Sco
     at_base = _versions_of(n for n in folder.names if n not in added) | _versions_of(deleted)
     present = set(versions)
     new = [v for v in versions if v in changed_versions]
-    edited = [v for v in new if v in at_base]
+    # Edited: a file that was there at the base changed or went away. A file
+    # merely added beside shipped ones (a duplicate version, a down added to
+    # an up-only version) is new, and the folder checks judge it.
+    touched_at_base = _versions_of(modified | deleted)
+    edited = [v for v in new if v in at_base and v in touched_at_base]
     removed = tuple(sorted(n for n in deleted if (p := parse_name(n)) is not None and p.version not in present))
     if since is not None:
         how = f"changed against {since}"
@@ -304,14 +308,15 @@ def _cosmetic_edits(folder: MigrationFolder, base: str, edited: List[int], modif
     no checksum. A file added to or deleted from the version is never cosmetic."""
     out = []
     for version in edited:
-        migration = folder.find(version)
-        if migration is None:
+        def of_version(names: set) -> List[str]:
+            return [n for n in names if (p := parse_name(n)) is not None and p.version == version]
+
+        touched = of_version(modified)
+        # A file added to or deleted from the version (a duplicate merged in,
+        # a down added) is a real change, and so is anything but an edit.
+        if of_version(added) or of_version(deleted) or not touched:
             continue
-        names = [f.name for f in migration.files]
-        if any(n in added for n in names) or any((p := parse_name(n)) is not None and p.version == version
-                                                 for n in deleted):
-            continue
-        if all(_same_statements(folder, base, name) for name in names if name in modified):
+        if all(_same_statements(folder, base, name) for name in touched):
             out.append(version)
     return out
 
