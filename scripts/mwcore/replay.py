@@ -388,14 +388,20 @@ class Tracker:
         tables = change.checked
         messages: List[Tuple[str, str]] = []
         existing = [t for t in sorted(tables) if t in self.schema.tables]
+        # Violations of a table that is gone (renamed, or rebuilt under
+        # another name) are known under the name it has now.
+        gone: Set[tuple] = set()
         for name in set(self.violations) - set(self.schema.tables):
-            del self.violations[name]
+            gone |= self.violations.pop(name)
         for name in existing:
-            now = self._violations(name)
-            new = now - self.violations.get(name, frozenset())
+            found = self._violation_rows(name)
+            now = frozenset(key for key, _parent, _fkid in found)
+            known = self.violations.get(name)
+            new = now - (gone if known is None else known)
             self.violations[name] = now
             if new:
-                messages.extend((name, text) for text in self._describe_violations(name, new))
+                fresh = [(parent, fkid) for key, parent, fkid in found if key in new]
+                messages.extend((name, text) for text in self._describe_violations(name, fresh))
         if self._integrity_per_table:
             for name in existing:
                 if name not in change.rows and name not in change.schema_changed:
@@ -435,30 +441,69 @@ class Tracker:
         self.violations.update({n: self._violations(n) for n in tables})
 
     def _violations(self, name: str) -> FrozenSet[tuple]:
+        return frozenset(key for key, _parent, _fkid in self._violation_rows(name))
+
+    def _violation_rows(self, name: str) -> List[Tuple[tuple, str, int]]:
+        """The foreign-key violations of a table, each as (identity, parent,
+        fkid). A violation is identified by the child row's values in the
+        key's columns (and which occurrence of them it is), not by rowid or
+        by the key's position: a rebuild renumbers rows and reorders keys,
+        and a dangling reference a database already had is still the same
+        one afterwards (never blamed on the version that moved it)."""
         table = self.schema.tables.get(name)
         if table is None or not table.foreign_keys:
-            return frozenset()
+            return []
         try:
-            rows = self.conn.execute('SELECT "table", rowid, parent, fkid FROM pragma_foreign_key_check(?)', (table.name,))
-            return frozenset(tuple(r) for r in rows)
+            rows = self.conn.execute('SELECT rowid, parent, fkid FROM pragma_foreign_key_check(?)', (table.name,)).fetchall()
+            if not rows:
+                return []
+            columns: Dict[int, List[str]] = {}
+            for fkid, column in self.conn.execute('SELECT id, "from" FROM pragma_foreign_key_list(?) ORDER BY id, seq',
+                                                  (table.name,)):
+                columns.setdefault(fkid, []).append(column)
+            values = self._row_values(table.name, sorted({c for cols in columns.values() for c in cols}),
+                                      [r[0] for r in rows if r[0] is not None])
         except sqlite3.Error:
-            return frozenset()
+            return []
+        out, seen = [], {}
+        for rowid, parent, fkid in rows:
+            cols = columns.get(fkid, [])
+            row = values.get(rowid, {}) if rowid is not None else {}
+            identity = (tuple(c.lower() for c in cols), tuple(row.get(c) for c in cols))
+            seen[identity] = seen.get(identity, 0) + 1
+            out.append((identity + (seen[identity],), parent, fkid))
+        return out
 
-    def _describe_violations(self, name: str, new: FrozenSet[tuple]) -> List[str]:
+    def _row_values(self, table: str, columns: List[str], rowids: List[int]) -> Dict[int, Dict[str, object]]:
+        from .sqltext import quote_identifier as q
+
+        out: Dict[int, Dict[str, object]] = {}
+        if not columns:
+            return out
+        select = ", ".join(map(q, columns))
+        for start in range(0, len(rowids), 500):
+            chunk = rowids[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self.conn.execute(f"SELECT rowid, {select} FROM {q(table)} WHERE rowid IN ({marks})", chunk):
+                out[row[0]] = dict(zip(columns, row[1:]))
+        return out
+
+    def _describe_violations(self, name: str, new: List[Tuple[str, int]]) -> List[str]:
         table = self.schema.tables[name]
         fk_columns = {}
         for row in self.conn.execute('SELECT id, "from", "to" FROM pragma_foreign_key_list(?)', (table.name,)):
             fk_columns.setdefault(row[0], []).append((row[1], row[2]))
         groups: Dict[Tuple[str, int], int] = {}
-        for _child, _rowid, parent, fkid in new:
+        for parent, fkid in new:
             groups[(parent, fkid)] = groups.get((parent, fkid), 0) + 1
         out = []
         for (parent, fkid), count in sorted(groups.items()):
             pairs = fk_columns.get(fkid, [])
             cols = ", ".join(f for f, _ in pairs) or "?"
             to = ", ".join(t or "(primary key)" for _, t in pairs)
-            rows = "row" if count == 1 else "rows"
-            out.append(f"foreign_key_check: {count} {rows} of {table.name} point to missing rows of {parent} "
+            rows = "1 row" if count == 1 else f"{count} rows"
+            verb = "points to a missing row" if count == 1 else "point to missing rows"
+            out.append(f"foreign_key_check: {rows} of {table.name} {verb} of {parent} "
                        f"({table.name}.{cols} -> {parent}({to}))")
         return out
 
