@@ -15,7 +15,7 @@ import pytest
 
 from mwcore import engine
 from mwcore.folder import read_sql, scan_folder
-from mwcore.replay import ReplayOptions, ReplayReport, StepVerdict, replay
+from mwcore.replay import DATA_DEPENDENT, ReplayOptions, ReplayReport, StepVerdict, replay
 
 from conftest import write_files
 
@@ -30,7 +30,7 @@ def run(tmp_path: Path, files: Dict[str, str], *, db: Optional[Path] = None, **o
     else:
         pristine = engine.copy_of_user_db(db)
         start = lambda: engine.copy(pristine, foreign_keys=fk)  # noqa: E731
-        pass
+        options.setdefault("real_db", True)
     return replay(model, texts, start, ReplayOptions(cross_check=True, **options))
 
 
@@ -135,3 +135,279 @@ def test_a_down_that_loses_some_rows_and_changes_others_reports_both(tmp_path):
     assert step.data == "failed"
     assert any(m.startswith("after the down, 1 of 3 synthetic rows of t are gone") for m in messages), messages
     assert any(m.startswith("after the down, 1 of 3 synthetic rows of t are back with other values") for m in messages), messages
+
+
+# Failures only the synthetic rows cause ---------------------------------------------
+
+TAGS = {
+    "1_t.up.sql": "CREATE TABLE t(id INTEGER PRIMARY KEY, title TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '[]');",
+    "1_t.down.sql": "DROP TABLE t;",
+    "2_count.up.sql": "ALTER TABLE t ADD COLUMN tag_count INT;\nUPDATE t SET tag_count = json_array_length(tags);",
+    "2_count.down.sql": "ALTER TABLE t DROP COLUMN tag_count;",
+    "3_u.up.sql": "CREATE TABLE u(id INTEGER PRIMARY KEY, t_id INT REFERENCES t(id));",
+    "3_u.down.sql": "DROP TABLE u;",
+}
+
+
+def test_a_json_read_that_fails_only_on_synthetic_text_is_data_dependent_not_failed(tmp_path):
+    # Without the JSON shapes learned from the folder (as before synthetic
+    # rows learned them), `tags` gets plain text and json_array_length fails
+    # on it: golang-migrate on an empty database passes, so does any database
+    # whose tags hold JSON.
+    report = run(tmp_path, TAGS, json_columns={})
+    step = verdict(report, 2)
+    assert step.up == DATA_DEPENDENT and not step.stops_here and step.problems == []
+    assert report.stop is None and report.ok
+    warning = str(step.warnings[0])
+    assert warning.startswith("2_count.up.sql:2: the up fails on rows like t {tags='mw t.tags #100'}: malformed JSON; "
+                              "passes on an empty table; check it with `--db` on a copy of real data"), warning
+    # golang-migrate's own run (on the empty start state) goes on past it,
+    # and every later version gets its checks.
+    assert all(t.error is None for t in report.trace)
+    assert verdict(report, 3).statuses() == {c: "ok" for c in verdict(report, 3).statuses()}
+    assert verdict(report, 3).data == "ok"  # rows were seeded again after version 2
+    # With the shapes learned from the folder, the rows hold JSON: no warning.
+    learned = run(tmp_path / "learned", TAGS)
+    assert learned.ok and not any(s.warnings for s in learned.steps)
+
+
+def test_a_unique_index_synthetic_rows_duplicate_is_data_dependent(tmp_path):
+    files = {
+        "1_t.up.sql": "CREATE TABLE t(id INTEGER PRIMARY KEY, active INT NOT NULL CHECK (active IN (0, 1)));",
+        "1_t.down.sql": "DROP TABLE t;",
+        "2_one.up.sql": "CREATE UNIQUE INDEX t_active ON t(active);",
+        "2_one.down.sql": "DROP INDEX t_active;",
+    }
+    report = run(tmp_path, files)
+    step = verdict(report, 2)
+    assert step.up == DATA_DEPENDENT and report.stop is None and report.ok
+    assert "the up fails on rows like t {active=0}: UNIQUE constraint failed: t.active" in str(step.warnings[0])
+    assert report.summary()["warnings"] == [2] and report.summary()["failing"] == []
+
+
+def test_a_down_that_fails_only_on_synthetic_rows_is_data_dependent(tmp_path):
+    files = {
+        "1_t.up.sql": "CREATE TABLE t(id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('a', 'b')));",
+        "1_t.down.sql": "DROP TABLE t;",
+        "2_any.up.sql": "CREATE INDEX t_kind ON t(kind);",
+        "2_any.down.sql": "DROP INDEX t_kind;\nCREATE UNIQUE INDEX t_kind_once ON t(kind);\nDROP INDEX t_kind_once;",
+    }
+    report = run(tmp_path, files)
+    step = verdict(report, 2)
+    assert (step.up, step.down, step.roundtrip) == ("ok", DATA_DEPENDENT, "ok")
+    assert report.stop is None and report.ok
+    assert str(step.warnings[0]).startswith("2_any.down.sql:2: the down fails on rows like t {kind=")
+
+
+def test_a_failure_any_row_causes_stays_failed_and_says_so(tmp_path):
+    files = {**TAGS, "2_count.up.sql": "ALTER TABLE t ADD COLUMN rank INT NOT NULL;",
+             "2_count.down.sql": "ALTER TABLE t DROP COLUMN rank;"}
+    report = run(tmp_path, files)
+    step = verdict(report, 2)
+    assert step.up == "failed" and step.stops_here and step.warnings == []
+    assert "Cannot add a NOT NULL column with default value NULL" in step.error
+    assert "the up passes on an empty table; it fails on any database with rows there" in step.notes[0]
+
+
+def test_a_failure_of_the_file_itself_is_not_data_dependent(tmp_path):
+    # The migration's own rows break it: without synthetic rows it fails too.
+    files = {**TAGS, "2_count.up.sql": "INSERT INTO t(title, tags) VALUES ('x', 'not json');\n"
+                                       "ALTER TABLE t ADD COLUMN tag_count INT;\n"
+                                       "UPDATE t SET tag_count = json_array_length(tags);"}
+    report = run(tmp_path, files)
+    step = verdict(report, 2)
+    assert step.up == "failed" and step.stops_here and step.warnings == []
+    assert "malformed JSON" in step.error
+
+
+# Pre-checks on a real database -------------------------------------------------------
+
+USERS = ("CREATE TABLE team(id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
+         "CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT, name TEXT, age INT, team_id INT);")
+USERS_ROWS = ("INSERT INTO team VALUES (1, 'core');\n"
+              "INSERT INTO users VALUES (1, 'a@x', 'Ann', 30, 1), (2, 'a@x', NULL, -4, 7), (3, 'b@x', 'Bo', 41, NULL),\n"
+              "  (4, 'b@x', NULL, 25, 9), (5, 'a@x', 'Cy', 52, 1);")
+USERS_FILES = {"1_users.up.sql": USERS, "1_users.down.sql": "DROP TABLE users;\nDROP TABLE team;"}
+
+
+def _rebuild_users(definition: str, copy: str = "id, email, name, age, team_id") -> str:
+    return (f"CREATE TABLE users_new({definition});\n"
+            f"INSERT INTO users_new(id, email, name, age, team_id) SELECT {copy} FROM users;\n"
+            "DROP TABLE users;\nALTER TABLE users_new RENAME TO users;")
+
+
+OLD_USERS = "id INTEGER PRIMARY KEY, email TEXT, name TEXT, age INT, team_id INT"
+PRECHECK_CASES = {
+    "unique index": ("CREATE UNIQUE INDEX users_email ON users(email);", "DROP INDEX users_email;",
+                     "UNIQUE INDEX users_email on users(email): 2 duplicated keys (5 rows), e.g. (email='a@x') x3; "
+                     "(email='b@x') x2", "UNIQUE constraint failed: users.email"),
+    "not null by rebuild": (_rebuild_users("id INTEGER PRIMARY KEY, email TEXT, name TEXT NOT NULL, age INT, team_id INT"),
+                            _rebuild_users(OLD_USERS),
+                            "NOT NULL users.name: 2 rows hold NULL, e.g. {id=2, name=NULL}; {id=4, name=NULL}",
+                            "NOT NULL constraint failed: users_new.name"),
+    "check by rebuild": (_rebuild_users("id INTEGER PRIMARY KEY, email TEXT, name TEXT, age INT CHECK (age >= 0), team_id INT"),
+                         _rebuild_users(OLD_USERS),
+                         "CHECK (age >= 0) on users: 1 row fails it, e.g. {id=2, age=-4}",
+                         "CHECK constraint failed: age >= 0"),
+    "stored column": ("ALTER TABLE users ADD COLUMN domain TEXT GENERATED ALWAYS AS (substr(email, instr(email, '@') + 1)) STORED;",
+                      "ALTER TABLE users DROP COLUMN domain;",
+                      "STORED column users.domain: 5 rows in users (SQLite refuses a STORED column added to a table with "
+                      "rows), e.g. {id=1, email='a@x', name='Ann', age=30}; {id=2, email='a@x', name=NULL, age=-4}",
+                      "cannot add a STORED column"),
+    "not null column": ("ALTER TABLE users ADD COLUMN plan TEXT NOT NULL;", "ALTER TABLE users DROP COLUMN plan;",
+                        "new NOT NULL column users.plan without a default: 5 rows would get NULL",
+                        "Cannot add a NOT NULL column with default value NULL"),
+}
+
+
+@pytest.mark.parametrize("case", list(PRECHECK_CASES))
+def test_pre_checks_name_the_real_rows_that_break_a_version(tmp_path, case):
+    up, down, finding, error = PRECHECK_CASES[case]
+    db = real_db(tmp_path, USERS + "\n" + USERS_ROWS, 1)
+    report = run(tmp_path, {**USERS_FILES, "2_change.up.sql": up, "2_change.down.sql": down}, db=db)
+    step = verdict(report, 2)
+    assert step.up == "failed" and error in step.error
+    assert [c.finding() for c in step.prechecks][0].startswith(finding), [c.finding() for c in step.prechecks]
+    assert len(step.prechecks) == 1
+    # The query lists exactly the rows it counted, on the user's data.
+    check = step.prechecks[0]
+    rows = sqlite3.connect(str(db)).execute(check.query).fetchall()
+    assert len(rows) == check.count and check.count > 0
+
+
+def test_a_new_foreign_key_with_dangling_rows_is_named_where_integrity_fails(tmp_path):
+    # Enforcement off: the rebuild applies, and foreign_key_check finds the
+    # rows the pre-check named.
+    up = _rebuild_users("id INTEGER PRIMARY KEY, email TEXT, name TEXT, age INT, team_id INT REFERENCES team(id)")
+    db = real_db(tmp_path, USERS + "\n" + USERS_ROWS, 1)
+    report = run(tmp_path, {**USERS_FILES, "2_fk.up.sql": up, "2_fk.down.sql": _rebuild_users(OLD_USERS)}, db=db)
+    step = verdict(report, 2)
+    assert step.up == "ok" and step.integrity == "failed"
+    assert [c.finding() for c in step.prechecks] == [
+        "foreign key users(team_id) -> team(id): 2 rows point to no parent row, e.g. {id=2, team_id=7}; {id=4, team_id=9}"]
+
+
+def test_pre_checks_a_version_handles_itself_are_not_reported(tmp_path):
+    # The copy fills the NULLs: the rebuild applies on the real rows, and the
+    # NULLs the pre-check counted are not a problem.
+    up = _rebuild_users("id INTEGER PRIMARY KEY, email TEXT, name TEXT NOT NULL, age INT, team_id INT",
+                        copy="id, email, coalesce(name, ''), age, team_id")
+    db = real_db(tmp_path, USERS + "\n" + USERS_ROWS, 1)
+    report = run(tmp_path, {**USERS_FILES, "2_nn.up.sql": up, "2_nn.down.sql": _rebuild_users(OLD_USERS)}, db=db)
+    assert verdict(report, 2).up == "ok" and verdict(report, 2).prechecks == []
+
+
+def test_pre_checks_run_on_the_rows_earlier_pending_versions_leave(tmp_path):
+    # Version 2 (pending) cleans the duplicates; version 3's index then fits:
+    # nothing is reported. Without version 2's cleanup it is.
+    db = real_db(tmp_path, USERS + "\n" + USERS_ROWS, 1)
+    files = {**USERS_FILES,
+             "2_dedupe.up.sql": "DELETE FROM users WHERE id NOT IN (SELECT min(id) FROM users GROUP BY email);",
+             "2_dedupe.down.sql": "SELECT 1;",
+             "3_unique.up.sql": "CREATE UNIQUE INDEX users_email ON users(email);",
+             "3_unique.down.sql": "DROP INDEX users_email;"}
+    report = run(tmp_path, files, db=db, check_data=False)
+    assert verdict(report, 3).up == "ok" and verdict(report, 3).prechecks == []
+    files["2_dedupe.up.sql"] = "SELECT 1;"
+    report = run(tmp_path / "again", files, db=db)
+    assert verdict(report, 3).up == "failed" and verdict(report, 3).prechecks[0].count == 2
+
+
+def test_no_pre_checks_without_a_real_database(tmp_path):
+    up, down, _finding, _error = PRECHECK_CASES["unique index"]
+    files = {**USERS_FILES, "1_users.up.sql": USERS + "\n" + USERS_ROWS.replace("\n", " "),
+             "2_change.up.sql": up, "2_change.down.sql": down}
+    step = verdict(run(tmp_path, files), 2)
+    assert step.up == "failed" and step.prechecks == []
+
+
+# Triggers fire after each up ----------------------------------------------------------
+
+ORDERS = {
+    "1_orders.up.sql": ("CREATE TABLE customer(id INTEGER PRIMARY KEY, name TEXT NOT NULL, last_order_at TEXT);\n"
+                        "CREATE TABLE orders(id INTEGER PRIMARY KEY, customer_id INT NOT NULL REFERENCES customer(id), "
+                        "placed_at TEXT NOT NULL DEFAULT '2024-01-01');"),
+    "1_orders.down.sql": "DROP TABLE orders;\nDROP TABLE customer;",
+    "2_touch.up.sql": ("CREATE TRIGGER orders_touch_customer AFTER INSERT ON orders BEGIN\n"
+                       "  UPDATE customer SET last_order_at = NEW.placed_at WHERE id = NEW.customer_id;\nEND;"),
+    "2_touch.down.sql": "DROP TRIGGER orders_touch_customer;",
+    # SQLite lets this drop through: the trigger that writes the column is on another table.
+    "3_drop.up.sql": "ALTER TABLE customer DROP COLUMN last_order_at;",
+    "3_drop.down.sql": "ALTER TABLE customer ADD COLUMN last_order_at TEXT;",
+}
+
+
+@pytest.mark.parametrize("foreign_keys", [False, True])
+def test_a_trigger_broken_by_drop_column_fails_the_version_that_broke_it(tmp_path, foreign_keys):
+    report = run(tmp_path, ORDERS, foreign_keys=foreign_keys)
+    assert verdict(report, 2).integrity == "ok" and verdict(report, 2).problems == []
+    step = verdict(report, 3)
+    assert (step.up, step.integrity) == ("ok", "failed")
+    assert step.error == ("3_drop.up.sql: after the up, trigger orders_touch_customer on orders fails when an INSERT "
+                          "fires it: no such column: last_order_at")
+    assert not report.ok and report.stop is None  # golang-migrate's own run passes: the trigger fails later
+
+
+def test_a_trigger_left_stale_by_a_legacy_rename_fails_the_version_that_renamed(tmp_path):
+    # With legacy_alter_table on, RENAME TO leaves other tables' triggers as
+    # they were: orders' trigger still updates `customer`.
+    files = {**ORDERS, "3_drop.up.sql": "PRAGMA legacy_alter_table = ON;\nALTER TABLE customer RENAME TO client;\n"
+                                        "PRAGMA legacy_alter_table = OFF;",
+             "3_drop.down.sql": "ALTER TABLE client RENAME TO customer;"}
+    step = verdict(run(tmp_path, files), 3)
+    assert step.integrity == "failed"
+    # (The foreign key of orders is left pointing at `customer` too.)
+    assert ("after the up, trigger orders_touch_customer on orders fails when an INSERT fires it: "
+            "no such table: main.customer") in [p.message for p in step.problems]
+    # A plain RENAME TO rewrites the trigger's body: nothing breaks.
+    files["3_drop.up.sql"] = "ALTER TABLE customer RENAME TO client;"
+    assert run(tmp_path / "plain", files).ok
+
+
+def test_a_trigger_a_real_database_had_broken_is_not_blamed_on_a_later_version(tmp_path):
+    db = real_db(tmp_path, ORDERS["1_orders.up.sql"] + "\n" + ORDERS["2_touch.up.sql"] + "\n" + ORDERS["3_drop.up.sql"], 3)
+    files = {**ORDERS, "4_index.up.sql": "CREATE INDEX orders_customer ON orders(customer_id);",
+             "4_index.down.sql": "DROP INDEX orders_customer;"}
+    report = run(tmp_path, files, db=db)
+    assert [s.version for s in report.steps] == [4] and report.ok, report.steps[0].problems
+
+
+def test_of_several_triggers_the_broken_one_is_named(tmp_path):
+    files = {**ORDERS, "2_touch.up.sql": (
+        "CREATE TABLE audit(id INTEGER PRIMARY KEY, what TEXT);\n"
+        "CREATE TRIGGER orders_audit AFTER INSERT ON orders BEGIN INSERT INTO audit(what) VALUES ('order'); END;\n"
+        + ORDERS["2_touch.up.sql"] +
+        "\nCREATE TRIGGER orders_no_future BEFORE INSERT ON orders WHEN NEW.placed_at > '2100' BEGIN\n"
+        "  SELECT RAISE(ABORT, 'placed in the future');\nEND;"),
+        "2_touch.down.sql": "DROP TRIGGER orders_no_future;\nDROP TRIGGER orders_touch_customer;\n"
+                            "DROP TRIGGER orders_audit;\nDROP TABLE audit;"}
+    step = verdict(run(tmp_path, files), 3)
+    assert [p.message for p in step.problems] == [
+        "after the up, trigger orders_touch_customer on orders fails when an INSERT fires it: no such column: last_order_at"]
+
+
+def test_a_trigger_that_fails_only_on_the_row_it_ran_on_is_a_warning(tmp_path):
+    # Version 3 makes audit.what NOT NULL; the trigger copies orders.note,
+    # which may be NULL: it fails on such rows only.
+    files = {
+        "1_orders.up.sql": "CREATE TABLE orders(id INTEGER PRIMARY KEY, note TEXT);\n"
+                           "CREATE TABLE audit(id INTEGER PRIMARY KEY, what TEXT);",
+        "1_orders.down.sql": "DROP TABLE audit;\nDROP TABLE orders;",
+        "2_audit.up.sql": "CREATE TRIGGER orders_gone AFTER DELETE ON orders BEGIN INSERT INTO audit(what) VALUES (OLD.note); END;",
+        "2_audit.down.sql": "DROP TRIGGER orders_gone;",
+        "3_strict.up.sql": "CREATE TABLE audit_new(id INTEGER PRIMARY KEY, what TEXT NOT NULL DEFAULT '');\n"
+                           "INSERT INTO audit_new SELECT id, coalesce(what, '') FROM audit;\n"
+                           "DROP TABLE audit;\nPRAGMA legacy_alter_table = ON;\nALTER TABLE audit_new RENAME TO audit;\n"
+                           "PRAGMA legacy_alter_table = OFF;\nUPDATE orders SET note = NULL WHERE id = (SELECT min(id) FROM orders);",
+        "3_strict.down.sql": "CREATE TABLE audit_old(id INTEGER PRIMARY KEY, what TEXT);\n"
+                             "INSERT INTO audit_old SELECT id, what FROM audit;\n"
+                             "DROP TABLE audit;\nPRAGMA legacy_alter_table = ON;\nALTER TABLE audit_old RENAME TO audit;\n"
+                             "PRAGMA legacy_alter_table = OFF;",
+    }
+    step = verdict(run(tmp_path, files, check_data=False), 3)
+    assert step.problems == [] and step.integrity == "ok"
+    step = verdict(run(tmp_path / "rows", files), 3)
+    assert step.integrity == "ok"
+    assert [w.message for w in step.warnings] == [
+        "after the up, trigger orders_gone on orders fails when a DELETE fires it on a row like {id=1, note=NULL}: "
+        "NOT NULL constraint failed: audit.what"]
