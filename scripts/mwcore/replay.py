@@ -1047,6 +1047,9 @@ class _Replay:
                 self._fail(verdict, "up", outcome, step, file)
                 for later in verified[index + 1:]:
                     verdicts[later.version].notes.append(f"not run: the up of version {version} failed and later versions build on it")
+                    # What they would meet on the real rows, as they are
+                    # before this version (the empty schema copy goes on).
+                    verdicts[later.version].prechecks = self._prechecks(later)
                 previous = self.folder.previous(version)
                 target = NIL_VERSION if previous is None else previous
                 if self.options.no_tx_wrap and step is not None and step.result is not None and step.result.statements_run:
