@@ -411,3 +411,20 @@ def test_a_trigger_that_fails_only_on_the_row_it_ran_on_is_a_warning(tmp_path):
     assert [w.message for w in step.warnings] == [
         "after the up, trigger orders_gone on orders fails when a DELETE fires it on a row like {id=1, note=NULL}: "
         "NOT NULL constraint failed: audit.what"]
+
+
+def test_rows_a_trigger_changes_while_rows_are_seeded_are_not_blamed_on_a_later_down(tmp_path):
+    # Seeding `item` after version 2 fires the counter trigger, which
+    # updates `box`; version 3's down must not find box's rows "changed".
+    files = {
+        "1_box.up.sql": "CREATE TABLE box(id INTEGER PRIMARY KEY, items INT NOT NULL DEFAULT 0);",
+        "1_box.down.sql": "DROP TABLE box;",
+        "2_item.up.sql": "CREATE TABLE item(id INTEGER PRIMARY KEY, box_id INT REFERENCES box(id));\n"
+                         "CREATE TRIGGER item_counted AFTER INSERT ON item BEGIN\n"
+                         "  UPDATE box SET items = items + 1 WHERE id = NEW.box_id;\nEND;",
+        "2_item.down.sql": "DROP TABLE item;",
+        "3_label.up.sql": "ALTER TABLE box ADD COLUMN label TEXT;",
+        "3_label.down.sql": "ALTER TABLE box DROP COLUMN label;",
+    }
+    report = run(tmp_path, files)
+    assert report.ok, [str(p) for s in report.steps for p in s.problems]

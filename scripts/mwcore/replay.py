@@ -383,7 +383,13 @@ class Tracker:
         if not names:
             return []
         real = [self.schema.tables[n].name for n in names]
-        report = seed_rows(self.conn, real, per_table, start=start, json_columns=self.json_columns)
+        # Triggers the inserts fire may write other tables (a counter in the
+        # parent): their rows in the model are read again afterwards.
+        self.recorder.start()
+        try:
+            report = seed_rows(self.conn, real, per_table, start=start, json_columns=self.json_columns)
+        finally:
+            touched = self.recorder.stop()
         notes = []
         for table, rowset in report.inserted.items():
             key = table.lower()
@@ -397,6 +403,10 @@ class Tracker:
         for table, reason in report.skipped.items():
             self.seed_skipped[table.lower()] = reason
             notes.append(f"{table}: {reason}; its rows are not checked")
+        # Triggers the inserts fired may have written rows of other tables (a
+        # counter in the parent), or of a table seeded before: read those again.
+        fired = any(self.schema.triggers_of(n) for n in names)
+        self.update_rows(touched.written if fired else touched.written - set(names))
         self.record_violations(names)
         return notes
 
