@@ -30,8 +30,13 @@ it reports: up applies; down applies; roundtrip (the schema after the down
 equals the one before the up); reup (the up applies again to the same
 schema); data (synthetic rows that existed before the up are still there
 after the up and after the down); integrity (no new foreign_key_check or
-integrity_check findings). Each status is ok, failed, missing, skipped or
-differs. Foreign keys and x-no-tx-wrap follow the project's Go source unless
+integrity_check findings; after an up, the triggers it may reach still fire).
+Each status is ok, failed, missing, skipped or differs, or data-dependent: a
+warning (exit 0) for a step that fails only with the synthetic rows and
+passes on the same state without them. With --db, pre-checks name the real
+rows that break a version (duplicates for a new UNIQUE index, NULLs for NOT
+NULL, rows with no parent for a foreign key, rows a CHECK rejects).
+Foreign keys and x-no-tx-wrap follow the project's Go source unless
 --foreign-keys/--tx-wrap say otherwise; when the source cannot tell whether
 foreign keys are enforced while migrating, the chain is replayed both ways
 and a problem only one way has says which. SQL functions the app registers

@@ -1345,12 +1345,11 @@ class _Replay:
         if not tables:
             return
         if change is not None:
+            # What a firing touched includes the views its bodies read and
+            # the old name of a table renamed away (which is "changed").
             changed = change.schema_changed
-            if any(name in self.tracker.schema.views for name in changed) or change.touched.renamed:
-                wanted = tables
-            else:
-                wanted = [t for t in tables if t.lower() in changed or t.lower() not in self.trigger_deps
-                          or self.trigger_deps[t.lower()] & changed]
+            wanted = [t for t in tables if t.lower() in changed or t.lower() not in self.trigger_deps
+                      or self.trigger_deps[t.lower()] & changed]
         else:
             wanted = tables
 
