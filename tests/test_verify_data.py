@@ -17,7 +17,7 @@ from mwcore import engine
 from mwcore.folder import read_sql, scan_folder
 from mwcore.replay import DATA_DEPENDENT, ReplayOptions, ReplayReport, StepVerdict, replay
 
-from conftest import write_files
+from conftest import run_cli, run_json, write_files
 
 
 def run(tmp_path: Path, files: Dict[str, str], *, db: Optional[Path] = None, **options) -> ReplayReport:
@@ -428,3 +428,52 @@ def test_rows_a_trigger_changes_while_rows_are_seeded_are_not_blamed_on_a_later_
     }
     report = run(tmp_path, files)
     assert report.ok, [str(p) for s in report.steps for p in s.problems]
+
+
+
+# What verify_migrations.py prints ----------------------------------------------------
+
+ONE_ACTIVE = {
+    "1_t.up.sql": "CREATE TABLE t(id INTEGER PRIMARY KEY, active INT NOT NULL CHECK (active IN (0, 1)));",
+    "1_t.down.sql": "DROP TABLE t;",
+    "2_one.up.sql": "CREATE UNIQUE INDEX t_active ON t(active);",
+    "2_one.down.sql": "DROP INDEX t_active;",
+}
+
+
+def test_cli_a_data_dependent_warning_is_one_line_and_exit_0(tmp_path):
+    folder = write_files(tmp_path / "m", ONE_ACTIVE)
+    proc = run_cli("verify_migrations.py", "--dir", str(folder))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 3 and "all 2 versions ok (1 with a warning)" in lines[0]
+    assert lines[2] == ("warning: 2_one.up.sql:1: the up fails on rows like t {active=0}: UNIQUE constraint failed: "
+                        "t.active; passes on an empty table; check it with `--db` on a copy of real data")
+    code, out = run_json("verify_migrations.py", "--dir", str(folder))
+    assert code == 0 and out["status"] == "ok" and out["stop"] is None
+    assert out["summary"]["warnings"] == [2] and out["summary"]["failing"] == []
+    step = out["steps"][1]
+    assert step["up"] == "data-dependent" and step["error"] is None and len(step["warnings"]) == 1
+
+
+def test_cli_pre_checks_are_grouped_before_the_error_and_listed_for_versions_not_run(tmp_path):
+    db = real_db(tmp_path, USERS + "\n" + USERS_ROWS, 1)
+    folder = write_files(tmp_path / "m", {
+        **USERS_FILES, "2_email.up.sql": "CREATE UNIQUE INDEX users_email ON users(email);",
+        "2_email.down.sql": "DROP INDEX users_email;",
+        "3_name.up.sql": _rebuild_users("id INTEGER PRIMARY KEY, email TEXT, name TEXT NOT NULL, age INT, team_id INT"),
+        "3_name.down.sql": _rebuild_users(OLD_USERS)})
+    proc = run_cli("verify_migrations.py", "--dir", str(folder), "--db", str(db), "--foreign-keys", "off")
+    assert proc.returncode == 1
+    out = proc.stdout
+    group = (f"- 2_email.up.sql: rows of {db} that break it (pre-checks; --json has each query):\n"
+             "    UNIQUE INDEX users_email on users(email): 2 duplicated keys (5 rows), e.g. (email='a@x') x3; (email='b@x') x2\n"
+             "- 2_email.up.sql:1: up failed: UNIQUE constraint failed: users.email\n")
+    assert group in out, out
+    assert (f"- 3_name.up.sql (not run): rows of {db} (as before the failed up) it may refuse (pre-checks; --json has "
+            "each query):\n    NOT NULL users.name: 2 rows hold NULL, e.g. {id=2, name=NULL}; {id=4, name=NULL}\n") in out
+    code, data = run_json("verify_migrations.py", "--dir", str(folder), "--db", str(db), "--foreign-keys", "off")
+    check = data["steps"][0]["prechecks"][0]
+    assert (check["check"], check["table"], check["count"], check["rows"]) == ("unique", "users", 2, 5)
+    assert check["query"] == ("SELECT email, count(*) AS copies FROM users WHERE email IS NOT NULL GROUP BY email "
+                              "HAVING count(*) > 1")
