@@ -165,10 +165,50 @@ def test_a_json_read_that_fails_only_on_synthetic_text_is_data_dependent_not_fai
     # and every later version gets its checks.
     assert all(t.error is None for t in report.trace)
     assert verdict(report, 3).statuses() == {c: "ok" for c in verdict(report, 3).statuses()}
-    assert verdict(report, 3).data == "ok"  # rows were seeded again after version 2
     # With the shapes learned from the folder, the rows hold JSON: no warning.
     learned = run(tmp_path / "learned", TAGS)
     assert learned.ok and not any(s.warnings for s in learned.steps)
+
+
+def test_after_a_data_dependent_up_later_versions_are_still_checked_with_rows(tmp_path):
+    # The replay goes on from the state without synthetic rows and seeds
+    # them again: version 3's lossy data change is still caught.
+    # (Version 2 reads t without changing it, so only the new seeding puts
+    # rows back into t.)
+    files = {**TAGS, "2_count.up.sql": "CREATE TABLE t_tags AS SELECT id, json_array_length(tags) AS n FROM t;",
+             "2_count.down.sql": "DROP TABLE t_tags;",
+             "3_u.up.sql": "DELETE FROM t WHERE id = (SELECT min(id) FROM t);", "3_u.down.sql": "SELECT 1;"}
+    report = run(tmp_path, files, json_columns={})
+    assert verdict(report, 2).up == DATA_DEPENDENT
+    assert verdict(report, 3).data == "failed"
+    assert "after the up, 1 of 3 synthetic rows of t are gone" in verdict(report, 3).error
+
+
+def test_a_failure_caused_by_rows_a_later_down_left_behind_is_not_data_dependent(tmp_path):
+    # Version 3's down forgets the rows its up inserted; version 2's down
+    # then fails on them. golang-migrate fails there on an empty database too.
+    files = {
+        "1_t.up.sql": "CREATE TABLE t(id INTEGER PRIMARY KEY, code TEXT);", "1_t.down.sql": "DROP TABLE t;",
+        "2_i.up.sql": "CREATE INDEX t_code ON t(code);",
+        "2_i.down.sql": "DROP INDEX t_code;\nCREATE UNIQUE INDEX t_code_once ON t(code);\nDROP INDEX t_code_once;",
+        "3_seed.up.sql": "INSERT INTO t(code) VALUES ('dup'), ('dup');", "3_seed.down.sql": "SELECT 1;",
+    }
+    report = run(tmp_path, files)
+    step = verdict(report, 2)
+    assert step.down == "failed" and step.warnings == [] and step.stops_here
+    assert "UNIQUE constraint failed: t.code" in step.error
+
+
+def test_a_second_up_that_fails_on_what_a_down_left_is_not_data_dependent(tmp_path):
+    # Version 2's down forgets its view: the second up fails on it, with or
+    # without rows (the real database's table keeps synthetic rows through
+    # the downs, so the replay does look at it without them).
+    db = real_db(tmp_path, TAGS["1_t.up.sql"], 1)
+    files = {"1_t.up.sql": TAGS["1_t.up.sql"], "1_t.down.sql": TAGS["1_t.down.sql"],
+             "2_v.up.sql": "CREATE VIEW t_titles AS SELECT title FROM t;", "2_v.down.sql": "SELECT 1;"}
+    step = verdict(run(tmp_path, files, db=db), 2)
+    assert step.reup == "failed" and step.warnings == []
+    assert "view t_titles already exists" in [p for p in step.problems if p.check == "reup"][0].message
 
 
 def test_a_unique_index_synthetic_rows_duplicate_is_data_dependent(tmp_path):
@@ -313,6 +353,43 @@ def test_pre_checks_run_on_the_rows_earlier_pending_versions_leave(tmp_path):
     assert verdict(report, 3).up == "failed" and verdict(report, 3).prechecks[0].count == 2
 
 
+def test_pre_checks_derive_only_what_a_version_adds():
+    from mwcore.prechecks import SchemaFollower
+
+    source = engine.scratch()
+    source.execute("CREATE TABLE team(id INTEGER PRIMARY KEY)")
+    source.execute("CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, age INT CHECK (age >= 0), "
+                   "team_id INT REFERENCES team(id))")
+    source.execute("CREATE UNIQUE INDEX users_age ON users(age, id)")
+    follower = SchemaFollower(source, engine.scratch, wrap=True)
+    # A rebuild that keeps every constraint and index, and adds a NOT NULL
+    # column its copy fills: nothing new for the rows already there.
+    keep = ("CREATE TABLE users_new(id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, age INT CHECK (age >= 0), "
+            "team_id INT REFERENCES team(id), plan TEXT NOT NULL);\n"
+            "INSERT INTO users_new SELECT id, email, age, team_id, 'free' FROM users;\n"
+            "DROP TABLE users;\nALTER TABLE users_new RENAME TO users;\nCREATE UNIQUE INDEX users_age ON users(age, id);")
+    assert follower.checks_for(keep, "2_keep.up.sql") == []
+    assert follower.checks_for("ALTER TABLE team ADD COLUMN kind TEXT NOT NULL DEFAULT 'a';", "2b.up.sql") == []
+    # The same change made with ADD COLUMN would fail on any row.
+    assert [c.kind for c in follower.checks_for("ALTER TABLE team ADD COLUMN name TEXT NOT NULL;", "3.up.sql")] == \
+        ["new-not-null"]
+
+
+def test_pre_checks_follow_columns_an_earlier_pending_version_adds(tmp_path):
+    # Version 2 adds and fills `code` (with duplicates); version 3's index on
+    # it is checked on the rows as version 2 left them.
+    db = real_db(tmp_path, USERS + "\n" + USERS_ROWS, 1)
+    files = {**USERS_FILES,
+             "2_code.up.sql": "ALTER TABLE users ADD COLUMN code TEXT;\nUPDATE users SET code = upper(email);",
+             "2_code.down.sql": "ALTER TABLE users DROP COLUMN code;",
+             "3_unique.up.sql": "CREATE UNIQUE INDEX users_code ON users(code);",
+             "3_unique.down.sql": "DROP INDEX users_code;"}
+    step = verdict(run(tmp_path, files, db=db), 3)
+    assert step.up == "failed"
+    assert [c.finding() for c in step.prechecks] == [
+        "UNIQUE INDEX users_code on users(code): 2 duplicated keys (5 rows), e.g. (code='A@X') x3; (code='B@X') x2"]
+
+
 def test_no_pre_checks_without_a_real_database(tmp_path):
     up, down, _finding, _error = PRECHECK_CASES["unique index"]
     files = {**USERS_FILES, "1_users.up.sql": USERS + "\n" + USERS_ROWS.replace("\n", " "),
@@ -384,6 +461,19 @@ def test_of_several_triggers_the_broken_one_is_named(tmp_path):
     step = verdict(run(tmp_path, files), 3)
     assert [p.message for p in step.problems] == [
         "after the up, trigger orders_touch_customer on orders fails when an INSERT fires it: no such column: last_order_at"]
+
+
+def test_a_trigger_that_raises_on_purpose_is_not_broken(tmp_path):
+    # The UPDATE that fires it changes nothing, so it raises its own message:
+    # that is the trigger working.
+    files = {**ORDERS, "2_touch.up.sql": (
+        "ALTER TABLE orders ADD COLUMN updated_at TEXT NOT NULL DEFAULT '2024-01-01';\n"
+        "CREATE TRIGGER orders_updated_at_moves BEFORE UPDATE ON orders WHEN NEW.updated_at = OLD.updated_at BEGIN\n"
+        "  SELECT RAISE(ABORT, 'updated_at must change');\nEND;"),
+        "2_touch.down.sql": "DROP TRIGGER orders_updated_at_moves;\nALTER TABLE orders DROP COLUMN updated_at;",
+        "3_drop.up.sql": "CREATE INDEX orders_customer ON orders(customer_id);", "3_drop.down.sql": "DROP INDEX orders_customer;"}
+    report = run(tmp_path, files)
+    assert report.ok and not any(s.warnings for s in report.steps), [str(p) for s in report.steps for p in s.problems]
 
 
 def test_a_trigger_that_fails_only_on_the_row_it_ran_on_is_a_warning(tmp_path):

@@ -1207,13 +1207,9 @@ class _Replay:
         the up pass). Returns the passing run (outcome, step, change, the
         state before it), or None: the failure is the file's own."""
         result = step.result if step is not None else None
-        if (not self.options.check_data or outcome.error_kind != RUN_FAILED or result is None or result.ok
-                or result.kind != engine.SQL_ERROR or not any(r.rows for r in pre.rows.values())):
-            return None
-        if check != "up" and self.unclean:
-            # A down left things in place: the state is not what the ups
-            # alone make, so the ups cannot rebuild it without the rows.
-            return None
+        if (outcome.error_kind != RUN_FAILED or result is None or result.ok or result.kind != engine.SQL_ERROR
+                or not any(r.rows for r in pre.rows.values())):
+            return None  # not SQLite's error, or no synthetic row anywhere (--no-data)
         direction = DOWN if check == "down" else UP
         previous = self.folder.previous(migration.version)
         target = migration.version if direction == DOWN else (NIL_VERSION if previous is None else previous)
@@ -1222,7 +1218,9 @@ class _Replay:
             return None
         gm, tracker = session
         before = tracker.state()
-        if before.schema != pre.schema:
+        if before.schema != pre.schema or not self._same_rows(gm.conn, pre, change):
+            # A down left objects or rows in place (or an unwrapped file
+            # half-applied): the ups alone do not make this state.
             gm.conn.close()
             return None
         action = gm.up if direction == UP else gm.down
@@ -1247,6 +1245,24 @@ class _Replay:
         self.gm.conn.close()
         self.gm, self.tracker = gm, tracker
         return probe, probe_step, probe_change, before
+
+    def _same_rows(self, probe: sqlite3.Connection, pre: DbState, change: Change) -> bool:
+        """Whether the tables the failed file touched hold, besides the
+        synthetic rows, as many rows here as in the probe."""
+        from .sqltext import quote_identifier
+
+        touched = change.touched
+        for name in sorted((touched.read | touched.written | touched.schema) & set(pre.schema.tables)):
+            table = quote_identifier(pre.schema.tables[name].name)
+            try:
+                here = self.gm.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                there = probe.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            except sqlite3.Error:
+                return False
+            synthetic = pre.rows.get(name)
+            if here - (len(synthetic.rows) if synthetic is not None else 0) != there:
+                return False
+        return True
 
     def _bare_session(self, target: int) -> Optional[Tuple[GoMigrate, Tracker]]:
         """A fresh copy of the start state brought to `target` by the ups,
