@@ -567,3 +567,18 @@ def test_cli_pre_checks_are_grouped_before_the_error_and_listed_for_versions_not
     assert (check["check"], check["table"], check["count"], check["rows"]) == ("unique", "users", 2, 5)
     assert check["query"] == ("SELECT email, count(*) AS copies FROM users WHERE email IS NOT NULL GROUP BY email "
                               "HAVING count(*) > 1")
+
+
+def test_runs_with_foreign_keys_off_and_on_merge_warnings_and_pre_checks_once(tmp_path):
+    from mwcore.bothways import merge_replays
+
+    db = real_db(tmp_path, USERS + "\n" + USERS_ROWS, 1)
+    files = {**USERS_FILES, "2_email.up.sql": "CREATE UNIQUE INDEX users_email ON users(email);",
+             "2_email.down.sql": "DROP INDEX users_email;"}
+    off, on = (run(tmp_path / mode, files, db=db, foreign_keys=mode == "on") for mode in ("off", "on"))
+    merged = verdict(merge_replays(off, on), 2)
+    assert [c.subject for c in merged.prechecks] == ["UNIQUE INDEX users_email on users(email)"]
+    tags_off, tags_on = (run(tmp_path / f"tags-{mode}", TAGS, json_columns={}, foreign_keys=mode == "on")
+                         for mode in ("off", "on"))
+    step = verdict(merge_replays(tags_off, tags_on), 2)
+    assert step.up == DATA_DEPENDENT and len(step.warnings) == 1
