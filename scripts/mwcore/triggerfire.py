@@ -21,7 +21,9 @@ that is rolled back (the database is left exactly as it was):
    the row itself are not the trigger's breakage and are left out.
 
 A failure is pinned on one trigger by running the statement again with the
-table's other triggers dropped (inside a savepoint, rolled back).
+table's other triggers dropped (inside a savepoint, rolled back). A body that
+does not compile is broken whatever the rows (`BrokenTrigger.row` is None);
+one that failed on the row it ran on may work on other rows.
 """
 
 from __future__ import annotations
