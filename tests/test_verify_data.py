@@ -582,3 +582,13 @@ def test_runs_with_foreign_keys_off_and_on_merge_warnings_and_pre_checks_once(tm
                          for mode in ("off", "on"))
     step = verdict(merge_replays(tags_off, tags_on), 2)
     assert step.up == DATA_DEPENDENT and len(step.warnings) == 1
+
+
+def test_with_a_real_database_a_data_dependent_step_says_it_passes_on_the_copy(tmp_path):
+    # The real rows are distinct (0 and 1); the synthetic ones repeat them.
+    db = real_db(tmp_path, ONE_ACTIVE["1_t.up.sql"] + "\nINSERT INTO t(active) VALUES (0), (1);", 1)
+    report = run(tmp_path, ONE_ACTIVE, db=db)
+    step = verdict(report, 2)
+    assert step.up == DATA_DEPENDENT and report.stop is None and step.prechecks == []
+    assert str(step.warnings[0]).endswith("UNIQUE constraint failed: t.active; passes on the --db copy without them, "
+                                          "so a database with such rows would stop here")
