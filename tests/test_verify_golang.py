@@ -240,3 +240,34 @@ def test_a_trigger_broken_by_drop_column_passes_golang_migrate_and_fails_at_its_
                              "fires it: no such column: last_order_at")
     assert report.stop is not None and (report.stop.phase, report.stop.version) == ("up", 3)
     assert "no such column: last_order_at" in report.stop.error
+
+
+def test_the_rows_pre_checks_name_are_the_ones_golang_migrate_fails_on(go_tools, tmp_path):
+    import shutil
+
+    from test_verify_data import OLD_USERS, USERS, USERS_FILES, USERS_ROWS, _rebuild_users, real_db
+
+    db = real_db(tmp_path, USERS + "\n" + USERS_ROWS, 1)
+    files = {**USERS_FILES,
+             "2_name.up.sql": _rebuild_users("id INTEGER PRIMARY KEY, email TEXT, name TEXT NOT NULL, age INT, team_id INT"),
+             "2_name.down.sql": _rebuild_users(OLD_USERS)}
+    folder = write_files(tmp_path / "migrations", files)
+    model = scan_folder(folder)
+    texts = {f.name: read_sql(model.file_path(f)).text for f in model.all_files()}
+    pristine = engine.copy_of_user_db(db)
+    report = replay(model, texts, lambda: engine.copy(pristine), ReplayOptions(real_db=True))
+    step = report.steps[0]
+    assert step.up == "failed" and [c.count for c in step.prechecks] == [2]
+    # golang-migrate on a copy of the same database stops there, on those rows;
+    # without them it applies.
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(db, copy)
+    failed = go_tools.run_harness(folder, copy, ["up"])[0]
+    assert "NOT NULL constraint failed: users_new.name" in failed["error"] and failed["dirty"]
+    fixed = tmp_path / "fixed.db"
+    shutil.copyfile(db, fixed)
+    conn = sqlite3.connect(str(fixed))
+    conn.execute(f"DELETE FROM users WHERE id IN (SELECT id FROM ({step.prechecks[0].query}))")
+    conn.commit()
+    conn.close()
+    assert go_tools.run_harness(folder, fixed, ["up"])[0]["error"] is None
