@@ -30,8 +30,13 @@ it reports: up applies; down applies; roundtrip (the schema after the down
 equals the one before the up); reup (the up applies again to the same
 schema); data (synthetic rows that existed before the up are still there
 after the up and after the down); integrity (no new foreign_key_check or
-integrity_check findings). Each status is ok, failed, missing, skipped or
-differs. Foreign keys and x-no-tx-wrap follow the project's Go source unless
+integrity_check findings; after an up, the triggers it may reach still fire).
+Each status is ok, failed, missing, skipped or differs, or data-dependent: a
+warning (exit 0) for a step that fails only with the synthetic rows and
+passes on the same state without them. With --db, pre-checks name the real
+rows that break a version (duplicates for a new UNIQUE index, NULLs for NOT
+NULL, rows with no parent for a foreign key, rows a CHECK rejects).
+Foreign keys and x-no-tx-wrap follow the project's Go source unless
 --foreign-keys/--tx-wrap say otherwise; when the source cannot tell whether
 foreign keys are enforced while migrating, the chain is replayed both ways
 and a problem only one way has says which. SQL functions the app registers
@@ -123,6 +128,7 @@ def main(args: argparse.Namespace) -> int:
             # With two runs, --keep saves the first (enforcement off).
             keep=_keeper(keep_dir, args.dry_run, kept) if keep_dir and index == 0 else None,
             sql_functions=tuple(project.sql_functions),
+            real_db=bool(args.db),
         )
         reports.append(replay(folder, texts, start, options))
     report = reports[0] if len(reports) == 1 else merge_replays(*reports)
@@ -221,6 +227,10 @@ def _step_json(step) -> dict:
         out["problems"] = [str(p) for p in step.problems]
     if step.notes:
         out["notes"] = step.notes
+    if step.warnings:
+        out["warnings"] = [str(w) for w in step.warnings]
+    if step.prechecks:
+        out["prechecks"] = [c.as_json() for c in step.prechecks]
     return out
 
 
@@ -298,6 +308,9 @@ def _print_text(report, ctx, verbose: bool) -> None:
     elif report.ok:
         kept = " and the rows" if options.check_data else ""
         allowed = " (missing downs allowed)" if options.allow_missing_down and any(s.down == "missing" for s in steps) else ""
+        warned = sum(1 for s in steps if s.warnings)
+        if warned:
+            allowed += f" ({warned} with a warning)"
         print(f"{where}: all {count} ok{allowed}: up, down, up again on {start}; every down restores the schema{kept}.")
     else:
         print(f"{where}: {len(failing)} of {count} have problems (up, down, up again on {start}).")
@@ -307,6 +320,8 @@ def _print_text(report, ctx, verbose: bool) -> None:
         return
     run_notes = _run_notes(report, ctx)
     if report.ok and not verbose:
+        for line in _warning_lines(steps):
+            print(f"warning: {line}")
         for note in run_notes:
             print(f"note: {note}")
         _print_kept(ctx)
@@ -321,13 +336,27 @@ def _print_text(report, ctx, verbose: bool) -> None:
     if problems:
         print()
         print("Problems:")
+        shown_prechecks = set()
         for step, problem in problems:
+            if step.prechecks and step.version not in shown_prechecks:
+                shown_prechecks.add(step.version)
+                _print_prechecks(step, ctx)
             print(f"- {problem}")
             diff_lines = step.roundtrip_diff if problem.check == "roundtrip" else step.reup_diff if problem.check == "reup" else []
             for line in diff_lines[1:13]:
                 print(f"    {line}")
             if len(diff_lines) > 13:
                 print(f"    ... and {len(diff_lines) - 13} more (--json lists them)")
+    unrun = [s for s in steps if s.prechecks and not s.problems]
+    if unrun:
+        print()
+        for step in unrun:
+            _print_prechecks(step, ctx)
+    warnings = _warning_lines(steps)
+    if warnings:
+        print()
+        for line in warnings:
+            print(f"warning: {line}")
     notes = [(s, n) for s in steps for n in s.notes if not n.startswith("not run:")]
     notes += [(None, n) for n in run_notes]
     if notes:
@@ -348,6 +377,51 @@ def _print_text(report, ctx, verbose: bool) -> None:
     _print_kept(ctx)
     if not report.ok:
         print("Fix every failing version (and run this again) before writing tests.")
+
+
+def _warning_lines(steps) -> List[str]:
+    """One line per version with warnings: the first, then what else."""
+    from mwcore.replay import DATA_DEPENDENT
+
+    lines = []
+    for step in steps:
+        if not step.warnings:
+            continue
+        first, rest = step.warnings[0], step.warnings[1:]
+        line = str(first)
+        also = [_check_name(w.check) for w in rest if getattr(step, w.check, None) == DATA_DEPENDENT]
+        others = len(rest) - len(also)
+        if also:
+            line += f" ({', '.join(also)} too)"
+        if others:
+            line += f" (and {others} more warning{'s' if others != 1 else ''}: --json lists them)"
+        lines.append(line)
+    return lines
+
+
+def _check_name(check: str) -> str:
+    return {"up": "the up", "down": "the down", "reup": "the second up"}.get(check, check)
+
+
+def _print_prechecks(step, ctx) -> None:
+    """The rows of the real database that break this version, grouped: one
+    line per pre-check with its sample (the queries are in --json)."""
+    if step.problems:
+        up = next((p.file for p in step.problems if p.file and ".up." in p.file), None) or step.name
+        print(f"- {up}: rows of {ctx['db']} that break it (pre-checks; --json has each query):")
+    else:
+        up = _file_of(ctx, step.version, "up")
+        print(f"- {up} (not run): rows of {ctx['db']} (as before the failed up) it may refuse (pre-checks; "
+              "--json has each query):")
+    for check in step.prechecks:
+        print(f"    {check.finding()}")
+
+
+def _file_of(ctx, version: int, direction: str) -> str:
+    folder: MigrationFolder = ctx["folder"]
+    migration = folder.find(version)
+    found = migration.file(direction) if migration else None
+    return found.name if found else str(version)
 
 
 def _print_kept(ctx) -> None:
@@ -375,9 +449,10 @@ def _conditions(report, ctx) -> str:
 def _print_table(shown, ctx) -> None:
     width = max(len(s.name) for s in shown)
     digits = max(7, max(len(_version_text(ctx, s.version)) for s in shown))
-    print(f"{'version':<{digits}}  " + "  ".join(f"{c:<{_width(c)}}" for c in _COLUMNS) + "  name")
+    widths = {c: max([_width(c)] + [len(getattr(s, c)) for s in shown]) for c in _COLUMNS}
+    print(f"{'version':<{digits}}  " + "  ".join(f"{c:<{widths[c]}}" for c in _COLUMNS) + "  name")
     for step in shown:
-        cells = "  ".join(f"{getattr(step, c):<{_width(c)}}" for c in _COLUMNS)
+        cells = "  ".join(f"{getattr(step, c):<{widths[c]}}" for c in _COLUMNS)
         line = f"{_version_text(ctx, step.version):<{digits}}  {cells}  {step.name:<{width}}"
         if step.stops_here:
             line += "  <- golang-migrate stops here"

@@ -180,3 +180,94 @@ def test_generated_chains_stop_where_golang_migrate_stops(go_tools, tmp_path_fac
     if not files:
         return
     compare(go_tools, tmp_path_factory.mktemp("chain"), files, no_tx_wrap=no_tx_wrap)
+
+
+# Verdicts about data and triggers, against golang-migrate -----------------------------
+
+DATA_DEPENDENT_CHAIN = {
+    "1_t.up.sql": "CREATE TABLE t(id INTEGER PRIMARY KEY, active INT NOT NULL CHECK (active IN (0, 1)));",
+    "1_t.down.sql": "DROP TABLE t;",
+    "2_one.up.sql": "CREATE UNIQUE INDEX t_active ON t(active);",
+    "2_one.down.sql": "DROP INDEX t_active;",
+    "3_u.up.sql": "CREATE TABLE u(id INTEGER PRIMARY KEY);",
+    "3_u.down.sql": "DROP TABLE u;",
+}
+
+
+def test_a_data_dependent_step_is_no_stop_of_golang_migrate_and_real_rows_like_it_do_stop_it(go_tools, tmp_path):
+    folder = write_files(tmp_path / "migrations", DATA_DEPENDENT_CHAIN)
+    model = scan_folder(folder)
+    texts = {f.name: read_sql(model.file_path(f)).text for f in model.all_files()}
+    report = replay(model, texts, lambda: engine.scratch(), ReplayOptions(cross_check=True))
+    step = next(s for s in report.steps if s.version == 2)
+    assert step.up == "data-dependent" and not step.stops_here and report.stop is None
+    assert "the up fails on rows like t {active=0}: UNIQUE constraint failed: t.active" in str(step.warnings[0])
+    # golang-migrate on the start state (an empty database) goes through, as the trace says.
+    theirs = golang_migrate_run(go_tools, folder, tmp_path / "empty.db", 3)
+    assert [(r["error"], r["version"], r["dirty"]) for r in theirs] == \
+        [(t.error, t.after_version, t.after_dirty) for t in report.trace]
+    assert all(r["error"] is None for r in theirs)
+    # On a database with rows like the ones the warning names, it stops at version 2.
+    db = tmp_path / "rows.db"
+    assert go_tools.run_harness(folder, db, ["steps:1"])[0]["error"] is None
+    conn = sqlite3.connect(str(db))
+    conn.executemany("INSERT INTO t(active) VALUES (?)", [(0,), (0,)])
+    conn.commit()
+    conn.close()
+    failed = go_tools.run_harness(folder, db, ["up"])[0]
+    assert "UNIQUE constraint failed: t.active" in failed["error"] and (failed["version"], failed["dirty"]) == (2, True)
+
+
+def test_a_trigger_broken_by_drop_column_passes_golang_migrate_and_fails_at_its_next_firing(go_tools, tmp_path):
+    files = {
+        "1_orders.up.sql": ("CREATE TABLE customer(id INTEGER PRIMARY KEY, name TEXT NOT NULL, last_order_at TEXT);\n"
+                            "CREATE TABLE orders(id INTEGER PRIMARY KEY, customer_id INT NOT NULL REFERENCES customer(id), "
+                            "placed_at TEXT NOT NULL DEFAULT '2024-01-01');\n"
+                            "CREATE TRIGGER orders_touch_customer AFTER INSERT ON orders BEGIN\n"
+                            "  UPDATE customer SET last_order_at = NEW.placed_at WHERE id = NEW.customer_id;\nEND;\n"
+                            "INSERT INTO customer(id, name) VALUES (1, 'first');"),
+        "1_orders.down.sql": "DROP TABLE orders;\nDROP TABLE customer;",
+        "2_drop.up.sql": "ALTER TABLE customer DROP COLUMN last_order_at;",
+        "2_drop.down.sql": "ALTER TABLE customer ADD COLUMN last_order_at TEXT;",
+        # What the application does next: insert an order.
+        "3_order.up.sql": "INSERT INTO orders(customer_id) VALUES (1);",
+        "3_order.down.sql": "DELETE FROM orders;",
+    }
+    report = compare(go_tools, tmp_path, files)  # golang-migrate: version 2 applies, version 3 fails
+    dropped = next(s for s in report.steps if s.version == 2)
+    assert dropped.up == "ok" and dropped.integrity == "failed"
+    assert dropped.error == ("2_drop.up.sql: after the up, trigger orders_touch_customer on orders fails when an INSERT "
+                             "fires it: no such column: last_order_at")
+    assert report.stop is not None and (report.stop.phase, report.stop.version) == ("up", 3)
+    assert "no such column: last_order_at" in report.stop.error
+
+
+def test_the_rows_pre_checks_name_are_the_ones_golang_migrate_fails_on(go_tools, tmp_path):
+    import shutil
+
+    from test_verify_data import OLD_USERS, USERS, USERS_FILES, USERS_ROWS, _rebuild_users, real_db
+
+    db = real_db(tmp_path, USERS + "\n" + USERS_ROWS, 1)
+    files = {**USERS_FILES,
+             "2_name.up.sql": _rebuild_users("id INTEGER PRIMARY KEY, email TEXT, name TEXT NOT NULL, age INT, team_id INT"),
+             "2_name.down.sql": _rebuild_users(OLD_USERS)}
+    folder = write_files(tmp_path / "migrations", files)
+    model = scan_folder(folder)
+    texts = {f.name: read_sql(model.file_path(f)).text for f in model.all_files()}
+    pristine = engine.copy_of_user_db(db)
+    report = replay(model, texts, lambda: engine.copy(pristine), ReplayOptions(real_db=True))
+    step = report.steps[0]
+    assert step.up == "failed" and [c.count for c in step.prechecks] == [2]
+    # golang-migrate on a copy of the same database stops there, on those rows;
+    # without them it applies.
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(db, copy)
+    failed = go_tools.run_harness(folder, copy, ["up"])[0]
+    assert "NOT NULL constraint failed: users_new.name" in failed["error"] and failed["dirty"]
+    fixed = tmp_path / "fixed.db"
+    shutil.copyfile(db, fixed)
+    conn = sqlite3.connect(str(fixed))
+    conn.execute(f"DELETE FROM users WHERE id IN (SELECT id FROM ({step.prechecks[0].query}))")
+    conn.commit()
+    conn.close()
+    assert go_tools.run_harness(folder, fixed, ["up"])[0]["error"] is None

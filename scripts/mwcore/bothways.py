@@ -29,7 +29,7 @@ def enforcement_matters(texts: Mapping[str, str]) -> bool:
     return False
 
 
-_RANK = {"ok": 0, "skipped": 1, "missing": 2, "differs": 3, "failed": 4}
+_RANK = {"ok": 0, "skipped": 1, "data-dependent": 2, "missing": 3, "differs": 4, "failed": 5}
 
 
 def merge_replays(off, on):
@@ -47,20 +47,14 @@ def merge_replays(off, on):
             mine, theirs = getattr(step, check), getattr(other, check)
             if _RANK.get(theirs, 0) > _RANK.get(mine, 0):
                 setattr(step, check, theirs)
+        step.warnings = _merged(step.warnings, other.warnings, Problem)
+        seen = {p.key() for p in step.prechecks}
+        step.prechecks += [p for p in other.prechecks if p.key() not in seen]
         mine = {str(p) for p in step.problems}
         theirs = {str(p) for p in other.problems}
         if mine == theirs:
             continue
-        merged: List = []
-        for problem in step.problems:
-            if str(problem) in theirs:
-                merged.append(problem)
-            else:
-                merged.append(Problem(problem.check, OFF_PREFIX + problem.message, problem.file, problem.line))
-        for problem in other.problems:
-            if str(problem) not in mine:
-                merged.append(Problem(problem.check, ON_PREFIX + problem.message, problem.file, problem.line))
-        step.problems = merged
+        step.problems = _merged(step.problems, other.problems, Problem)
         if not step.roundtrip_diff and other.roundtrip_diff:
             step.roundtrip_diff = other.roundtrip_diff
         if not step.reup_diff and other.reup_diff:
@@ -78,6 +72,14 @@ def merge_replays(off, on):
         if note not in off.notes:
             off.notes.append(note)
     return off
+
+
+def _merged(off: List, on: List, cls) -> List:
+    """Problems of both runs, once each; one only a run has says which."""
+    mine, theirs = {str(p) for p in off}, {str(p) for p in on}
+    merged: List = [p if str(p) in theirs else cls(p.check, OFF_PREFIX + p.message, p.file, p.line) for p in off]
+    merged += [cls(p.check, ON_PREFIX + p.message, p.file, p.line) for p in on if str(p) not in mine]
+    return merged
 
 
 def merge_lint(off, on):

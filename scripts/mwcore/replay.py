@@ -39,12 +39,21 @@ from .sqlfuncs import registered as register
 from .touched import TouchRecorder, Touched
 
 OK, FAILED, MISSING, SKIPPED, DIFFERS = "ok", "failed", "missing", "skipped", "differs"
-STATUSES = (OK, FAILED, MISSING, SKIPPED, DIFFERS)
+# A step that fails only with the synthetic rows (it passes on the same state
+# without them): a warning, not a failure.
+DATA_DEPENDENT = "data-dependent"
+STATUSES = (OK, FAILED, MISSING, SKIPPED, DIFFERS, DATA_DEPENDENT)
 CHECKS = ("up", "down", "roundtrip", "reup", "data", "integrity")
 
 # Phases of the run, named as the report names them.
 PHASE_UP, PHASE_DOWN, PHASE_REUP = "up", "down", "reup"
 
+# Errors SQLite raises because a table has rows at all, whatever their
+# values (ADD COLUMN's limits; a parent's rows deleted or rekeyed under
+# children that point at them, with enforcement on): every database with
+# rows there fails, so they stay failures even when an empty table passes.
+_ANY_ROW_ERRORS = re.compile(r"Cannot add a (NOT NULL|REFERENCES) column|Cannot add a STORED column|"
+                             r"Cannot add a column with non-constant default|FOREIGN KEY constraint failed", re.I)
 _VERSION_SENSITIVE = re.compile(r"syntax error|no such function|no such module|unknown|not supported|malformed", re.I)
 
 
@@ -75,6 +84,10 @@ class ReplayOptions:
     json_columns: Optional[JsonColumns] = None
     # Stand-ins for the SQL functions the app registers (sqlfuncs.SqlFunction).
     sql_functions: Tuple = ()
+    # The start state is a copy of a real database (--db): pre-checks run on
+    # its rows before each pending version, and a data-dependent step is
+    # said to pass on that copy rather than on empty tables.
+    real_db: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,11 @@ class StepVerdict:
     roundtrip_diff: List[str] = field(default_factory=list)
     reup_diff: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    # Warnings: steps that fail only with synthetic rows (DATA_DEPENDENT).
+    warnings: List[Problem] = field(default_factory=list)
+    # Rows of the real database that break this version (prechecks.Precheck),
+    # found before its up ran; kept when the up failed or left integrity problems.
+    prechecks: List = field(default_factory=list)
 
     def statuses(self) -> Dict[str, str]:
         return {check: getattr(self, check) for check in CHECKS}
@@ -184,6 +202,7 @@ class ReplayReport:
             "versions": len(self.steps),
             "ok": sum(1 for s in self.steps if s.is_ok(self.options.allow_missing_down)),
             "failing": [s.version for s in self.failing()],
+            "warnings": [s.version for s in self.steps if s.warnings],
             "counts": {check: {k: v for k, v in c.items() if v} for check, c in counts.items()},
         }
 
@@ -364,7 +383,13 @@ class Tracker:
         if not names:
             return []
         real = [self.schema.tables[n].name for n in names]
-        report = seed_rows(self.conn, real, per_table, start=start, json_columns=self.json_columns)
+        # Triggers the inserts fire may write other tables (a counter in the
+        # parent): their rows in the model are read again afterwards.
+        self.recorder.start()
+        try:
+            report = seed_rows(self.conn, real, per_table, start=start, json_columns=self.json_columns)
+        finally:
+            touched = self.recorder.stop()
         notes = []
         for table, rowset in report.inserted.items():
             key = table.lower()
@@ -378,6 +403,10 @@ class Tracker:
         for table, reason in report.skipped.items():
             self.seed_skipped[table.lower()] = reason
             notes.append(f"{table}: {reason}; its rows are not checked")
+        # Triggers the inserts fired may have written rows of other tables (a
+        # counter in the parent), or of a table seeded before: read those again.
+        fired = any(self.schema.triggers_of(n) for n in names)
+        self.update_rows(touched.written if fired else touched.written - set(names))
         self.record_violations(names)
         return notes
 
@@ -388,14 +417,20 @@ class Tracker:
         tables = change.checked
         messages: List[Tuple[str, str]] = []
         existing = [t for t in sorted(tables) if t in self.schema.tables]
+        # Violations of a table that is gone (renamed, or rebuilt under
+        # another name) are known under the name it has now.
+        gone: Set[tuple] = set()
         for name in set(self.violations) - set(self.schema.tables):
-            del self.violations[name]
+            gone |= self.violations.pop(name)
         for name in existing:
-            now = self._violations(name)
-            new = now - self.violations.get(name, frozenset())
+            found = self._violation_rows(name)
+            now = frozenset(key for key, _parent, _fkid in found)
+            known = self.violations.get(name)
+            new = now - (gone if known is None else known)
             self.violations[name] = now
             if new:
-                messages.extend((name, text) for text in self._describe_violations(name, new))
+                fresh = [(parent, fkid) for key, parent, fkid in found if key in new]
+                messages.extend((name, text) for text in self._describe_violations(name, fresh))
         if self._integrity_per_table:
             for name in existing:
                 if name not in change.rows and name not in change.schema_changed:
@@ -435,30 +470,69 @@ class Tracker:
         self.violations.update({n: self._violations(n) for n in tables})
 
     def _violations(self, name: str) -> FrozenSet[tuple]:
+        return frozenset(key for key, _parent, _fkid in self._violation_rows(name))
+
+    def _violation_rows(self, name: str) -> List[Tuple[tuple, str, int]]:
+        """The foreign-key violations of a table, each as (identity, parent,
+        fkid). A violation is identified by the child row's values in the
+        key's columns (and which occurrence of them it is), not by rowid or
+        by the key's position: a rebuild renumbers rows and reorders keys,
+        and a dangling reference a database already had is still the same
+        one afterwards (never blamed on the version that moved it)."""
         table = self.schema.tables.get(name)
         if table is None or not table.foreign_keys:
-            return frozenset()
+            return []
         try:
-            rows = self.conn.execute('SELECT "table", rowid, parent, fkid FROM pragma_foreign_key_check(?)', (table.name,))
-            return frozenset(tuple(r) for r in rows)
+            rows = self.conn.execute('SELECT rowid, parent, fkid FROM pragma_foreign_key_check(?)', (table.name,)).fetchall()
+            if not rows:
+                return []
+            columns: Dict[int, List[str]] = {}
+            for fkid, column in self.conn.execute('SELECT id, "from" FROM pragma_foreign_key_list(?) ORDER BY id, seq',
+                                                  (table.name,)):
+                columns.setdefault(fkid, []).append(column)
+            values = self._row_values(table.name, sorted({c for cols in columns.values() for c in cols}),
+                                      [r[0] for r in rows if r[0] is not None])
         except sqlite3.Error:
-            return frozenset()
+            return []
+        out, seen = [], {}
+        for rowid, parent, fkid in rows:
+            cols = columns.get(fkid, [])
+            row = values.get(rowid, {}) if rowid is not None else {}
+            identity = (tuple(c.lower() for c in cols), tuple(row.get(c) for c in cols))
+            seen[identity] = seen.get(identity, 0) + 1
+            out.append((identity + (seen[identity],), parent, fkid))
+        return out
 
-    def _describe_violations(self, name: str, new: FrozenSet[tuple]) -> List[str]:
+    def _row_values(self, table: str, columns: List[str], rowids: List[int]) -> Dict[int, Dict[str, object]]:
+        from .sqltext import quote_identifier as q
+
+        out: Dict[int, Dict[str, object]] = {}
+        if not columns:
+            return out
+        select = ", ".join(map(q, columns))
+        for start in range(0, len(rowids), 500):
+            chunk = rowids[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self.conn.execute(f"SELECT rowid, {select} FROM {q(table)} WHERE rowid IN ({marks})", chunk):
+                out[row[0]] = dict(zip(columns, row[1:]))
+        return out
+
+    def _describe_violations(self, name: str, new: List[Tuple[str, int]]) -> List[str]:
         table = self.schema.tables[name]
         fk_columns = {}
         for row in self.conn.execute('SELECT id, "from", "to" FROM pragma_foreign_key_list(?)', (table.name,)):
             fk_columns.setdefault(row[0], []).append((row[1], row[2]))
         groups: Dict[Tuple[str, int], int] = {}
-        for _child, _rowid, parent, fkid in new:
+        for parent, fkid in new:
             groups[(parent, fkid)] = groups.get((parent, fkid), 0) + 1
         out = []
         for (parent, fkid), count in sorted(groups.items()):
             pairs = fk_columns.get(fkid, [])
             cols = ", ".join(f for f, _ in pairs) or "?"
             to = ", ".join(t or "(primary key)" for _, t in pairs)
-            rows = "row" if count == 1 else "rows"
-            out.append(f"foreign_key_check: {count} {rows} of {table.name} point to missing rows of {parent} "
+            rows = "1 row" if count == 1 else f"{count} rows"
+            verb = "points to a missing row" if count == 1 else "point to missing rows"
+            out.append(f"foreign_key_check: {rows} of {table.name} {verb} of {parent} "
                        f"({table.name}.{cols} -> {parent}({to}))")
         return out
 
@@ -789,6 +863,30 @@ def replay(folder: MigrationFolder, texts: Dict[str, str], start: ConnectionFact
     return _Replay(folder, texts, start, options or ReplayOptions()).run()
 
 
+_CHECK_WHAT = {"up": "the up", "down": "the down", "reup": "the second up"}
+
+
+def _rows_like(pre: DbState, change: Change, statement: str) -> str:
+    """One synthetic row the failed file met, as `table {col=value, ...}`:
+    from a table the failing statement names if it can (else any table the
+    file touched), showing the columns the statement names (else the first
+    four)."""
+    from .sqltext import tokens, unquote_identifier
+
+    words = {unquote_identifier(text).lower() for kind, text in tokens(statement) if kind in ("word", "ident")}
+    touched = change.touched
+    candidates = [t for t in sorted(touched.schema | touched.written | touched.read)
+                  if pre.rows.get(t) is not None and pre.rows[t].rows]
+    if not candidates:
+        return ""
+    named = [t for t in candidates if t in words]
+    rowset = pre.rows[(named or candidates)[0]]
+    positions = [i for i, c in enumerate(rowset.columns) if c.lower() in words] or list(range(min(4, len(rowset.columns))))
+    row = rowset.rows[0]
+    shown = ", ".join(f"{rowset.columns[i]}={repr(row[i])[:40]}" for i in positions[:6])
+    return f"{rowset.table} {{{shown}}}"
+
+
 class _Replay:
     def __init__(self, folder: MigrationFolder, texts: Dict[str, str], start: ConnectionFactory,
                  options: ReplayOptions) -> None:
@@ -803,6 +901,18 @@ class _Replay:
         self.seed_index: Dict[int, int] = {}
         self.unclean: List[int] = []  # versions whose down left things in place (missing, differs, lost rows)
         self.stopped = False
+        self.last_step_stopped = False  # the last _step set golang-migrate's stop
+        self.stop_copy: Optional[sqlite3.Connection] = None  # the database where it stopped, for keep("stop")
+        # With a real database (options.real_db), during the up pass: the
+        # start state without synthetic rows, brought along version by
+        # version (None: the main session has no synthetic rows, or it
+        # could not follow), and an empty copy of the schema that follows it.
+        self.shadow: Optional[GoMigrate] = None
+        self.follower = None  # prechecks.SchemaFollower
+        # Triggers (see _fire_triggers): what firing each table's triggers
+        # touched, and the triggers known to fail (name -> message).
+        self.trigger_deps: Dict[str, Set[str]] = {}
+        self.broken_triggers: Dict[str, str] = {}
         self.json_columns = options.json_columns
         if self.json_columns is None and options.check_data:
             self.json_columns = folder_json_columns(folder, lambda f: texts.get(f.name))
@@ -855,9 +965,21 @@ class _Replay:
             if outcome.error is not None:
                 self.stopped = True
                 self.report.stop = StopPoint(phase, step.version if step else version, direction, outcome.error, version)
+                self.last_step_stopped = True
                 if self.options.keep:
-                    self.options.keep("stop", self.gm.conn)
+                    # Saved at the end: a failure that only the synthetic
+                    # rows cause is no stop of golang-migrate's (see _without_rows).
+                    self.stop_copy = engine.copy(self.gm.conn)
+                return outcome, step, change
+        self.last_step_stopped = False
         return outcome, step, change
+
+    def _keep_stop(self) -> None:
+        if self.options.keep and self.report.stop is not None and self.stop_copy is not None:
+            self.options.keep("stop", self.stop_copy)
+        if self.stop_copy is not None:
+            self.stop_copy.close()
+            self.stop_copy = None
 
     def _file_name(self, migration: Migration, direction: str) -> Optional[str]:
         f = migration.file(direction)
@@ -896,11 +1018,18 @@ class _Replay:
             if not outcome.ok:
                 report.blocked = f"version {migration.version} (below --from) does not apply: {outcome.error}"
                 report.steps = []
+                self._keep_stop()
                 return report
             self._seed_after(migration.version, change)
-        applied = self._pass_up(verified, verdicts)
+        self._start_prechecks()
+        self._fire_triggers(None, None, None)
+        try:
+            applied = self._pass_up(verified, verdicts)
+        finally:
+            self._end_prechecks()
         if self._pass_down(applied, verdicts):
             self._pass_reup(applied, verdicts)
+        self._keep_stop()
         if self.options.keep:
             self.options.keep("final", self.gm.conn)
         return report
@@ -916,13 +1045,21 @@ class _Replay:
         applied: List[Migration] = []
         for index, migration in enumerate(verified):
             version, verdict = migration.version, verdicts[migration.version]
+            found = self._prechecks(migration)
             before = self.tracker.state()
             outcome, step, change = self._step(PHASE_UP, UP)
             file = self._file_name(migration, UP)
+            probed = None if outcome.ok else self._without_rows(verdict, "up", migration, outcome, step, change, before, file)
+            if probed is not None:
+                outcome, step, change, before = probed
             if not outcome.ok:
+                verdict.prechecks = found
                 self._fail(verdict, "up", outcome, step, file)
                 for later in verified[index + 1:]:
                     verdicts[later.version].notes.append(f"not run: the up of version {version} failed and later versions build on it")
+                    # What they would meet on the real rows, as they are
+                    # before this version (the empty schema copy goes on).
+                    verdicts[later.version].prechecks = self._prechecks(later)
                 previous = self.folder.previous(version)
                 target = NIL_VERSION if previous is None else previous
                 if self.options.no_tx_wrap and step is not None and step.result is not None and step.result.statements_run:
@@ -930,13 +1067,19 @@ class _Replay:
                 else:
                     self.gm.force(target)
                 return applied
-            verdict.up = MISSING if file is None else OK
+            verdict.up = MISSING if file is None else (DATA_DEPENDENT if probed else OK)
             if file is None:
                 verdict.problems.append(Problem("up", f"version {version} has no up file: going up does nothing, "
                                                       "going down runs its down"))
             self.before[version] = before
             self.up_changes[version] = change
             _after_up(verdict, self.tracker, before, change, self.options, file, self.seed_index[version])
+            self._fire_triggers(verdict, change, file)
+            if verdict.integrity == FAILED:
+                verdict.prechecks = found
+            self._advance_shadow()
+            if probed is not None:
+                self._reseed(version)
             self.after[version] = self.tracker.state()
             applied.append(migration)
         return applied
@@ -959,6 +1102,9 @@ class _Replay:
                 outcome, step, change = self._step(PHASE_DOWN, DOWN)
                 if outcome.ok:
                     verdict.notes.append(self._blame_note("down", first_error))
+            probed = None if outcome.ok else self._without_rows(verdict, "down", migration, outcome, step, change, pre_down, file)
+            if probed is not None:
+                outcome, step, change, pre_down = probed
             if not outcome.ok:
                 self._fail(verdict, "down", outcome, step, file)
                 target = step.target if step is not None else NIL_VERSION
@@ -978,7 +1124,7 @@ class _Replay:
                 if self.options.check_data:
                     self.tracker.update_rows(change.rows)
                 continue
-            verdict.down = OK
+            verdict.down = DATA_DEPENDENT if probed else OK
             _after_down(verdict, self.tracker, self.before[version], self.after[version], pre_down,
                         self.up_changes[version], change, self.options, file)
             if verdict.roundtrip != OK or verdict.data == FAILED:
@@ -1014,6 +1160,9 @@ class _Replay:
                 outcome, step, change = self._step(PHASE_REUP, UP)
                 if outcome.ok:
                     verdict.notes.append(self._blame_note("second up", first_error))
+            probed = None if outcome.ok else self._without_rows(verdict, "reup", migration, outcome, step, change, pre_reup, file)
+            if probed is not None:
+                outcome, step, change, pre_reup = probed
             if not outcome.ok:
                 self._fail(verdict, "reup", outcome, step, file)
                 if not self._restore(version):
@@ -1022,6 +1171,8 @@ class _Replay:
                 continue
             _after_reup(verdict, self.tracker, self.before[version], self.after[version], pre_reup,
                         self.up_changes[version], change, file)
+            if probed is not None and verdict.reup == OK:
+                verdict.reup = DATA_DEPENDENT
 
     def _blame_note(self, what: str, error: Optional[str]) -> str:
         others = ", ".join(str(v) for v in sorted(set(self.unclean)))
@@ -1041,3 +1192,209 @@ class _Replay:
         else:
             verdict.problems.append(Problem(check, f"{check} failed: {outcome.error}", file))
         self._mark_stop(verdict, {"up": PHASE_UP, "down": PHASE_DOWN}.get(check, PHASE_REUP))
+
+    # -- failures only the synthetic rows cause ----------------------------------
+    def _without_rows(self, verdict: StepVerdict, check: str, migration: Migration, outcome: RunOutcome,
+                      step: Optional[Step], change: Change, pre: DbState,
+                      file: Optional[str]) -> Optional[Tuple[RunOutcome, Step, Change, DbState]]:
+        """A file that failed with synthetic rows in the database, run again
+        on the same state without them: the start state (an empty database,
+        or the --db copy) brought to the same version by the same ups. If it
+        passes there, the failure depends on data: the step is a warning
+        (DATA_DEPENDENT) naming a row like the ones it fails on, golang-migrate
+        (which runs on the start state) is not said to stop there, and the
+        replay goes on from that state (synthetic rows are seeded again on
+        the up pass). Returns the passing run (outcome, step, change, the
+        state before it), or None: the failure is the file's own."""
+        result = step.result if step is not None else None
+        if (outcome.error_kind != RUN_FAILED or result is None or result.ok or result.kind != engine.SQL_ERROR
+                or not any(r.rows for r in pre.rows.values())):
+            return None  # not SQLite's error, or no synthetic row anywhere (--no-data)
+        direction = DOWN if check == "down" else UP
+        previous = self.folder.previous(migration.version)
+        target = migration.version if direction == DOWN else (NIL_VERSION if previous is None else previous)
+        session = self._bare_session(target)
+        if session is None:
+            return None
+        gm, tracker = session
+        before = tracker.state()
+        if before.schema != pre.schema or not self._same_rows(gm.conn, pre, change):
+            # A down left objects or rows in place (or an unwrapped file
+            # half-applied): the ups alone do not make this state.
+            gm.conn.close()
+            return None
+        action = gm.up if direction == UP else gm.down
+        probe, probe_change = tracker.run(lambda: action(1))
+        probe_step = probe.steps[-1] if probe.steps else None
+        if not probe.ok or probe_step is None or _ANY_ROW_ERRORS.search(result.error or ""):
+            if probe.ok:
+                verdict.notes.append(f"{_CHECK_WHAT[check]} passes on an empty table; it fails on any database with "
+                                     "rows there (SQLite refuses it whatever their values)")
+            gm.conn.close()
+            return None
+        verdict.warnings.append(Problem(check, self._dependence_text(check, result, change, pre), file, result.line))
+        if self.last_step_stopped:
+            # golang-migrate runs on the start state, where this step passes.
+            stop = self.report.trace[-1]
+            self.report.trace[-1] = GoStep(stop.phase, stop.version, stop.direction, None, probe_step.target, False)
+            self.report.stop = None
+            self.stopped = self.last_step_stopped = False
+            if self.stop_copy is not None:
+                self.stop_copy.close()
+                self.stop_copy = None
+        self.gm.conn.close()
+        self.gm, self.tracker = gm, tracker
+        return probe, probe_step, probe_change, before
+
+    def _same_rows(self, probe: sqlite3.Connection, pre: DbState, change: Change) -> bool:
+        """Whether the tables the failed file touched hold, besides the
+        synthetic rows, as many rows here as in the probe."""
+        from .sqltext import quote_identifier
+
+        touched = change.touched
+        for name in sorted((touched.read | touched.written | touched.schema) & set(pre.schema.tables)):
+            table = quote_identifier(pre.schema.tables[name].name)
+            try:
+                here = self.gm.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                there = probe.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            except sqlite3.Error:
+                return False
+            synthetic = pre.rows.get(name)
+            if here - (len(synthetic.rows) if synthetic is not None else 0) != there:
+                return False
+        return True
+
+    def _bare_session(self, target: int) -> Optional[Tuple[GoMigrate, Tracker]]:
+        """A fresh copy of the start state brought to `target` by the ups,
+        without synthetic rows; None when an up fails on the way."""
+        if self.shadow is not None and self.shadow.version() == (target, False):
+            conn = register(engine.copy(self.shadow.conn, foreign_keys=self.options.foreign_keys),
+                            self.options.sql_functions)
+        else:
+            conn = self.start()
+        gm = GoMigrate(conn, self.folder, table=self.options.migrations_table, no_tx_wrap=self.options.no_tx_wrap,
+                       read_text=lambda f: self.texts[f.name])
+        while gm.version()[0] != target:
+            outcome = gm.up(1)
+            if not outcome.ok or not outcome.steps:
+                conn.close()
+                return None
+        tracker = Tracker(conn, migrations_table=self.options.migrations_table, cross_check=self.options.cross_check,
+                          json_columns=self.json_columns)
+        tracker.record_violations(tracker.tables())
+        tracker.record_damage()
+        return gm, tracker
+
+    def _reseed(self, version: int) -> None:
+        """Synthetic rows again in the tables that have none, so that the
+        versions after a data-dependent up are still checked with rows."""
+        empty = [t for t in self.tracker.tables() if t not in self.tracker.rows]
+        self.tracker.seed(empty, self.seed_index[version], self.options.rows_per_table)
+
+    def _dependence_text(self, check: str, result: ScriptResult, change: Change, pre: DbState) -> str:
+        what = _CHECK_WHAT[check]
+        sample = _rows_like(pre, change, result.statement.sql if result.statement is not None else "")
+        fails = f"{what} fails on rows like {sample}" if sample else f"{what} fails with synthetic rows in the tables"
+        if self.options.real_db:
+            return (f"{fails}: {result.error}; passes on the --db copy without them, "
+                    "so a database with such rows would stop here")
+        return f"{fails}: {result.error}; passes on an empty table; check it with `--db` on a copy of real data"
+
+
+    # -- pre-checks on a real database --------------------------------------------
+    def _start_prechecks(self) -> None:
+        if not self.options.real_db:
+            return
+        from .prechecks import SchemaFollower
+
+        source = self.gm.conn
+        if self.options.check_data:
+            session = self._bare_session(self.gm.version()[0])
+            if session is None:
+                return
+            self.shadow = session[0]
+            source = self.shadow.conn
+        functions = self.options.sql_functions
+        self.follower = SchemaFollower(source, lambda: register(engine.scratch(), functions),
+                                       wrap=not self.options.no_tx_wrap, migrations_table=self.options.migrations_table)
+
+    def _end_prechecks(self) -> None:
+        for conn in (self.shadow.conn if self.shadow else None, self.follower.conn if self.follower else None):
+            if conn is not None:
+                conn.close()
+        self.shadow = self.follower = None
+
+    def _prechecks(self, migration: Migration) -> List:
+        """Before `migration`'s up: the rows of the real database (as the
+        ups before it left them, without synthetic rows) that what it adds
+        would refuse (prechecks.Precheck, found ones only)."""
+        up = migration.file(UP)
+        if self.follower is None or up is None:
+            return []
+        from .prechecks import measure
+
+        checks = self.follower.checks_for(self.texts[up.name], up.name)
+        conn = self.shadow.conn if self.shadow is not None else self.gm.conn
+        return [c for c in measure(conn, checks) if c.count] if checks else []
+
+    def _advance_shadow(self) -> None:
+        if self.shadow is not None and not self.shadow.up(1).ok:
+            self.shadow.conn.close()  # the real rows break this version: no more pre-checks
+            self.shadow = None
+            if self.follower is not None:
+                self.follower.in_step = False
+
+    # -- triggers ---------------------------------------------------------------------
+    def _fire_triggers(self, verdict: Optional[StepVerdict], change: Optional[Change], file: Optional[str]) -> None:
+        """After an up (`change`), fire once the triggers of each table that
+        change may reach (triggerfire): those of a table it altered, and
+        those whose firing touched something it altered. A trigger that
+        fails and did not before is the version's finding: an integrity
+        failure when it does not even compile, a warning when it failed on
+        the row it ran on. Without a change (the start), every table's
+        triggers fire and what fails is taken as known."""
+        from .rows import seed_rows
+        from .triggerfire import fire, tables_with_triggers
+
+        conn = self.gm.conn
+        tables = tables_with_triggers(conn)
+        if not tables:
+            return
+        if change is not None:
+            # What a firing touched includes the views its bodies read and
+            # the old name of a table renamed away (which is "changed").
+            changed = change.schema_changed
+            wanted = [t for t in tables if t.lower() in changed or t.lower() not in self.trigger_deps
+                      or self.trigger_deps[t.lower()] & changed]
+        else:
+            wanted = tables
+
+        def seed(c: sqlite3.Connection, table: str) -> None:
+            seed_rows(c, [table], 1, start=9999, json_columns=self.json_columns)
+
+        recorder = self.tracker.recorder
+        for table in wanted:
+            recorder.start()
+            try:
+                result = fire(conn, [table], seed=seed)
+            finally:
+                touched = recorder.stop()
+            self.trigger_deps[table.lower()] = touched.read | touched.written
+            for name in result.triggers.get(table.lower(), []):
+                broken = result.broken.get(name)
+                message = broken.message() if broken is not None else None
+                if message is None:
+                    self.broken_triggers.pop(name, None)
+                    continue
+                if verdict is not None and self.broken_triggers.get(name) != message:
+                    problem = Problem("integrity", "after the up, " + message, file)
+                    if broken.row is None:
+                        verdict.problems.append(problem)
+                        verdict.integrity = FAILED
+                    else:
+                        verdict.warnings.append(problem)
+                self.broken_triggers[name] = message
+        existing = {n for n in self.tracker.schema.triggers}
+        for name in list(self.broken_triggers):
+            if name not in existing:
+                del self.broken_triggers[name]
