@@ -227,9 +227,14 @@ def scope_notices(scope, folder, display=str) -> List[Notice]:
             out.append(Notice(path, INFO, f"version {version} is in {base} (it shipped); only comments or whitespace "
                                           "changed since, which databases that ran it do not notice"))
         else:
-            out.append(Notice(path, ERROR, f"version {version} is in {base} (it shipped) and was changed since: "
-                                           "databases that ran it keep the old version and golang-migrate never reruns "
-                                           "it; restore the file and put the change in a new migration (SKILL.md Rule 1)"))
+            # A warning, not an error: the edit is wrong when any database
+            # applied the version, and right when it failed wherever it ran
+            # (a dirty database being repaired); only the user knows which.
+            out.append(Notice(path, WARNING, f"version {version} is in {base} (it shipped) and was changed since: "
+                                             "databases that applied it keep the old version (golang-migrate never "
+                                             "reruns it), so restore the file and put the change in a new migration "
+                                             "(SKILL.md Rule 1); only if it failed wherever it ran (a dirty database "
+                                             "being repaired) is the edit the fix"))
     for name in scope.removed:
         from .folder import parse_name
 
