@@ -138,7 +138,6 @@ def _payload(plan: StubPlan, directory: Path, how: str, written: bool, dry_run: 
     payload = {
         "status": "problems" if plan.problems or plan.pinned else "ok",
         "dir": str(directory),
-        "dir_source": how,
         "project": project.as_json(),
         "version": plan.version_text,
         "test_file": str(cli.display_path(plan.package.test_file)),

@@ -114,7 +114,6 @@ def main(args: argparse.Namespace) -> int:
         payload = {
             "status": "problems" if plan.errors else "ok",
             "dir": str(directory),
-            "dir_source": how,
             "project": project.as_json(),
             "current": plan.current,
             "next": plan.next,

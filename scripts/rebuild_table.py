@@ -157,7 +157,7 @@ def main(args: argparse.Namespace) -> int:
     conn = replay(folder, migrations_table=facts.migrations_table, no_tx_wrap=no_tx_wrap, foreign_keys=fk_mode == FK_ON,
                   functions=facts.sql_functions)
     report = {
-        "status": "ok", "dir": str(directory), "dir_source": how, "project": facts.as_json(), "table": args.table,
+        "status": "ok", "dir": str(directory), "project": facts.as_json(), "table": args.table,
         "foreign_keys": {"mode": fk_mode, "evidence": evidence}, "no_tx_wrap": no_tx_wrap,
         "summary": [], "up_sql": None, "down_sql": None, "created": [], "checks": {}, "warnings": [], "errors": [],
     }

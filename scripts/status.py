@@ -126,7 +126,6 @@ def _payload(directory, how, folder, sums, db, problems, project) -> dict:
     payload = {
         "status": "problems" if problems else "ok",
         "dir": str(directory),
-        "dir_source": how,
         "project": project.as_json(),
         "versions": [
             {"version": m.version_text, "name": printable(m.name), "up": m.up is not None, "down": m.down is not None,

@@ -406,12 +406,12 @@ def _print_json(runs: List[Run], verbose: bool) -> None:
     payload = {
         "status": "problems" if any(run.failed for run in runs) else "ok",
         "dir": dirs[0] if len(dirs) == 1 else dirs,
-        "dir_source": runs[0].how if runs else None,
         "project": runs[0].project.as_json() if runs else None,
         "settings": settings,
         **extra,
         "findings": findings,
-        "summary": {k: v for k, v in totals.items() if v or k != "not_shown"},
+        # Zero counts of infos and suppressed findings say nothing: left out.
+        "summary": {k: v for k, v in totals.items() if v or k in ("errors", "warnings", "files")},
     }
     cli.emit_json(payload)
 

@@ -242,7 +242,6 @@ def _payload(report, ctx) -> dict:
     return {
         "status": status,
         "dir": str(ctx["directory"]),
-        "dir_source": ctx["how"],
         "project": ctx["project"].as_json(),
         "sqlite_version": report.sqlite_version,
         "foreign_keys": "both" if len(modes) > 1 else ("on" if modes[0] else "off"),

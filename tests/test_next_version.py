@@ -255,7 +255,7 @@ def test_autodetects_the_embedded_folder(tmp_path):
     write_files(tmp_path / "other" / "fixtures", pairs("1", "2", "3"))  # more files, but not embedded
     code, out = run_json("next_version.py", cwd=tmp_path)
     assert code == 0 and out["dir"] == "pkg/storage/sqlite/migrations"
-    assert "embedded by pkg/storage/sqlite/migrate.go" in out["dir_source"]
+    assert "embedded by pkg/storage/sqlite/migrate.go" in out["project"]["dir_source"]
 
 
 def test_autodetect_falls_back_to_the_folder_with_most_files(tmp_path):

@@ -91,7 +91,7 @@ def test_json_has_the_documented_shape(tmp_path):
 
     assert rc == 0  # warnings only
     assert set(out) >= {"status", "dir", "findings", "summary"}
-    assert out["summary"] == {"errors": 0, "warnings": 1, "infos": 0, "files": 4, "suppressed": 0}
+    assert out["summary"] == {"errors": 0, "warnings": 1, "files": 4}  # zero infos and suppressed are left out
     (finding,) = out["findings"]
     assert set(finding) == {"code", "severity", "message", "fix", "places", "count"}
     assert (finding["code"], finding["severity"], finding["places"], finding["count"]) == (
@@ -292,4 +292,4 @@ def test_autodetects_the_folder_like_next_version(tmp_path):
     root = tmp_path / "app"
     shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns("*.db"))
     rc, out = run_json(SCRIPT, cwd=root)
-    assert rc == 0 and out["dir_source"].startswith("embedded by ")
+    assert rc == 0 and out["project"]["dir_source"].startswith("embedded by ")

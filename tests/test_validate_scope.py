@@ -461,3 +461,26 @@ def test_a_pair_numbered_like_a_shipped_version_is_reported_by_the_new_check(pro
     assert code == 1
     assert [g["code"] for g in out["findings"]] == ["MW002"], out["findings"]
     assert not out.get("edited"), out.get("edited")
+
+
+def test_a_clean_new_pair_in_a_real_go_module_stays_within_the_budgets(tmp_path):
+    """The example module (mattn, go:embed, its own DSN): the project object
+    every script carries is part of the 1 KB a clean check may print."""
+    import shutil
+
+    root = tmp_path / "app"
+    shutil.copytree(EXAMPLES, root)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "shipped")
+    folder = root / "pkg" / "storage" / "sqlite" / "migrations"
+    write_files(folder, {"000005_library_note.up.sql": "ALTER TABLE library ADD COLUMN note TEXT;\n",
+                         "000005_library_note.down.sql": "ALTER TABLE library DROP COLUMN note;\n"})
+
+    proc = run_cli(SCRIPT, "--new", cwd=root)
+    raw = run_cli(SCRIPT, "--new", "--json", cwd=root).stdout
+
+    assert proc.returncode == 0 and len(lines(proc)) <= 3, proc.stdout
+    assert len(raw.encode()) <= 1024, raw
+    out = json.loads(raw)
+    assert out["scope"]["new"] == [5] and out["project"]["driver"] == "sqlite3"

@@ -185,7 +185,7 @@ def test_autodetects_the_folder_from_the_module(tmp_path):
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     code, out = run_json(SCRIPT, cwd=tmp_path / "examples")
     assert code == 0 and out["dir"] == "pkg/storage/sqlite/migrations"
-    assert out["dir_source"].startswith("embedded by")
+    assert out["project"]["dir_source"].startswith("embedded by")
 
 
 # --db: a copy of a real database -------------------------------------------------

@@ -100,23 +100,27 @@ class ProjectFacts:
         return self.tx_wrap_evidence
 
     def as_json(self) -> dict:
-        """The `project` object every script's --json carries."""
-        return {
+        """The `project` object every script's --json carries. Evidence is
+        cut to a line (the file:line it starts with is what to open), so a
+        clean run's JSON stays small; `notes` only when there are some."""
+        out = {
             "dir": str(self.dir) if self.dir is not None else None,
-            "dir_source": self.dir_source,
+            "dir_source": _short(self.dir_source, EVIDENCE_CHARS),
             "driver": self.driver,
-            "driver_evidence": self.driver_evidence,
+            "driver_evidence": _short(self.driver_evidence, EVIDENCE_CHARS),
             "sqlite_library": self.sqlite_library.as_json() if self.sqlite_library else None,
             "app_sqlite": self.app_sqlite.as_json() if self.app_sqlite else None,
             "foreign_keys": self.foreign_keys_state,
-            "foreign_keys_evidence": self.foreign_keys_evidence,
+            "foreign_keys_evidence": _short(self.foreign_keys_evidence, EVIDENCE_CHARS),
             "tx_wrap": self.tx_wrap,
-            "tx_wrap_evidence": self.tx_wrap_evidence,
+            "tx_wrap_evidence": _short(self.tx_wrap_evidence, EVIDENCE_CHARS),
             "migrations_table": self.migrations_table if self.migrations_table_known else None,
-            "migrations_table_evidence": self.migrations_table_evidence,
+            "migrations_table_evidence": _short(self.migrations_table_evidence, EVIDENCE_CHARS),
             "sql_functions": [f.as_json() for f in self.sql_functions],
-            "notes": self.notes,
         }
+        if self.notes:
+            out["notes"] = self.notes
+        return out
 
     def summary(self) -> str:
         """The facts in one line, for text output."""
@@ -140,6 +144,9 @@ class ProjectFacts:
         if self.sql_functions:
             parts.append("app SQL functions: " + ", ".join(f.name + "()" for f in self.sql_functions))
         return "project: " + "; ".join(parts)
+
+
+EVIDENCE_CHARS = 60  # evidence in --json: file:line and what was read there
 
 
 def _short(text: str, limit: int = 110) -> str:
