@@ -242,15 +242,7 @@ class Tracer:
 
     def _callers(self, fn: Func, position: int, depth: int, seen) -> List[Expr]:
         out = []
-        for g, i in self.module.call_sites(fn.name):
-            if g.t(i - 1) == ".":
-                if fn.receiver is None and g.alias(self.module.import_path(fn.file.dir) or "") != g.t(i - 2):
-                    continue
-            elif fn.receiver is not None or g.dir != fn.file.dir:
-                continue
-            args = g.args(i + 1)
-            if len(args) != len(fn.params) or g.func_at(i) is fn:
-                continue
+        for g, i, args in self.module.calls_of(fn):
             out.extend(self.trace(Expr(Scope(g, g.func_at(i)), *args[position]), depth + 1, seen))
         return out
 

@@ -541,6 +541,22 @@ class GoModule:
                     self._calls.setdefault(tok.text, []).append((f, i))
         return self._calls.get(name, [])
 
+    def calls_of(self, fn: "Func") -> Iterator[Tuple[GoFile, int, List[Tuple[int, int]]]]:
+        """(file, index, argument spans) of every call of `fn` from outside
+        it: a qualified call names its package, a method call goes through
+        a receiver, a plain one is in its package; the argument count fits."""
+        for g, i in self.call_sites(fn.name):
+            if g.func_at(i) is fn:
+                continue
+            if g.t(i - 1) == ".":
+                if fn.receiver is None and g.alias(self.import_path(fn.file.dir) or "") != g.t(i - 2):
+                    continue
+            elif fn.receiver is not None or g.dir != fn.file.dir:
+                continue
+            args = g.args(i + 1)
+            if len(args) == len(fn.params):
+                yield g, i, args
+
 
 BUILD_FILES = ("Makefile", "makefile", "GNUmakefile", "Taskfile.yml", "Taskfile.yaml", "Justfile", "justfile",
                ".goreleaser.yml", ".goreleaser.yaml", "Dockerfile")
@@ -760,17 +776,7 @@ class Evaluator:
 
     def _param_value(self, fn: Func, position: int, depth: int, why: str) -> Value:
         values = []
-        for g, i in self.module.call_sites(fn.name):
-            if g.func_at(i) is fn:
-                continue
-            if g.t(i - 1) == ".":
-                if fn.receiver is None and g.alias(self.module.import_path(fn.file.dir) or "") != g.t(i - 2):
-                    continue
-            elif fn.receiver is not None or g.dir != fn.file.dir:
-                continue
-            args = g.args(i + 1)
-            if len(args) != len(fn.params):
-                continue
+        for g, i, args in self.module.calls_of(fn):
             caller = Scope(g, g.func_at(i))
             values.append(self.value(caller, *args[position], depth + 1))
         if not values:
