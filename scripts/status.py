@@ -56,7 +56,8 @@ SHOW_VERSIONS = 25  # new versions listed one per line (text); --all lists every
 SHOW_PENDING = 8  # pending versions named one by one; more are counted
 SHOW_GROUPED = 3  # files named on a grouped line
 SHOW_PROBLEMS = 5  # problem lines before "and N more"
-JSON_VERSIONS = 20  # pending versions and grouped files listed in --json (-v: all)
+JSON_LISTED = 10  # new (and pending) versions listed in --json (-v, --all: all; scope.new lists more)
+JSON_FILES = 10  # files named by a grouped migrations.sum finding in --json (-v: all)
 LISTING_BUDGET = 1500  # bytes of version lines (text), on top of the line cap
 SHOW_DIFFERS = 6  # differing objects listed per state; the rest are counted
 
@@ -129,7 +130,7 @@ class View:
                  notices: List[Notice], project, verbose: bool) -> None:
         self.directory, self.how, self.folder, self.sums, self.db = directory, how, folder, sums, db
         self.scope, self.notices, self.project, self.verbose = scope, notices, project, verbose
-        self.problems = _problems(folder, db)
+        self.problems = _problems(folder, db, verbose)
         self.sum_errors = [f for f in sums.findings if f.is_error]
         self.removed = [n for n in notices if n.severity == ERROR]
         self.new = [m for m in folder.migrations if scope.is_new(m.version)]
@@ -179,11 +180,20 @@ def _shipped_line(view: View) -> Optional[str]:
     return f"{_plural(len(shipped), 'shipped version')} ({_span(shipped)}): {files}{listed}"
 
 
-def _problems(folder: MigrationFolder, db) -> List[str]:
+def _problems(folder: MigrationFolder, db, verbose: bool) -> List[str]:
     """What stops golang-migrate, or the database, from running (the
     migrations.sum findings are kept apart: they are grouped)."""
-    problems = [f"version {d.version} has {len(d.names)} {d.direction} files ({', '.join(map(printable, d.names))}); "
-                "golang-migrate refuses to open the folder." for d in folder.duplicates]
+    problems = []
+    if folder.duplicates:
+        d, others = folder.duplicates[0], folder.duplicates[1:]
+        shown = others if verbose else others[:SHOW_GROUPED]
+        more = len(others) - len(shown)
+        same = ""
+        if others:
+            same = (f" (the same for version{'s' if len(others) > 1 else ''} {', '.join(str(o.version) for o in shown)}"
+                    + (f" and {more} more: -v lists them)" if more else ")"))
+        problems.append(f"version {d.version} has {len(d.names)} {d.direction} files ({', '.join(map(printable, d.names))}); "
+                        f"golang-migrate refuses to open the folder{same}.")
     if db is not None:
         if db.missing_current:
             problems.append(f"the database is at version {db.version}, which has no file in this folder: golang-migrate "
@@ -222,15 +232,19 @@ def _version_json(view: View, migration) -> dict:
 
 def _payload(view: View) -> dict:
     db, sums = view.db, view.sums
-    problems = view.problems + [line for group in _sum_groups(view.sum_errors)
-                                for line in _sum_text(group, view.verbose)]
+    # Every version with --all; else the new ones, the newest few when
+    # nothing told shipped from new.
+    listed = view.listed if view.verbose else view.listed[-JSON_LISTED:]
+    problems = view.problems  # the migrations.sum errors are in "sum"
     payload = {
-        "status": "problems" if problems or view.removed else "ok",
+        "status": "problems" if problems or view.sum_errors or view.removed else "ok",
         "dir": str(view.directory),
         "project": view.project.as_json(),
         "scope": view.scope.as_dict(),
-        "versions": [_version_json(view, m) for m in view.listed],
+        "versions": [_version_json(view, m) for m in listed],
     }
+    if len(listed) < len(view.listed):
+        payload["versions_not_shown"] = len(view.listed) - len(listed)
     if view.shipped:
         counts = _shipped_counts(view.shipped)
         payload["shipped"] = {"count": len(view.shipped), "first": view.shipped[0].version_text,
@@ -242,7 +256,7 @@ def _payload(view: View) -> dict:
     payload["sum"] = {"present": sums.present, "findings": _sum_json(sums.findings, view.verbose)}
     payload["problems"] = problems
     if db is not None:
-        pending = db.pending if view.verbose else db.pending[:JSON_VERSIONS]
+        pending = db.pending if view.verbose else db.pending[:JSON_LISTED]
         payload["database"] = {
             "path": str(db.path),
             "version": db.version,
@@ -487,12 +501,12 @@ def _sum_json(findings, verbose: bool) -> List[dict]:
     for group in _sum_groups(findings):
         first = group[0]
         if len(group) == 1 or first.kind not in _PER_FILE:
-            listed = group if verbose else group[:JSON_VERSIONS]
+            listed = group if verbose else group[:JSON_FILES]
             out.extend({"kind": f.kind, "file": printable(f.name), "message": f.message} for f in listed)
             continue
         names = [printable(f.name) for f in group]
         out.append({"kind": first.kind, "file": names[0], "message": first.message, "count": len(group),
-                    "files": names if verbose else names[:JSON_VERSIONS]})
+                    "files": names if verbose else names[:JSON_FILES]})
     return out
 
 

@@ -271,7 +271,7 @@ def notice_lines(notices: Sequence[Notice], *, verbose: bool = False, places: in
     return out
 
 
-def notices_json(notices: Sequence[Notice], *, verbose: bool = False, places: int = JSON_PLACES * 4) -> List[dict]:
+def notices_json(notices: Sequence[Notice], *, verbose: bool = False, places: int = JSON_PLACES) -> List[dict]:
     """`notice_lines` for --json: one object per severity, the other files
     in `same` (the first `places` unless verbose) and `count` in all."""
     out = []
