@@ -727,7 +727,7 @@ def test_a_first_dry_run_names_the_helpers_instead_of_printing_them(tmp_path: Pa
     full = run_cli("make_test_stub.py", "--dir", "db/migrations", "--dry-run", "-v", cwd=root)
     _, payload = run_json("make_test_stub.py", "--dir", "db/migrations", "--dry-run", cwd=root)
 
-    [marker] = [line for line in proc.stdout.splitlines() if line.startswith("+// ... ")]
+    [marker] = [line for line in proc.stdout.splitlines() if line.startswith("+// ... ") and "helper(s)" in line]
     assert len(payload["helpers_added"]) > 10
     assert all(name in marker for name in payload["helpers_added"])
     assert not any(f"+func {name}(" in proc.stdout for name in payload["helpers_added"])
