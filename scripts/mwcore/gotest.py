@@ -742,7 +742,12 @@ class StubPlan:
         tests: List[str] = []
         kinds = {**{n: "helper" for n in self.helpers_added}, **{n: "test" for n in self.added_tests}}
         rows = set(self.rows_added)
-        for decl in parse_file(text).decls:
+        parsed = parse_file(text)
+        if not self.old_text and len(self.imports_added) > 3:  # a new file: its import block is one line
+            for start, stop, _ in parsed.import_decls:
+                for n in range(text.count("\n", 0, start), text.count("\n", 0, stop) + 1):
+                    marks[n] = ("imports", str(len(self.imports_added)))
+        for decl in parsed.decls:
             kind = kinds.get(decl.name) if decl.kind == "func" else ("rows" if decl.kind == "var" and decl.name in rows else None)
             if kind is None:
                 continue
@@ -816,7 +821,11 @@ def _condensed(new: List[str], b1: int, b2: int, marks: Dict[int, Tuple[str, str
                 names.append(name)
             k += 1
         listed = ", ".join(sorted(names) if kind == "helper" else names)
-        if kind == "helper":
+        if kind == "test":
+            listed = _grouped_test_names(names)
+        if kind == "imports":
+            out.append(f"+import ( ... {marks[j][1]} packages: -v shows them ){end}")
+        elif kind == "helper":
             out.append(f"+// ... {k - j} lines: helper(s) {listed} (library code, not shown; -v shows it){end}")
         elif kind == "rows":
             out.append(f"+// ... {k - j} lines: {listed}, the sample rows the upgrade tests insert (-v shows them){end}")
@@ -826,6 +835,18 @@ def _condensed(new: List[str], b1: int, b2: int, marks: Dict[int, Tuple[str, str
             out.append(f"+// ... {k - j} lines: {listed} (not shown here; -v shows it){end}")
         j = k
     return out
+
+
+def _grouped_test_names(names: List[str]) -> str:
+    """TestMigration_000006_{UpgradeFromV5, DownRestoresPrevious} for the
+    tests of one version; other names as they are."""
+    by_prefix: Dict[str, List[str]] = {}
+    for name in names:
+        match = re.match(r"(TestMigration_.+?_)([A-Z][A-Za-z]*(?:V.+)?)$", name)
+        prefix, rest = (match.group(1), match.group(2)) if match else (name, "")
+        by_prefix.setdefault(prefix, []).append(rest)
+    return ", ".join(prefix + (rest[0] if len(rest) == 1 else "{" + ", ".join(rest) + "}") if rest != [""] else prefix
+                     for prefix, rest in by_prefix.items())
 
 
 def _hunk_range(start: int, stop: int) -> str:
