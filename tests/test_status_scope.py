@@ -180,6 +180,19 @@ def test_the_go_project_facts_come_first_and_the_new_pair_is_listed(tmp_path):
     assert data["project"]["driver"] == "sqlite3" and data["project"]["dir"] == "internal/store/migrations"
 
 
+def test_an_up_only_history_is_said_in_the_shipped_line(tmp_path):
+    root = tmp_path / "app"
+    folder = write_files(root / "db" / "migrations",
+                         {name: text for name, text in history_files(30).items() if name.endswith(".up.sql")})
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "up-only history")
+    write_files(folder, {"000031_note.up.sql": "ALTER TABLE item_001 ADD COLUMN note TEXT;\n"})
+    out = lines(run_cli(SCRIPT, "--dir", str(folder)))
+    assert out[2:] == ["1 new version (new = not committed yet (HEAD is at main)):", "  000031  note  up only",
+                       "30 shipped versions (000001..000030): all up only (--all lists them)"]
+
+
 # -- shipped files that changed --------------------------------------------------------------
 
 
