@@ -42,8 +42,9 @@ def test_listing_shows_versions_and_missing_downs(tmp_path):
     folder = chain(tmp_path, **{"000003_c__down__sql": None})
     code, out = run_json("status.py", "--dir", str(folder))
     assert code == 0
-    assert [(v["version"], v["up"], v["down"]) for v in out["versions"]] == [
-        ("000001", True, True), ("000002", True, True), ("000003", True, False)]
+    # No git, no migrations.sum: nothing tells shipped from new, so every version is listed.
+    assert [(v["version"], v["files"]) for v in out["versions"]] == [
+        ("000001", "up+down"), ("000002", "up+down"), ("000003", "up only")]
     proc = run_cli("status.py", "--dir", str(folder))
     assert "000003  c  up only" in proc.stdout
 
@@ -53,8 +54,9 @@ def test_long_folders_list_the_last_versions_only(tmp_path):
     folder = write_files(tmp_path / "m", files)
     lines = run_cli("status.py", "--dir", str(folder)).stdout.splitlines()
     assert lines[1].startswith("project: ")
-    assert "35 earlier versions" in lines[2] and len(lines) == 3 + 25
-    assert len(run_cli("status.py", "--dir", str(folder), "--all").stdout.splitlines()) == 62
+    assert lines[2].startswith("60 new versions (new = every version (no git history or migrations.sum")
+    assert "35 earlier new versions" in lines[3] and len(lines) == 4 + 25
+    assert len(run_cli("status.py", "--dir", str(folder), "--all").stdout.splitlines()) == 63
 
 
 # Databases left by real golang-migrate ----------------------------------------------
@@ -68,7 +70,7 @@ def test_clean_database_lists_applied_and_pending(go_tools, tmp_path):
     code, out = run_json("status.py", "--dir", str(folder), "--db", str(db))
     assert code == 0
     assert (out["database"]["version"], out["database"]["dirty"]) == (2, False)
-    assert (out["database"]["applied"], out["database"]["pending"]) == (["000001", "000002"], ["000003"])
+    assert (out["database"]["applied"], out["database"]["pending"]) == (2, ["000003"])
 
 
 # Every dirty state, ranked and followed through with the real CLI, is in
@@ -121,7 +123,7 @@ def test_lone_commit_in_a_wrapped_up_is_forced_to_its_own_version(go_tools, tmp_
     code, out = run_json("status.py", "--dir", str(folder), "--db", str(db))
     recovery = out["database"]["recovery"]
     assert code == 1 and (recovery["state"], recovery["force_to"]) == ("applied", 2)
-    assert "COMMIT" in recovery["explanation"] and out["database"]["applied"] == ["000001", "000002"]
+    assert "COMMIT" in recovery["explanation"] and out["database"]["applied"] == 2
     assert go_tools.run_harness(folder, db, ["force:1", "up"])[1]["error"].startswith("table b already exists")
     assert _run_printed_migrate(go_tools, recovery["commands"][0]).returncode == 0
     assert go_tools.run_harness(folder, db, ["up"]) == [{"op": "up", "error": None, "version": 3, "dirty": False}]

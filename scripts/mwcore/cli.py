@@ -92,15 +92,18 @@ def sql_functions(args: argparse.Namespace) -> list:
     return [parse_declaration(text) for text in declared]
 
 
-SCOPE_HELP = """\
-new and shipped versions (every script that checks migrations):
+SCOPE_DEFINITION = """\
   A version is NEW when git shows one of its files added, changed or deleted
   against the base (--since REF, else the merge base with the upstream branch,
   origin's default branch, main or master, else HEAD), uncommitted and
   untracked files included (an edit of comments or spacing only does not
   count); without git, when migrations.sum does not record it; --from N makes
   N and above new; with nothing to tell, every version is new. Every other
-  version is SHIPPED: it ran somewhere and must not be edited (SKILL.md Rule 1).
+  version is SHIPPED: it ran somewhere and must not be edited (SKILL.md Rule 1)."""
+
+SCOPE_HELP = """\
+new and shipped versions (every script that checks migrations):
+""" + SCOPE_DEFINITION + """
   default  check every version; list the findings of new versions only and
            count the shipped ones in one line
   --new    check only the new versions; the shipped ups are only applied, in
@@ -110,15 +113,18 @@ new and shipped versions (every script that checks migrations):
   A shipped version changed since the base is always reported, one line each."""
 
 
-def add_scope_options(parser: argparse.ArgumentParser, *, from_version: bool = False) -> None:
+def add_scope_options(parser: argparse.ArgumentParser, *, from_version: bool = False, new_help: Optional[str] = None,
+                      all_help: Optional[str] = None) -> None:
     """--new / --all (exclusive), --since REF and, for scripts that have it,
     --from N: the one spelling of "new versus shipped" (mwcore.scope). Read
-    them back with `scope_from_args`. Put SCOPE_HELP in the epilog."""
+    them back with `scope_from_args`. Put SCOPE_HELP in the epilog (or
+    SCOPE_DEFINITION, for a script that checks nothing); `new_help` and
+    `all_help` say what the modes do in a script that does not check."""
     modes = parser.add_mutually_exclusive_group()
     modes.add_argument("--new", dest="scope_mode", action="store_const", const="new",
-                       help="check only the new versions; shipped ones are only applied to build the schema")
+                       help=new_help or "check only the new versions; shipped ones are only applied to build the schema")
     modes.add_argument("--all", dest="scope_mode", action="store_const", const="all",
-                       help="check and list every version, shipped ones included")
+                       help=all_help or "check and list every version, shipped ones included")
     parser.add_argument("--since", metavar="REF",
                         help="git commit or branch that new versions are compared with "
                         "(default: the merge base with the upstream branch, origin's default branch, main or master)")

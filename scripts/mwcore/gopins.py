@@ -57,6 +57,7 @@ class PinnedVersion:
     col: int  # 1-based column of the literal (in characters)
     code: str  # the source line, trimmed
     kind: str  # "assertion", "comparison" or "constant"
+    expected: Optional[int] = None  # the version it expects as the newest
 
 
 def is_version_name(name: str) -> bool:
@@ -438,6 +439,6 @@ def find_pinned_versions(module_root: Path, previous: int, *, texts: Optional[Di
                 continue
         text = text.lstrip("\ufeff").replace("\r\n", "\n")
         for line, col, kind, code in find_pins_in_text(text, previous):
-            found.append(PinnedVersion(path, line, col, code, kind))
+            found.append(PinnedVersion(path, line, col, code, kind, previous))
     return found
 

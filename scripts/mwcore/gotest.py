@@ -19,7 +19,7 @@ import shlex
 import shutil
 import subprocess
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
@@ -184,8 +184,11 @@ def _embedding(pkg_dir: Path, migrations: Path, texts: Dict[Path, str]) -> Optio
     return None
 
 
-def detect_package(migrations: Path, test_file: Optional[Path], project: ProjectFacts) -> GoPackage:
-    """The Go package the tests go into and what it offers."""
+def detect_package(migrations: Path, test_file: Optional[Path], project: ProjectFacts,
+                   test_text_override: Optional[str] = None) -> GoPackage:
+    """The Go package the tests go into and what it offers.
+    `test_text_override`: the test file's text as an earlier plan of the
+    same run left it (nothing is written until the end)."""
     if test_file is not None:
         if not test_file.name.endswith("_test.go"):
             raise UsageError(f"--test-file {test_file} must end in _test.go, or `go test` ignores it.")
@@ -207,6 +210,8 @@ def detect_package(migrations: Path, test_file: Optional[Path], project: Project
     test_text = texts.get(test_file) if test_file.exists() else None
     if test_file.exists() and test_text is None:
         test_text = _read_go_file(test_file)
+    if test_text_override is not None:
+        test_text = test_text_override
     raw_text = test_text
     crlf = test_text is not None and "\r\n" in test_text
     bom = test_text is not None and test_text.startswith("\ufeff")
@@ -675,6 +680,7 @@ class StubPlan:
     setup: Optional[ModuleSetup] = None  # None: not checked (the migration fails)
     newest: bool = False  # the version is the newest in the folder
     pinned: List[PinnedVersion] = field(default_factory=list)  # tests expecting the previous newest version
+    rows_added: List[str] = field(default_factory=list)  # the sample-rows variables this run adds
     problems: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
@@ -683,66 +689,164 @@ class StubPlan:
     def changed(self) -> bool:
         return self.new_text != self.old_text
 
-    def diff(self, name: Optional[str] = None, *, full: bool = True) -> str:
+    def diff(self, name: Optional[str] = None, *, full: bool = True, budget: int = 0) -> str:
         """The change as a unified diff; `name` is how to show the file.
 
-        Not `full`: each run of added helper declarations (library code,
-        documented in references/generated-tests.md) is one `+// ...` line
-        naming them, so a dry run shows the tests it adds, not 10 KB of helpers."""
+        Not `full` (a dry run's default), what a reader does not need is one
+        `+// ...` line: each run of added helpers (library code, documented
+        in references/generated-tests.md), the sample-rows variables, and
+        the row literals inside the tests (`// ... 2 rows`). Then, within
+        `budget` bytes (DIFF_BUDGET when 0), tests are shown whole,
+        FreshDatabase ones first; the others are one line each."""
         import difflib  # only a dry run needs it
 
         name = name or str(self.package.test_file)
         old = self.old_text.splitlines(keepends=True)
         new = self.new_text.splitlines(keepends=True)
-        if full or not self.helpers_added:
+        if full:
             return "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
-        helper_lines = self._helper_lines()
-        out = [f"--- a/{name}\n", f"+++ b/{name}\n"]
+        budget = budget or DIFF_BUDGET
+        marks, tests = self._added_lines()
+        groups = list(difflib.SequenceMatcher(None, old, new, autojunk=False).get_grouped_opcodes(3))
         end = "\r\n" if self.package.crlf else "\n"
-        matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-        for group in matcher.get_grouped_opcodes(3):
-            i1, i2, j1, j2 = group[0][1], group[-1][2], group[0][3], group[-1][4]
-            out.append(f"@@ -{_hunk_range(i1, i2)} +{_hunk_range(j1, j2)} @@\n")
-            for tag, a1, a2, b1, b2 in group:
-                if tag == "equal":
-                    out.extend(" " + line for line in old[a1:a2])
-                    continue
-                if tag in ("replace", "delete"):
-                    out.extend("-" + line for line in old[a1:a2])
-                if tag in ("replace", "insert"):
-                    j = b1
-                    while j < b2:
-                        if j in helper_lines:
-                            k = j
-                            while k < b2 and k in helper_lines:
-                                k += 1
-                            names = sorted({helper_lines[x] for x in range(j, k)} - {""})
-                            out.append(f"+// ... {k - j} lines: helper(s) {', '.join(names)} (library code, not shown; -v shows it){end}")
-                            j = k
-                            continue
-                        out.append("+" + new[j])
-                        j += 1
-        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out)
 
-    def _helper_lines(self) -> Dict[int, str]:
-        """0-based line numbers of new_text that hold added helpers (doc
-        comments and the blank line before each included), with the name."""
+        def render(hidden: Set[str]) -> str:
+            out = [f"--- a/{name}\n", f"+++ b/{name}\n"]
+            for group in groups:
+                i1, i2, j1, j2 = group[0][1], group[-1][2], group[0][3], group[-1][4]
+                out.append(f"@@ -{_hunk_range(i1, i2)} +{_hunk_range(j1, j2)} @@\n")
+                for tag, a1, a2, b1, b2 in group:
+                    if tag == "equal":
+                        out.extend(" " + line for line in old[a1:a2])
+                        continue
+                    if tag in ("replace", "delete"):
+                        out.extend("-" + line for line in old[a1:a2])
+                    if tag in ("replace", "insert"):
+                        out.extend(_condensed(new, b1, b2, marks, hidden, end))
+            return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out)
+
+        hidden = set(tests)
+        for test in sorted(tests, key=lambda t: (not t.endswith("_FreshDatabase"), tests.index(t))):
+            if len(render(hidden - {test}).encode("utf-8", "surrogateescape")) <= budget:
+                hidden.discard(test)
+        return render(hidden)
+
+    def _added_lines(self) -> Tuple[Dict[int, Tuple[str, str]], List[str]]:
+        """({0-based line of new_text: (kind, name)}, added tests in file
+        order) for what a short diff folds: "helper", "rows" and "test"
+        lines (each with its doc comment and the blank line before), and the
+        "tuple" lines of row literals inside added tests."""
         text = self.new_text.replace("\r\n", "\n").lstrip("\ufeff")
-        lines: Dict[int, str] = {}
-        added = set(self.helpers_added)
-        for decl in parse_file(text).decls:
-            if decl.kind != "func" or decl.name not in added:
+        all_lines = text.split("\n")
+        marks: Dict[int, Tuple[str, str]] = {}
+        tests: List[str] = []
+        kinds = {**{n: "helper" for n in self.helpers_added}, **{n: "test" for n in self.added_tests}}
+        rows = set(self.rows_added)
+        parsed = parse_file(text)
+        if not self.old_text and len(self.imports_added) > 3:  # a new file: its import block is one line
+            for start, stop, _ in parsed.import_decls:
+                for n in range(text.count("\n", 0, start), text.count("\n", 0, stop) + 1):
+                    marks[n] = ("imports", str(len(self.imports_added)))
+        for decl in parsed.decls:
+            kind = kinds.get(decl.name) if decl.kind == "func" else ("rows" if decl.kind == "var" and decl.name in rows else None)
+            if kind is None:
                 continue
             first = text.count("\n", 0, decl.start)
             last = text.count("\n", 0, decl.end)
-            all_lines = text.split("\n")
             while first > 0 and all_lines[first - 1].startswith("//"):
                 first -= 1
             if first > 0 and all_lines[first - 1] == "":
                 first -= 1
             for n in range(first, last + 1):
-                lines[n] = decl.name if n >= first else ""
-        return lines
+                marks[n] = (kind, decl.name)
+            if kind == "test":
+                tests.append(decl.name)
+                self._mark_row_calls(all_lines, first, last, decl.name, marks)
+        return marks, tests
+
+    @staticmethod
+    def _mark_row_calls(lines: List[str], first: int, last: int, test: str, marks: Dict[int, Tuple[str, str]]) -> None:
+        """Mark each call whose last argument is a literal of rows
+        (`mwRequireRows(t, db, "t", []string{...}, [][]any{` .. `})`) as one
+        "call" run, named by the call up to its table and the row count."""
+        n = first
+        while n <= last:
+            if lines[n].rstrip().endswith("[][]any{"):
+                close = n + 1
+                while close <= last and _ROW_LITERAL.match(lines[close]):
+                    close += 1
+                if close <= last and lines[close].strip() == "})" and close > n + 1:
+                    head = _CALL_HEAD.match(lines[n])
+                    shown = head.group(1) if head else lines[n][:60]
+                    label = f"{shown}, ...) // {close - n - 1} row(s): -v shows them"
+                    for k in range(n, close + 1):
+                        marks[k] = ("call", f"{test}\0{label}")
+                    n = close
+            n += 1
+
+
+DIFF_BUDGET = 2600  # bytes of a dry run's short diff: the run's other lines come on top (4 KB in all)
+_ROW_LITERAL = re.compile(r"[ \t]+\{.*\},$")  # one row of a [][]any{...} literal, as gofmt lays it out
+_CALL_HEAD = re.compile(r'^([ \t]*\w+\(t, db, "(?:[^"\\]|\\.)*")')  # mwRequireRows(t, db, "table"
+
+
+def _condensed(new: List[str], b1: int, b2: int, marks: Dict[int, Tuple[str, str]], hidden: Set[str],
+               end: str) -> List[str]:
+    """The added lines new[b1:b2] of a short diff: each run of folded lines
+    is one `+// ...` line."""
+    def kind_of(mark: Optional[Tuple[str, str]]) -> Optional[str]:
+        """The fold a line belongs to: a row call of a hidden test is part of the test."""
+        if mark is None:
+            return None
+        if mark[0] == "call":
+            return "test" if mark[1].split("\0")[0] in hidden else "call"
+        return None if mark[0] == "test" and mark[1] not in hidden else mark[0]
+
+    def name_of(mark: Tuple[str, str]) -> str:
+        return mark[1].split("\0")[0] if mark[0] == "call" and kind_of(mark) == "test" else mark[1]
+
+    out: List[str] = []
+    j = b1
+    while j < b2:
+        kind = kind_of(marks.get(j))
+        if kind is None:
+            out.append("+" + new[j])
+            j += 1
+            continue
+        k = j
+        names: List[str] = []
+        while k < b2 and kind_of(marks.get(k)) == kind and (kind != "call" or marks[k] == marks[j]):
+            name = name_of(marks[k])
+            if name not in names:
+                names.append(name)
+            k += 1
+        listed = ", ".join(sorted(names) if kind == "helper" else names)
+        if kind == "test":
+            listed = _grouped_test_names(names)
+        if kind == "imports":
+            out.append(f"+import ( ... {marks[j][1]} packages: -v shows them ){end}")
+        elif kind == "helper":
+            out.append(f"+// ... {k - j} lines: helper(s) {listed} (library code, not shown; -v shows it){end}")
+        elif kind == "rows":
+            out.append(f"+// ... {k - j} lines: {listed}, the sample rows the upgrade tests insert (-v shows them){end}")
+        elif kind == "call":
+            out.append("+" + marks[j][1].split("\0", 1)[1] + end)
+        else:
+            out.append(f"+// ... {k - j} lines: {listed} (not shown here; -v shows it){end}")
+        j = k
+    return out
+
+
+def _grouped_test_names(names: List[str]) -> str:
+    """TestMigration_000006_{UpgradeFromV5, DownRestoresPrevious} for the
+    tests of one version; other names as they are."""
+    by_prefix: Dict[str, List[str]] = {}
+    for name in names:
+        match = re.match(r"(TestMigration_.+?_)([A-Z][A-Za-z]*(?:V.+)?)$", name)
+        prefix, rest = (match.group(1), match.group(2)) if match else (name, "")
+        by_prefix.setdefault(prefix, []).append(rest)
+    return ", ".join(prefix + (rest[0] if len(rest) == 1 else "{" + ", ".join(rest) + "}") if rest != [""] else prefix
+                     for prefix, rest in by_prefix.items())
 
 
 def _hunk_range(start: int, stop: int) -> str:
@@ -752,8 +856,13 @@ def _hunk_range(start: int, stop: int) -> str:
 
 
 def plan_stub(folder: MigrationFolder, version: Optional[int], *, test_file: Optional[Path] = None,
-              style: str = AUTO, project: Optional[ProjectFacts] = None, driver: str = AUTO) -> StubPlan:
-    """Everything a run would do, computed; nothing written."""
+              style: str = AUTO, project: Optional[ProjectFacts] = None, driver: str = AUTO,
+              start_text: Optional[str] = None, pin_versions: Sequence[int] = ()) -> StubPlan:
+    """Everything a run would do, computed; nothing written. `start_text`:
+    the test file as an earlier plan left it (see plan_stubs). When `version`
+    is the newest, the project's tests that still expect the previous one
+    as the newest are looked for, and those expecting any of `pin_versions`
+    (the newest shipped version, when several versions are new)."""
     if not folder.migrations:
         raise UsageError(f"{folder.path} holds no migrations; write one first.")
     if folder.duplicates:
@@ -768,7 +877,7 @@ def plan_stub(folder: MigrationFolder, version: Optional[int], *, test_file: Opt
         listing = ", ".join(m.version_text for m in folder.migrations[-5:])
         raise UsageError(f"version {version} is not in {folder.path} (latest: {listing}).")
     project = project or read_project_facts(folder.path)
-    package = detect_package(folder.path, test_file, project)
+    package = detect_package(folder.path, test_file, project, start_text)
     package.driver, package.driver_reason = resolve_driver(driver, project, package.module_root)
     if style == MEDIAZ and package.mediaz is None:
         raise UsageError(
@@ -808,11 +917,53 @@ def plan_stub(folder: MigrationFolder, version: Optional[int], *, test_file: Opt
         plan.problems.append(f"{what} until you run: {plan.setup.shell()}")
     _merge(plan, project)
     plan.newest = version == folder.versions[-1]
-    if plan.newest and facts.previous is not None:
+    expected = sorted({facts.previous, *pin_versions} - {None, version}, reverse=True)
+    if plan.newest and expected:
         # Lines as they will be once the test file is written.
-        after = {package.test_file: plan.new_text} if plan.changed else {}
-        plan.pinned = find_pinned_versions(package.module_root or package.dir, facts.previous, texts=after)
+        after = {package.test_file: plan.new_text} if plan.changed or start_text is not None else {}
+        for value in expected:
+            plan.pinned += find_pinned_versions(package.module_root or package.dir, value, texts=after)
+        plan.pinned.sort(key=lambda p: (str(p.path), p.line, p.col))
     return plan
+
+
+def plan_stubs(folder: MigrationFolder, versions: Sequence[int], *, test_file: Optional[Path] = None,
+               style: str = AUTO, project: Optional[ProjectFacts] = None, driver: str = AUTO,
+               pin_versions: Sequence[int] = ()) -> List[StubPlan]:
+    """A plan per version, in order, each starting from the test file the
+    one before left (so helpers are added once and reused after); nothing
+    written. `combine` turns them into the one change to write."""
+    plans: List[StubPlan] = []
+    text: Optional[str] = None
+    for version in versions:
+        plan = plan_stub(folder, version, test_file=test_file, style=style, project=project, driver=driver,
+                         start_text=text, pin_versions=pin_versions)
+        plans.append(plan)
+        if plan.changed or text is not None:
+            text = plan.new_text
+    return plans
+
+
+def combine(plans: Sequence[StubPlan]) -> StubPlan:
+    """One plan for what `plans` (from plan_stubs) add together: the file as
+    read, the file after the last one, and the union of what each added."""
+    if len(plans) == 1:
+        return plans[0]
+    first, last = plans[0], plans[-1]
+
+    def union(attr: str) -> List[str]:
+        return list(dict.fromkeys(x for p in plans for x in getattr(p, attr)))
+
+    added_helpers = union("helpers_added")
+    return replace(
+        last, package=first.package, old_text=first.old_text,
+        added_tests=union("added_tests"), existing_tests=union("existing_tests"), skipped_tests=union("skipped_tests"),
+        helpers_added=added_helpers, helpers_reused=[h for h in union("helpers_reused") if h not in added_helpers],
+        imports_added=union("imports_added"), rows_added=union("rows_added"),
+        problems=union("problems"), warnings=union("warnings"), notes=union("notes"),
+        setup=next((p.setup for p in plans if p.setup is not None), None),
+        gofmt=next((p.gofmt for p in plans if p.gofmt == "ran"), last.gofmt),
+    )
 
 
 def _merge(plan: StubPlan, project: ProjectFacts) -> None:
@@ -856,6 +1007,7 @@ def _merge(plan: StubPlan, project: ProjectFacts) -> None:
             final = f"{rows_var}_{n}"
         if final != rows_var:
             mapping[rows_var] = final
+    rows_added = [final] if rows_code else []
 
     pieces = [rows_code] if rows_code else []
     pieces += [rename_identifiers(t.code, mapping) for t in wanted]
@@ -895,6 +1047,7 @@ def _merge(plan: StubPlan, project: ProjectFacts) -> None:
         formatted = "\ufeff" + formatted
     plan.new_text = formatted
     plan.added_tests = [t.name for t in wanted]
+    plan.rows_added = rows_added
     plan.helpers_added = list(naming.added)
     plan.helpers_reused = [n for n in naming.reused if any(re.search(rf"\b{n}\b", p) for p in pieces + helpers_code)]
 

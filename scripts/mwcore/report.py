@@ -244,3 +244,42 @@ def scope_notices(scope, folder, display=str) -> List[Notice]:
                           f"deleted since {base}, and version {version} is gone: a database at that version fails "
                           f"every run with 'no migration found for version {version}'; restore the file"))
     return out
+
+
+def _notice_groups(notices: Sequence[Notice]) -> List[List[Notice]]:
+    """Notices by severity, errors first: every notice of one severity says
+    the same thing about another file (scope_notices)."""
+    by_severity: Dict[str, List[Notice]] = {}
+    for notice in notices:
+        by_severity.setdefault(notice.severity, []).append(notice)
+    return [by_severity[s] for s in sorted(by_severity, key=lambda s: _RANK.get(s, 3))]
+
+
+def notice_lines(notices: Sequence[Notice], *, verbose: bool = False, places: int = SHOWN_PLACES) -> List[str]:
+    """Text lines for `notices`, one per severity: the first notice in full,
+    then the other files, the first few unless verbose."""
+    out = []
+    for group in _notice_groups(notices):
+        first, *others = group
+        line = first.text()
+        if others:
+            shown = others if verbose else others[:places]
+            more = len(others) - len(shown)
+            line += (f" (the same for {', '.join(n.path for n in shown)}"
+                     + (f" and {more} more: -v lists them)" if more else ")"))
+        out.append(line)
+    return out
+
+
+def notices_json(notices: Sequence[Notice], *, verbose: bool = False, places: int = JSON_PLACES) -> List[dict]:
+    """`notice_lines` for --json: one object per severity, the other files
+    in `same` (the first `places` unless verbose) and `count` in all."""
+    out = []
+    for group in _notice_groups(notices):
+        entry = group[0].as_json()
+        others = [n.path for n in group[1:]]
+        if others:
+            entry["same"] = others if verbose else others[:places]
+            entry["count"] = len(group)
+        out.append(entry)
+    return out
