@@ -498,8 +498,11 @@ def test_create_killed_at_random_instants_leaves_both_files_or_neither(tmp_path)
         results = list(pool.map(lambda i: kill_creates_at_random(folders[i], 100, seed=i), range(len(folders))))
 
     totals = {key: sum(r[key] for r in results) for key in results[0]}
-    assert min(totals[s] for s in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL)) > 10, totals  # each signal interrupted runs
-    assert totals["handled"] >= 3, totals  # and SIGINT/SIGTERM also through the handler
+    # The invariant is checked after every kill; these only prove the kills
+    # landed (not all after the run ended). Bounds are loose on purpose: on a
+    # loaded machine the timing calibration drifts and fewer kills land.
+    assert min(totals[s] for s in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL)) >= 3, totals
+    assert totals["handled"] >= 1, totals  # and SIGINT/SIGTERM also through the handler
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
