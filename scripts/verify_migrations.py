@@ -76,6 +76,7 @@ DETAIL_BUDGET = 3000  # bytes of per-version lines in text (the summary lines co
 TABLE_ROWS = 20  # versions listed in the table before the rest are counted
 JSON_STEPS = 20  # steps listed in --json before only the ones with something to say are
 MAX_NOTICES = 5  # edited or removed shipped files listed
+JSON_FAILURES = 5  # shipped files that failed, listed in --json (-v: all)
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -120,9 +121,9 @@ class Run:
 
     def __init__(self, report, scope: Scope, folder: MigrationFolder, context: dict) -> None:
         self.report, self.scope, self.folder, self.ctx = report, scope, folder, context
-        shows = scope.shows
-        self.shown = [s for s in report.steps if shows(s.version)]
-        self.hidden = [s for s in report.steps if not shows(s.version)]
+        steps = report.steps if report is not None else []
+        self.shown = [s for s in steps if scope.shows(s.version)]
+        self.hidden = [s for s in steps if not scope.shows(s.version)]
         self.fallback = None  # the --new replay the new versions' verdicts came from (default mode)
 
     @property
@@ -194,9 +195,7 @@ def main(args: argparse.Namespace) -> int:
         "capped": not (args.verbose or scope.mode == ALL),  # the 4 KB budget of text
     }
     if scope.mode == NEW and not new:
-        run = Run(None, scope, folder, context)
-        run.shown, run.hidden = [], []
-        return _nothing_new(run, args.json)
+        return _nothing_new(Run(None, scope, folder, context), args.json)
     report = _replays(folder, texts, settings, first_new if scope.mode == NEW else None)
     run = Run(report, scope, folder, context)
     if scope.mode != ALL and new and _blocked_by_shipped(run):
@@ -443,8 +442,9 @@ def _payload(run: Run) -> dict:
         out["shipped"] = _shipped_json(run)
     failures = (run.fallback or report).shipped_failures
     if failures:
+        listed_failures = failures if verbose else failures[:JSON_FAILURES]
         out["shipped_failures"] = [{"path": f"{printable(str(ctx['directory'] / f.file))}"
-                                            + (f":{f.line}" if f.line else ""), "error": f.error} for f in failures[:5]]
+                                            + (f":{f.line}" if f.line else ""), "error": f.error} for f in listed_failures]
     if ctx["up_only"]:
         out["up_only"] = True
     if stop is not None and run.stop_shown():
