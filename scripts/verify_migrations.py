@@ -267,13 +267,13 @@ def _replays(folder: MigrationFolder, texts: Dict[str, str], settings: dict, fir
             keep_dir = settings["keep_dir"]
             keep = (_keeper(keep_dir, args.dry_run, settings["kept"])
                     if keep_dir and index == 0 and not settings.get("kept_done") else None)
-            start = (shipped.factory(foreign_keys) if shipped is not None
-                     else start_from(db, foreign_keys=foreign_keys, functions=project.sql_functions))
-            report = replay(folder, texts, start, options(foreign_keys, keep))
             if shipped is not None:
-                report.shipped_failures = list(shipped.failures)
-                if report.blocked is None:
-                    report.start_version = shipped.start_version
+                report = replay(folder, texts, shipped.factory(foreign_keys),
+                                shipped.options_for(options(foreign_keys, keep)))
+                shipped.fill(report)
+            else:
+                start = start_from(db, foreign_keys=foreign_keys, functions=project.sql_functions)
+                report = replay(folder, texts, start, options(foreign_keys, keep))
             reports.append(report)
         settings["kept_done"] = True
     finally:

@@ -337,3 +337,20 @@ def test_help_says_how_the_scope_options_relate():
     for option in ("--new", "--all", "--since", "--from", "--to"):
         assert option in text
     assert "--from N is the scope's" in text and "--to N stops the replay" in text
+
+
+def test_with_new_a_step_that_fails_only_on_synthetic_rows_is_still_a_warning(tmp_path):
+    """The rows seeded at the first new version, shared by both runs, are
+    taken away for the probe: the start state without them is the shipped
+    one, as golang-migrate built it."""
+    files = {"000001_t.up.sql": "CREATE TABLE t(id INTEGER PRIMARY KEY, active INT NOT NULL CHECK (active IN (0, 1)));",
+             "000001_t.down.sql": "DROP TABLE t;"}
+    root = tmp_path / "app"
+    write_files(root / "m", files)
+    commit_all(root)
+    write_files(root / "m", {"000002_one.up.sql": "CREATE UNIQUE INDEX t_active ON t(active);",
+                             "000002_one.down.sql": "DROP INDEX t_active;"})
+    for mode in ([], ["--new"], ["--from", "2"]):
+        rc, data = run_json(SCRIPT, "--dir", str(root / "m"), *mode)
+        (step,) = data["steps"]
+        assert rc == 0 and step["up"] == "data-dependent" and data["summary"]["warnings"] == [2], (mode, data)

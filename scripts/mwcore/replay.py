@@ -25,7 +25,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .folder import DOWN, UP, Migration, MigrationFolder, read_sql, scan_folder
 from .gomigrate import FAILED as RUN_FAILED
@@ -35,7 +35,7 @@ from .keyuse import KeyColumns, folder_uses
 from .rows import RowSet, find_rows, seed_rows
 from .schema import Owned, Snapshot, diff, owned_index, refresh, restrict, snapshot
 from . import engine
-from .engine import ScriptResult
+from .engine import ScriptResult, run_script
 from .sqlfuncs import registered as register
 from .touched import TouchRecorder, Touched
 
@@ -96,6 +96,8 @@ class ReplayOptions:
     # its rows before each pending version, and a data-dependent step is
     # said to pass on that copy rather than on empty tables.
     real_db: bool = False
+    # The start state already holds synthetic rows (ShippedState.seed).
+    seeded: Optional["SeededStart"] = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,16 @@ class ReplayReport:
 # The incremental model ---------------------------------------------------------
 
 
+class TrackerStart(NamedTuple):
+    """What a Tracker reads from a state when it starts (Tracker.start_state)."""
+
+    schema: Snapshot
+    owned: Owned
+    violations: Dict[str, FrozenSet[tuple]]
+    damage: Dict[str, List[str]]
+    canonical: Dict[str, str]
+
+
 @dataclass(frozen=True)
 class DbState:
     """The model at one moment: schema, synthetic rows, known FK violations."""
@@ -287,25 +299,36 @@ class Tracker:
 
     def __init__(self, conn: sqlite3.Connection, *, migrations_table: str = "schema_migrations",
                  cross_check: bool = False, json_columns: Optional[JsonColumns] = None,
-                 key_columns: Optional[KeyColumns] = None) -> None:
+                 key_columns: Optional[KeyColumns] = None, start: Optional["TrackerStart"] = None) -> None:
+        """`start`: what another tracker read from a copy of the same state
+        (`start_state`), taken instead of reading it again."""
         self.conn = conn
         self.json_columns = json_columns
         self.key_columns = key_columns
         self.migrations_table = migrations_table
         self.cross_check = cross_check
         self.recorder = TouchRecorder(conn, ignore={migrations_table})
-        self.canonical: Dict[str, str] = {}  # normalize_sql cache
-        self.schema = snapshot(conn, migrations_table=migrations_table, canonical=self.canonical)
-        self.owned = owned_index(self.schema)  # kept in step with self.schema by refresh()
+        self.canonical: Dict[str, str] = {} if start is None else dict(start.canonical)  # normalize_sql cache
+        if start is None:
+            self.schema = snapshot(conn, migrations_table=migrations_table, canonical=self.canonical)
+            self.owned = owned_index(self.schema)  # kept in step with self.schema by refresh()
+        else:
+            self.schema, self.owned = start.schema, dict(start.owned)
         self.rows: Dict[str, RowSet] = {}
-        self.violations: Dict[str, FrozenSet[tuple]] = {}
+        self.violations: Dict[str, FrozenSet[tuple]] = {} if start is None else dict(start.violations)
         self._parents: Dict[str, Set[str]] = {}
         self._children: Dict[str, Set[str]] = {}
         for name in self.schema.tables:
             self._link(name)
         self.seed_skipped: Dict[str, str] = {}
         self._integrity_per_table = sqlite3.sqlite_version_info >= (3, 33, 0)
-        self.known_damage: Dict[str, List[str]] = {}  # table ("" = whole database) -> findings at the start
+        # table ("" = whole database) -> findings at the start
+        self.known_damage: Dict[str, List[str]] = {} if start is None else dict(start.damage)
+
+    def start_state(self) -> "TrackerStart":
+        """What a tracker on a copy of this state would read again."""
+        return TrackerStart(self.schema, dict(self.owned), dict(self.violations), dict(self.known_damage),
+                            dict(self.canonical))
 
     # -- model ---------------------------------------------------------------
     def state(self) -> DbState:
@@ -1022,46 +1045,102 @@ def replay(folder: MigrationFolder, texts: Dict[str, str], start: ConnectionFact
         return _Replay(folder, texts, start, options).run()
     shipped = shipped_state(start, folder, texts, options.from_version, options)
     try:
-        report = _Replay(folder, texts, shipped.start, replace(options, from_version=None)).run()
+        report = replay(folder, texts, shipped.factory(options.foreign_keys),
+                        shipped.options_for(replace(options, from_version=None)))
     finally:
         shipped.close()
     report.options = options
-    report.shipped_failures = list(shipped.failures)
-    if report.blocked is None:
-        report.start_version = shipped.start_version
+    shipped.fill(report)
     return report
 
 
 @dataclass
+class SeededStart:
+    """A start state that already holds the synthetic rows (shared by the
+    runs with foreign keys off and on): the model's rows, the tables no row
+    fits, and a factory of the same state without the rows (what the
+    data-dependence probe and the pre-checks start from)."""
+
+    rows: Dict[str, RowSet]
+    skipped: Dict[str, str]
+    bare: ConnectionFactory
+    tracker: Optional[TrackerStart] = None  # the seeded state as a Tracker reads it
+
+
+@dataclass
 class ShippedState:
-    """The start state brought up to just below the first checked version:
-    `start()` gives fresh copies of it (as a ConnectionFactory does)."""
+    """The start state brought up to just below the first checked version,
+    built once: `conn` as golang-migrate leaves it, `seeded` the same with
+    synthetic rows (`seed`); `factory` gives fresh copies, as a
+    ConnectionFactory does."""
 
     conn: sqlite3.Connection
     failures: List[ShippedFailure]
-    foreign_keys: bool
     sql_functions: Tuple
     start_version: int = NIL_VERSION  # where the start state was before the shipped ups
+    seeded: Optional[sqlite3.Connection] = None
+    rows: Dict[str, RowSet] = field(default_factory=dict)
+    skipped: Dict[str, str] = field(default_factory=dict)
+    json_columns: Optional[JsonColumns] = None
+    key_columns: Optional[KeyColumns] = None
+    tracker: Optional[TrackerStart] = None
 
-    def start(self) -> sqlite3.Connection:
-        return register(engine.copy(self.conn, foreign_keys=self.foreign_keys), self.sql_functions)
+    def factory(self, foreign_keys: bool, *, bare: bool = False) -> ConnectionFactory:
+        source = self.conn if bare or self.seeded is None else self.seeded
+        return lambda: register(engine.copy(source, foreign_keys=foreign_keys), self.sql_functions)
 
-    def factory(self, foreign_keys: bool) -> ConnectionFactory:
-        return lambda: register(engine.copy(self.conn, foreign_keys=foreign_keys), self.sql_functions)
+    def seed(self, folder: MigrationFolder, texts: Dict[str, str], options: ReplayOptions) -> None:
+        """Learn the JSON and key columns of the files that will run and seed
+        the synthetic rows, once for every run that starts here."""
+        if self.seeded is not None or not options.check_data:
+            return
+        current = GoMigrate(self.conn, folder, table=options.migrations_table).version()[0]
+        uses = folder_uses(folder, lambda f: texts.get(f.name), after=None if current == NIL_VERSION else current,
+                           source=self.conn)
+        self.json_columns = uses.json_columns if options.json_columns is None else options.json_columns
+        self.key_columns = uses.key_columns if options.key_columns is None else options.key_columns
+        self.seeded = register(engine.copy(self.conn), self.sql_functions)
+        tracker = Tracker(self.seeded, migrations_table=options.migrations_table, json_columns=self.json_columns,
+                          key_columns=self.key_columns)
+        tracker.record_violations(tracker.tables())
+        tracker.record_damage()
+        tracker.seed(tracker.tables(), 0, options.rows_per_table)
+        self.rows, self.skipped = dict(tracker.rows), dict(tracker.seed_skipped)
+        self.tracker = tracker.start_state()
+
+    def options_for(self, options: ReplayOptions) -> ReplayOptions:
+        """`options` for a replay that starts from `factory(foreign_keys)`."""
+        if self.seeded is None:
+            return options
+        return replace(options, json_columns=self.json_columns, key_columns=self.key_columns,
+                       seeded=SeededStart(self.rows, self.skipped, self.factory(options.foreign_keys, bare=True),
+                                          self.tracker))
+
+    def fill(self, report: "ReplayReport") -> None:
+        report.shipped_failures = list(self.failures)
+        if report.blocked is None:
+            report.start_version = self.start_version
 
     def close(self) -> None:
         self.conn.close()
+        if self.seeded is not None:
+            self.seeded.close()
 
 
 def shipped_state(start: ConnectionFactory, folder: MigrationFolder, texts: Dict[str, str], below: int,
                   options: ReplayOptions) -> ShippedState:
     """A connection from `start()` with every version below `below` applied
-    as golang-migrate applies it (`apply_shipped`)."""
+    as golang-migrate applies it (`apply_shipped`), seeded once (when the
+    rows are checked) for every replay that starts from it."""
     conn = start()
     version = GoMigrate(conn, folder, table=options.migrations_table).version()[0]
     failures = apply_shipped(conn, folder, texts, below, migrations_table=options.migrations_table,
                              no_tx_wrap=options.no_tx_wrap)
-    return ShippedState(conn, failures, options.foreign_keys, tuple(options.sql_functions), version)
+    state = ShippedState(conn, failures, tuple(options.sql_functions), version)
+    current, dirty = GoMigrate(conn, folder, table=options.migrations_table).version()
+    if not dirty and (current == NIL_VERSION or folder.find(current) is not None):
+        state.seed(folder, texts, options)  # a database golang-migrate refuses: the replay says so, unseeded
+    return state
 
 
 def apply_shipped(conn: sqlite3.Connection, folder: MigrationFolder, texts: Dict[str, str], below: int, *,
@@ -1080,26 +1159,28 @@ def apply_shipped(conn: sqlite3.Connection, folder: MigrationFolder, texts: Dict
     current, dirty = gm.version()
     if dirty or (current != NIL_VERSION and folder.find(current) is None):
         return failures
+    reached = current
+    # Each file runs as golang-migrate runs it (its own transaction unless
+    # x-no-tx-wrap); the version row, which golang-migrate writes twice per
+    # file, only matters once all ran: it is written at the end.
     for migration in folder.migrations:
         if migration.version <= current:
             continue
         if migration.version >= below:
             break
-        outcome = gm.up(1)
-        if outcome.ok:
-            continue
-        step = outcome.steps[-1] if outcome.steps else None
-        result = step.result if step is not None else None
+        reached = migration.version
         up = migration.file(UP)
-        name = up.name if up is not None else migration.name
-        if result is not None and not result.ok:
-            failures.append(ShippedFailure(name, result.line, result.error or outcome.error or ""))
-        else:
-            failures.append(ShippedFailure(name, None, outcome.error or ""))
-        if conn.in_transaction:  # an unwrapped file left its own BEGIN open: the driver's connection rolls it back
+        if up is None:
+            continue  # an empty migration: the version moves, nothing runs
+        result = run_script(conn, texts[up.name], wrap=not no_tx_wrap, file=up.name)
+        if not result.ok:
+            failures.append(ShippedFailure(up.name, result.line, result.error or ""))
+            if conn.in_transaction:  # an unwrapped file left its own BEGIN open: the driver's connection rolls it back
+                conn.execute("ROLLBACK")
+    if reached != current:
+        if conn.in_transaction:
             conn.execute("ROLLBACK")
-        if gm.force(migration.version).error is not None:
-            break
+        gm.set_version(reached, False)
     return failures
 
 
@@ -1158,7 +1239,7 @@ class _Replay:
         self.json_columns = options.json_columns
         self.key_columns = options.key_columns
         conn = self.start()
-        if options.check_data and (self.json_columns is None or self.key_columns is None):
+        if options.check_data and options.seeded is None and (self.json_columns is None or self.key_columns is None):
             # Learned from the files that will run, on a copy of the start
             # state (what is already there: its triggers and CHECKs).
             current = GoMigrate(conn, folder, table=options.migrations_table).version()[0]
@@ -1175,15 +1256,19 @@ class _Replay:
         conn = conn if conn is not None else self.start()
         self.gm = GoMigrate(conn, self.folder, table=self.options.migrations_table, no_tx_wrap=self.options.no_tx_wrap,
                             read_text=lambda f: self.texts[f.name])
-        self.tracker = self._tracker(conn)
-        if self.options.check_data:
+        seeded = self.options.seeded
+        self.tracker = self._tracker(conn, seeded.tracker if seeded is not None else None)
+        if seeded is not None:
+            self.tracker.rows, self.tracker.seed_skipped = dict(seeded.rows), dict(seeded.skipped)
+        elif self.options.check_data:
             self.tracker.seed(self.tracker.tables(), 0, self.options.rows_per_table)
 
-    def _tracker(self, conn: sqlite3.Connection) -> Tracker:
+    def _tracker(self, conn: sqlite3.Connection, start: Optional[TrackerStart] = None) -> Tracker:
         tracker = Tracker(conn, migrations_table=self.options.migrations_table, cross_check=self.options.cross_check,
-                          json_columns=self.json_columns, key_columns=self.key_columns)
-        tracker.record_violations(tracker.tables())
-        tracker.record_damage()
+                          json_columns=self.json_columns, key_columns=self.key_columns, start=start)
+        if start is None:
+            tracker.record_violations(tracker.tables())
+            tracker.record_damage()
         return tracker
 
     def _restore(self, target: int) -> bool:
@@ -1514,6 +1599,8 @@ class _Replay:
         if self.shadow is not None and self.shadow.version() == (target, False):
             conn = register(engine.copy(self.shadow.conn, foreign_keys=self.options.foreign_keys),
                             self.options.sql_functions)
+        elif self.options.seeded is not None:
+            conn = self.options.seeded.bare()
         else:
             conn = self.start()
         gm = GoMigrate(conn, self.folder, table=self.options.migrations_table, no_tx_wrap=self.options.no_tx_wrap,

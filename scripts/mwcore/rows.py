@@ -405,7 +405,7 @@ def table_checks(conn: sqlite3.Connection, table: str, columns: Sequence[ColumnS
     from .tabledef import TableDefError, parse_create_table
 
     row = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
-    if not row or not row[0]:
+    if not row or not row[0] or "check" not in row[0].lower():
         return []
     try:
         definition = parse_create_table(row[0])
