@@ -100,8 +100,7 @@ class ReplayOptions:
     seeded: Optional["SeededStart"] = None
 
 
-@dataclass(frozen=True)
-class ShippedFailure:
+class ShippedFailure(NamedTuple):
     """A shipped up that failed while the state for the checked versions was
     built (`ReplayOptions.from_version`): golang-migrate's rollback leaves it
     out, so everything after it starts from an approximate state."""
@@ -114,8 +113,7 @@ class ShippedFailure:
         return f"{self.file}:{self.line}" if self.line else self.file
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One thing to fix, located as precisely as SQLite allows."""
 
     check: str  # one of CHECKS
@@ -173,8 +171,7 @@ class StepVerdict:
         return str(self.problems[0]) if self.problems else None
 
 
-@dataclass(frozen=True)
-class GoStep:
+class GoStep(NamedTuple):
     """One step of golang-migrate's own run (up all, down by steps, up all)
     as the real tool reports it: error or None, then version and dirty flag."""
 
@@ -186,8 +183,7 @@ class GoStep:
     after_dirty: bool
 
 
-@dataclass(frozen=True)
-class StopPoint:
+class StopPoint(NamedTuple):
     """Where golang-migrate stops: the failing step and the dirty version it leaves."""
 
     phase: str
@@ -269,8 +265,7 @@ class TrackerStart(NamedTuple):
     canonical: Dict[str, str]
 
 
-@dataclass(frozen=True)
-class DbState:
+class DbState(NamedTuple):
     """The model at one moment: schema, synthetic rows, known FK violations."""
 
     schema: Snapshot
@@ -1680,10 +1675,12 @@ class _Replay:
         failure when it does not even compile, a warning when it failed on
         the row it ran on. Without a change (the start), every table's
         triggers fire and what fails is taken as known."""
-        from .rows import seed_rows
+        conn = self.gm.conn
+        if conn.execute("SELECT 1 FROM main.sqlite_master WHERE type = 'trigger' LIMIT 1").fetchone() is None:
+            self.broken_triggers.clear()
+            return
         from .triggerfire import fire, tables_with_triggers
 
-        conn = self.gm.conn
         tables = tables_with_triggers(conn)
         if not tables:
             return

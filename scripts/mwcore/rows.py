@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .jsonuse import JsonColumns, JsonShape, sample_json
 
@@ -30,8 +30,7 @@ from .sqltext import quote_identifier as q
 from .sqltext import token_spans, tokens, unquote_identifier
 
 
-@dataclass(frozen=True)
-class ColumnSpec:
+class ColumnSpec(NamedTuple):
     name: str
     type: str
     notnull: bool
@@ -40,8 +39,7 @@ class ColumnSpec:
     generated: bool
 
 
-@dataclass(frozen=True)
-class RowSet:
+class RowSet(NamedTuple):
     """Rows of one table captured by value, to look for them again later."""
 
     table: str
@@ -171,8 +169,7 @@ def seed_rows(conn: sqlite3.Connection, tables: Iterable[str], per_table: int = 
     return report
 
 
-@dataclass(frozen=True)
-class ForeignKeyGroup:
+class ForeignKeyGroup(NamedTuple):
     """One foreign key (several columns for a composite one)."""
 
     id: int
@@ -261,8 +258,7 @@ def learned_key_groups(conn: sqlite3.Connection, table: str, columns: Sequence[C
     return out
 
 
-@dataclass(frozen=True)
-class _Target:
+class _Target(NamedTuple):
     table: str
     columns: List[ColumnSpec]
     groups: List[ForeignKeyGroup]
@@ -389,8 +385,7 @@ def _check_variants(values: Dict[str, object], expression: str, fixed: Set[str] 
 # CHECK constraints ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     """One CHECK of a table: its expression and the columns it mentions."""
 
     expression: str
@@ -402,11 +397,11 @@ def table_checks(conn: sqlite3.Connection, table: str, columns: Sequence[ColumnS
     """The CHECK expressions of `table`, cut from its stored CREATE TABLE at
     SQLite's token boundaries (tabledef); whether a value passes one is then
     asked of SQLite (`fit_checks`)."""
-    from .tabledef import TableDefError, parse_create_table
-
     row = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
     if not row or not row[0] or "check" not in row[0].lower():
         return []
+    from .tabledef import TableDefError, parse_create_table
+
     try:
         definition = parse_create_table(row[0])
     except (TableDefError, IndexError, ValueError):
@@ -623,8 +618,7 @@ def missing_rows(conn: sqlite3.Connection, rowset: RowSet) -> Tuple[int, List[st
     return len(found.missing), found.gone_columns
 
 
-@dataclass(frozen=True)
-class FoundRows:
+class FoundRows(NamedTuple):
     """Where the rows of a RowSet are now."""
 
     current: RowSet  # the rows still there, with every current column's value
