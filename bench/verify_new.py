@@ -37,7 +37,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from validate_new import ROOT, SCRIPTS, go_module, interleaved_medians, write_project
+from validate_new import SCRIPTS, go_module, interleaved_medians, write_project
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import pytest
 from conftest import EXAMPLES, ROOT, run_cli, run_json, write_files
 
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
-from shipped_history import SHIPPED, git, new_pair, write_project  # noqa: E402
+from shipped_history import SHIPPED, git, write_project  # noqa: E402
 
 SCRIPT = "verify_migrations.py"
 NEW = SHIPPED + 1
