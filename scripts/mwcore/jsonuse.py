@@ -312,8 +312,12 @@ class _Learner:
                     for table in self._tables_for(use, sql, set()):
                         self.found.setdefault((table, use.column), JsonShape()).merge(use.shape)
 
-    def _before(self, sql: str, toks: List[Tuple[str, str]]) -> None:
-        """Learn from a statement about to run (keyuse)."""
+    def _wants(self, text: str) -> bool:
+        """Whether `_before` may learn from this file (keyuse)."""
+        return False
+
+    def _before(self, sql: str, head: str) -> None:
+        """Learn from a statement about to run (keyuse); `head` is its first word."""
 
     def _after(self, text: str) -> None:
         """Learn from the state a whole file left (keyuse)."""
@@ -324,15 +328,30 @@ class _Learner:
         return sqlite3.SQLITE_OK
 
     def run(self, text: str, learn: bool) -> None:
+        """Run a file's statements (transaction control left out), each in
+        turn whatever the others do. One transaction for the file when none
+        is open (a down runs inside its savepoint): SQLite then commits the
+        file's schema changes once, not statement by statement."""
+        own = not self.conn.in_transaction
+        if own:
+            self.conn.execute("BEGIN")
+        try:
+            self._run(text, learn)
+        finally:
+            if own and self.conn.in_transaction:
+                self.conn.execute("COMMIT")
+
+    def _run(self, text: str, learn: bool) -> None:
+        json = learn and self.json and _might_use_json(text)
+        others = learn and self._wants(text)
         for statement in split_statements(text):
             sql = statement.sql
-            toks = list(tokens(sql))
-            head = toks[0][1].upper() if toks else ""
+            head = statement.keyword
             if head in _SKIPPED:
                 continue
-            uses = json_uses(sql) if learn and self.json and _might_use_json(sql) else []
-            if learn:
-                self._before(sql, toks)
+            uses = json_uses(sql) if json and _might_use_json(sql) else []
+            if others:
+                self._before(sql, head)
             self.reads = set() if uses else None
             engine.run_statement(self.conn, statement)  # a failure teaches nothing more: go on
             reads, self.reads = self.reads or set(), None

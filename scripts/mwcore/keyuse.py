@@ -29,7 +29,7 @@ import sqlite3
 from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .jsonuse import JsonColumns, _aliases, _column_ref, _Learner, _might_use_json
-from .sqltext import unquote_identifier
+from .sqltext import tokens, unquote_identifier
 
 KeyColumns = Dict[Tuple[str, Tuple[str, ...]], Tuple[str, Tuple[str, ...]]]
 
@@ -44,9 +44,25 @@ class Uses(NamedTuple):
 
 
 def might_use_keys(text: str) -> bool:
-    """Whether a file may declare a foreign key or compare two tables' columns."""
+    """Whether a file may add a foreign key to a column that exists (a
+    rebuild: the table created again under its name or renamed into place;
+    a foreign key on a new table or an added column constrains no row
+    seeded before it) or change rows by comparing two tables' columns."""
     lower = text.lower()
-    return "references" in lower or (("select" in lower or "join" in lower) and ("=" in lower or " in" in lower))
+    return rebuilds_with_references(lower) or _compares(lower)
+
+
+def rebuilds_with_references(lower: str) -> bool:
+    return "references" in lower and ("rename" in lower or "drop table" in lower)
+
+
+# Statements whose effect on rows depends on a comparison with another table.
+_ROW_CHANGES = frozenset(("DELETE", "UPDATE", "INSERT", "REPLACE", "WITH"))
+
+
+def _compares(lower: str) -> bool:
+    return (("delete" in lower or "update" in lower or "insert" in lower)
+            and ("select" in lower or "join" in lower) and ("=" in lower or " in" in lower))
 
 
 def comparisons(toks: Sequence[Tuple[str, str]]) -> List[Tuple[Ref, Ref]]:
@@ -108,8 +124,11 @@ class _KeyLearner(_Learner):
         self.learn_keys = True
 
     # -- declared foreign keys -------------------------------------------------------
+    def _wants(self, text: str) -> bool:
+        return self.learn_keys and _compares(text.lower())
+
     def _after(self, text: str) -> None:
-        if self.learn_keys and "references" in text.lower():
+        if self.learn_keys and rebuilds_with_references(text.lower()):
             self.record_foreign_keys()
 
     def record_foreign_keys(self) -> None:
@@ -129,9 +148,13 @@ class _KeyLearner(_Learner):
             self.keys[(table.lower(), columns)] = (members[0][1].lower(), targets if len(targets) == len(columns) else ())
 
     # -- columns compared with a parent's key -----------------------------------------
-    def _before(self, sql: str, toks: List[Tuple[str, str]]) -> None:
-        if not self.learn_keys or not any(t in ("=", "==") or t.lower() == "in" for _k, t in toks):
+    def _before(self, sql: str, head: str) -> None:
+        if head not in _ROW_CHANGES:
             return
+        lower = sql.lower()
+        if "select" not in lower and "join" not in lower:
+            return
+        toks = list(tokens(sql))
         pairs = comparisons(toks)
         if not pairs:
             return
