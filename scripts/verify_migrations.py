@@ -594,7 +594,8 @@ def _headline(run: Run) -> str:
     if run.ok and not run.failing():
         if scoped:
             versions = _versions_text([s.version for s in steps])
-            after = f" after the {len(scope.shipped)} shipped ones" if run.fallback is None else ""
+            before = [v for v in scope.shipped if report.start_version < v < steps[0].version]
+            after = f" after the {len(before)} shipped ones" if before and run.fallback is None else ""
             return (f"{where}: new {versions} ok{allowed}: up, down, up again on {start}{after}; "
                     f"every down restores the schema{kept}{new_clause}.")
         return f"{where}: all {count} ok{allowed}: up, down, up again on {start}; every down restores the schema{kept}{new_clause}."

@@ -354,3 +354,28 @@ def test_with_new_a_step_that_fails_only_on_synthetic_rows_is_still_a_warning(tm
         rc, data = run_json(SCRIPT, "--dir", str(root / "m"), *mode)
         (step,) = data["steps"]
         assert rc == 0 and step["up"] == "data-dependent" and data["summary"]["warnings"] == [2], (mode, data)
+
+
+def test_new_with_a_real_database_applies_its_pending_shipped_versions_and_names_the_rows_that_break_the_new_one(tmp_path):
+    import sqlite3
+
+    unique = {"000006_task_title_unique.up.sql": "CREATE UNIQUE INDEX task_title ON task (title);\n",
+              "000006_task_title_unique.down.sql": "DROP INDEX task_title;\n"}
+    root = messy(tmp_path, unique)
+    db = tmp_path / "tasks.db"
+    conn = sqlite3.connect(str(db))
+    for name in ("000001_init.up.sql", "000002_task_priority.up.sql", "000003_inbox_project.up.sql"):
+        conn.executescript((root / MESSY_DIR / name).read_text())
+    conn.executescript("CREATE TABLE schema_migrations (version uint64, dirty bool);"
+                       "INSERT INTO schema_migrations VALUES (3, 0);"
+                       "INSERT INTO task (title) VALUES ('Buy milk'), ('Buy milk'), ('Call Ann');")
+    conn.commit()
+    conn.close()
+    rc, data = run_json(SCRIPT, "--new", "--db", str(db), cwd=root)
+    (step,) = data["steps"]
+    assert rc == 1 and data["start_version"] == 3 and step["version"] == 6 and step["up"] == "failed", data
+    (check,) = step["prechecks"]
+    assert check["check"] == "unique" and check["count"] == 1 and "Buy milk" in str(check["sample"]), check
+    text = run_cli(SCRIPT, "--new", "--db", str(db), cwd=root).stdout
+    assert "at version 3 after the 2 shipped ones" not in text  # it failed: no "ok" line
+    assert "000006_task_title_unique.up.sql: rows of " in text and "UNIQUE constraint failed: task.title" in text
