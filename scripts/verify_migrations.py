@@ -147,6 +147,20 @@ class Run:
         stop = self.report.stop
         return stop is not None and self.scope.shows(stop.version)
 
+    def unchecked(self, step) -> List[str]:
+        """The protocol steps that never ran for a version (up, down, the
+        round trip, the second up): what another version's failure kept
+        from running. A missing down that is allowed leaves nothing to run."""
+        skipped = [c for c in ("up", "down", "roundtrip", "reup") if getattr(step, c) == "skipped"]
+        if self.allowed and step.down == "missing":
+            skipped = [c for c in skipped if c not in ("roundtrip", "reup")]
+        return skipped
+
+    def partly_checked(self) -> list:
+        """Shown versions with no problem of their own that did not get the
+        whole protocol."""
+        return [s for s in self.shown if not s.problems and s.up != "skipped" and self.unchecked(s)]
+
 
 def main(args: argparse.Namespace) -> int:
     from mwcore.bothways import enforcement_matters
@@ -283,11 +297,14 @@ def _replays(folder: MigrationFolder, texts: Dict[str, str], settings: dict, fir
 
 
 def _blocked_by_shipped(run: Run) -> bool:
-    """golang-migrate's run stops at a shipped up and new versions were never run."""
+    """A shipped version's failure kept a new one from the whole protocol:
+    golang-migrate's run stops at a shipped up before it, or the state a
+    shipped down or second up needed could not be rebuilt."""
     stop = run.report.stop
-    if stop is None or stop.phase != "up" or run.scope.shows(stop.version):
-        return False
-    return any(s.up == "skipped" for s in run.shown)
+    if stop is not None and stop.phase == "up" and not run.scope.shows(stop.version) \
+            and any(s.up == "skipped" for s in run.shown):
+        return True
+    return bool(run.partly_checked())
 
 
 def _nothing_new(run: Run, as_json: bool) -> int:
@@ -591,11 +608,17 @@ def _headline(run: Run) -> str:
                  else f"{shipped} shipped versions replayed")
         return f"{where}: no new version; {state}: up, down, up again on {start}{new_clause}."
     count = f"{len(steps)} {'new ' if scoped else ''}version{'s' if len(steps) != 1 else ''}"
+    partly = run.partly_checked()
+    if run.ok and partly:
+        what = sorted({c for s in partly for c in run.unchecked(s)}, key=("up", "down", "roundtrip", "reup").index)
+        return (f"{where}: no problem found in {count}, but {len(partly)} did not get the whole protocol "
+                f"({', '.join(what)} not run: another version's failure stopped the replay; the table says which)"
+                f"{new_clause}.")
     if run.ok and not run.failing():
         if scoped:
             versions = _versions_text([s.version for s in steps])
             before = [v for v in scope.shipped if report.start_version < v < steps[0].version]
-            after = f" after the {len(before)} shipped ones" if before and run.fallback is None else ""
+            after = f" after the {len(before)} shipped ones" if before else ""
             return (f"{where}: new {versions} ok{allowed}: up, down, up again on {start}{after}; "
                     f"every down restores the schema{kept}{new_clause}.")
         return f"{where}: all {count} ok{allowed}: up, down, up again on {start}; every down restores the schema{kept}{new_clause}."
@@ -659,12 +682,11 @@ def _details(run: Run):
     verbose = ctx["verbose"]
     details: List[str] = []
     run_notes = _run_notes(run)
-    if run.ok and not verbose:
+    if run.ok and not verbose and not run.partly_checked():
         details += [f"warning: {line}" for line in _warning_lines(steps)]
         details += [f"note: {note}" for note in run_notes]
         return details, _kept_lines(ctx)
-    if not run.ok or verbose:
-        details += _table_lines(run)
+    details += _table_lines(run)
     problems = [(s, p) for s in steps for p in s.problems]
     if problems:
         details += ["", "Problems:"]
