@@ -455,7 +455,7 @@ def _payload(run: Run) -> dict:
     if ctx["notices"]:
         out["edited"] = [n.as_json() for n in ctx["notices"]]
     out["steps"] = [_step_json(s) for s in listed]
-    if run.hidden:
+    if run.hidden_failing() or _hidden_not_run(run):  # shipped versions that are all ok say nothing
         out["shipped"] = _shipped_json(run)
     failures = (run.fallback or report).shipped_failures
     if failures:
@@ -779,13 +779,13 @@ def _problem_lines(run: Run, problems) -> List[str]:
     """One line per cause: problems of the same check whose messages differ
     only in file names and version numbers are one line with a count and the
     first places (-v: all of them)."""
-    from mwcore.report import _template
+    from mwcore.report import same_cause
 
     ctx = run.ctx
     verbose = ctx["verbose"]
     groups: Dict[tuple, list] = {}
     for step, problem in problems:
-        key = (problem.check, _template(problem.message))
+        key = (problem.check, same_cause(problem.message))
         groups.setdefault(key, []).append((step, problem))
     out: List[str] = []
     shown_prechecks = set()

@@ -404,3 +404,25 @@ def test_a_new_version_a_shipped_failure_keeps_from_its_second_up_is_checked_fro
     (step,) = data["steps"]
     assert rc == 0 and {step[c] for c in ("up", "down", "roundtrip", "reup", "data", "integrity")} == {"ok"}, step
     assert data["summary"] == {"versions": 1, "ok": 1} and data["shipped"]["problems"] == 1
+
+
+def test_a_new_pair_committed_on_a_feature_branch_is_new_against_the_merge_base(tmp_path):
+    folder = write_project(tmp_path / "app", commit_new=True)
+    rc, data = run_json(SCRIPT, "--dir", str(folder), "--new")
+    assert rc == 0 and data["scope"]["new"] == [NEW] and data["scope"]["how"].startswith("changed against main (merge base ")
+    first = git(folder.parents[1], "rev-list", "--max-parents=0", "HEAD").strip()
+    rc, data = run_json(SCRIPT, "--dir", str(folder), "--new", "--since", first)
+    assert rc == 0 and data["scope"]["how"] == f"changed against {first}" and [s["version"] for s in data["steps"]] == [NEW]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--all", "--since", "main"], "--all lists every version"),
+    (["--all", "--from", "3"], "--all lists every version"),
+    (["--new", "--all"], "not allowed with argument"),
+    (["--since", "no-such-ref"], "no such commit or branch"),
+    (["--from", "-1"], "versions are not negative"),
+    (["--from", "x1"], "is not a version"),
+])
+def test_scope_usage_errors_are_one_sentence(history, args, message):
+    proc = run_cli(SCRIPT, "--dir", str(history), *args)
+    assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
