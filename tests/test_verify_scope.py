@@ -103,15 +103,40 @@ def test_a_clean_new_pair_on_a_history_full_of_shipped_problems_is_at_most_five_
     assert fast.returncode == 0 and len(lines(fast)) <= 3, fast.stdout
 
 
+def dense_history(folder: Path) -> Path:
+    """The shipped history without the files that stop golang-migrate's run
+    (a BEGIN in a wrapped file, a default SQLite refuses on rows, the app's
+    SQL function): every version is replayed, and some sixty have problems."""
+    from shipped_history import history_files
+
+    stoppers = ("rename_state_", "add_touched_at_", "slug_names_")
+    return write_files(folder, {n: t for n, t in history_files().items() if not any(k in n for k in stoppers)})
+
+
 def test_no_run_prints_more_than_4kb_without_all_or_v(history, tmp_path):
     bare = write_project(tmp_path / "bare", use_git=False)  # no git: every version is new
+    dense = dense_history(tmp_path / "dense")
     for folder, extra in ((history, []), (history, ["--new"]), (bare, []), (bare, ["--new"]),
-                          (bare, ["--foreign-keys", "on"]), (bare, ["--allow-missing-down"]), (bare, ["--no-data"])):
+                          (bare, ["--foreign-keys", "on"]), (bare, ["--allow-missing-down"]), (bare, ["--no-data"]),
+                          (dense, []), (dense, ["--foreign-keys", "on"])):
         proc = run_cli(SCRIPT, "--dir", str(folder), *extra)
         assert proc.returncode in (0, 1) and len(proc.stdout.encode()) <= 4096, (extra, len(proc.stdout), proc.stdout)
-    # The cap is real: -v prints every version's row and every problem.
-    everything = run_cli(SCRIPT, "--dir", str(bare), "-v")
-    assert len(everything.stdout.encode()) > 4096
+    # The cap is real: on the dense history a last line counts what did not
+    # fit, and -v (or --all) prints it all.
+    capped = run_cli(SCRIPT, "--dir", str(dense))
+    assert any(l.startswith("... and ") and l.endswith("more lines not shown (-v prints them; --json has every "
+                                                        "version's problems)") for l in lines(capped)), capped.stdout
+    for extra in (["-v"], ["--all"]):
+        assert len(run_cli(SCRIPT, "--dir", str(dense), *extra).stdout.encode()) > 4096, extra
+    # Whatever is cut, how to recover where golang-migrate stops is always there.
+    assert "golang-migrate's own up/down/up run stops at" in capped.stdout
+
+
+def test_rows_in_messages_are_written_as_sql_values(tmp_path):
+    dense = dense_history(tmp_path / "dense")
+    rc, data = run_json(SCRIPT, "--dir", str(dense))
+    (step,) = [s for s in data["steps"] if s["version"] == 4]
+    assert "note_3=NULL before" in step["error"] and "name='mw item_001.name" in step["error"], step["error"]
 
 
 def test_a_long_failing_chain_groups_problems_that_share_a_cause(tmp_path):

@@ -625,10 +625,21 @@ def _owners(snap: Snapshot) -> Set[str]:
             | {t.table.lower() for t in snap.triggers.values()})
 
 
+def sql_value(value: object) -> str:
+    """A value as SQL writes it: NULL, a number, 'text', x'blob'."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, bytes):
+        return "x'" + value.hex() + "'"
+    return repr(value)
+
+
 def _row_text(columns: Tuple[str, ...], row: tuple) -> str:
     parts = []
     for name, value in list(zip(columns, row))[:4]:
-        text = repr(value)
+        text = sql_value(value)
         parts.append(f"{name}={text[:30]}")
     return ", ".join(parts) + (", ..." if len(columns) > 4 else "")
 
@@ -880,7 +891,7 @@ def _moved_back(tracker: Tracker, before: DbState, expected: Dict[str, RowSet], 
         k, column, was, got = wrong[0]
         where = ", ".join(f"{moved[name][c]}" for c in back if any(w[1] == c for w in wrong))
         messages.append(f"{len(rows)} of {len(wanted)} rows of {table.name} are back without the values the up moved "
-                        f"to {where} (e.g. {column} is {got!r}, was {was!r}): the down re-adds "
+                        f"to {where} (e.g. {column} is {sql_value(got)}, was {sql_value(was)}): the down re-adds "
                         f"{', '.join(dict.fromkeys(w[1] for w in wrong))} but must also copy the values back")
     return messages
 
@@ -1199,7 +1210,7 @@ def _rows_like(pre: DbState, change: Change, statement: str) -> str:
     rowset = pre.rows[(named or candidates)[0]]
     positions = [i for i, c in enumerate(rowset.columns) if c.lower() in words] or list(range(min(4, len(rowset.columns))))
     row = rowset.rows[0]
-    shown = ", ".join(f"{rowset.columns[i]}={repr(row[i])[:40]}" for i in positions[:6])
+    shown = ", ".join(f"{rowset.columns[i]}={sql_value(row[i])[:40]}" for i in positions[:6])
     return f"{rowset.table} {{{shown}}}"
 
 
