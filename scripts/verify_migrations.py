@@ -646,16 +646,22 @@ def _shipped_lines(run: Run) -> List[str]:
     if failures:
         first = failures[0]
         more = len(failures) - 1
-        path = printable(str(ctx["directory"] / first.file)) + (f":{first.line}" if first.line else "")
-        out.append(f"shipped {path} fails on the scratch database ({first.error}); skipped as golang-migrate's rollback "
-                   "leaves it, so the new versions start from an approximate state"
-                   + (f" ({more} more shipped file{'s' if more != 1 else ''} failed; --all shows them)" if more else ""))
+        out.append(f"shipped {_failure_place(ctx, first)} fails on the scratch database ({first.error}); skipped as "
+                   "golang-migrate's rollback leaves it, so the new versions start from an approximate state"
+                   + (f" ({more} more shipped file{'s' if more != 1 else ''} failed; -v lists them)"
+                      if more and not ctx["verbose"] else ""))
+        if ctx["verbose"]:
+            out.extend(f"shipped {_failure_place(ctx, f)} fails too ({f.error})" for f in failures[1:])
     if ctx["up_only"]:
         which = "shipped version" if len(run.scope.shipped) >= 2 else "version"
         skipped = "; the downs and second ups were not replayed" if run.report.downs_skipped else ""
         out.append(f"up-only folder: no {which} has a down file, so none is asked for; `down` moves the version back "
                    f"without undoing anything{skipped}")
     return out
+
+
+def _failure_place(ctx, failure) -> str:
+    return printable(str(ctx["directory"] / failure.file)) + (f":{failure.line}" if failure.line else "")
 
 
 def _conditions(run: Run) -> str:

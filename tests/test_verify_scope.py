@@ -235,7 +235,9 @@ def test_a_shipped_up_that_fails_is_one_line_and_the_state_goes_on_from_there(tm
     assert proc.returncode == 0, proc.stdout
     (failure,) = [l for l in out if l.startswith("shipped ")]
     assert "000006_rename_state_6.up.sql:1 fails on the scratch database (cannot start a transaction within a transaction)" in failure
-    assert "approximate state" in failure and "more shipped files failed; --all shows them" in failure
+    assert "approximate state" in failure and "more shipped files failed; -v lists them" in failure
+    every = [l for l in lines(run_cli(SCRIPT, "--dir", str(folder), "--new", "-v")) if l.startswith("shipped ")]
+    assert len(every) == 11 and "000068_slug_names_68.up.sql:1 fails too (no such function: slugify)" in every[7]
     rc, data = run_json(SCRIPT, "--dir", str(folder), "--new")
     paths = [f["path"] for f in data["shipped_failures"]]
     assert paths[0].endswith("000006_rename_state_6.up.sql:1") and len(paths) == 5
