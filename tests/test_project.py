@@ -396,7 +396,8 @@ def test_settings_that_do_not_apply_while_migrating_raise_no_false_alarm(tmp_pat
     assert code == 0
     code, out = run_json("validate_pairs.py", cwd=root)
     assert code == 0 and not [f for f in out["findings"] if f["severity"] == "error"]
-    code, out = run_json("verify_migrations.py", cwd=root)
-    assert code == 0 and out["foreign_keys"] == "off"
-    code, out = run_json("verify_migrations.py", "--foreign-keys", "on", cwd=root)
-    assert code == 1 and out["steps"][2]["data"] == "failed" and "of book are gone" in out["steps"][2]["error"]
+    code, out = run_json("verify_migrations.py", "--all", cwd=root)
+    assert code == 0 and out["project"]["foreign_keys"] == "off" and "foreign_keys" not in out
+    code, out = run_json("verify_migrations.py", "--all", "--foreign-keys", "on", cwd=root)
+    assert code == 1 and out["foreign_keys"] == "on"
+    assert out["steps"][2]["data"] == "failed" and "of book are gone" in out["steps"][2]["error"]

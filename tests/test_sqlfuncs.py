@@ -90,7 +90,7 @@ def test_every_script_that_runs_sql_accepts_the_declaration(tmp_path):
 
 
 def test_the_fixture_apps_function_runs_as_a_stand_in_everywhere():
-    rc, out = run_json("verify_migrations.py", cwd=APP_FUNCTION)
+    rc, out = run_json("verify_migrations.py", "--all", cwd=APP_FUNCTION)
     assert rc == 0 and out["stand_ins"] == {"000003": ["slugify"]}
     step = out["steps"][2]
     assert any("stand-in for slugify()" in n and "unchecked" in n for n in step["notes"])

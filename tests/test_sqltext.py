@@ -100,3 +100,19 @@ def test_normalize_ignores_spacing_case_and_quoting(a, b):
 ])
 def test_normalize_keeps_real_differences(a, b):
     assert normalize_sql(a) != normalize_sql(b)
+
+
+def test_words_are_letters_underscore_and_any_non_ascii_then_digits_and_dollar_too():
+    """The tokenizer's word class, spelled as negated ASCII classes for a
+    fast compile, is exactly [A-Za-z_<non-ASCII>][A-Za-z0-9_$<non-ASCII>]*."""
+    import re
+
+    from mwcore.sqltext import tokens
+
+    reference = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*\Z")
+    samples = [chr(c) for c in range(0, 0x300)] + ["\u00e9", "\u4e2d", "\U0001f600", "\ud800"]
+    for first in samples:
+        for rest in ("", "a", "1", "$", "\u00e9"):
+            text = first + rest
+            words = [t for kind, t in tokens(text) if kind == "word"]
+            assert (words == [text]) == bool(reference.match(text)), repr(text)

@@ -540,10 +540,10 @@ def test_cli_a_data_dependent_warning_is_one_line_and_exit_0(tmp_path):
     assert lines[2] == ("warning: 2_one.up.sql:1: the up fails on rows like t {active=0}: UNIQUE constraint failed: "
                         "t.active; passes on an empty table; check it with `--db` on a copy of real data")
     code, out = run_json("verify_migrations.py", "--dir", str(folder))
-    assert code == 0 and out["status"] == "ok" and out["stop"] is None
-    assert out["summary"]["warnings"] == [2] and out["summary"]["failing"] == []
+    assert code == 0 and out["status"] == "ok" and "stop" not in out
+    assert out["summary"]["warnings"] == [2] and "failing" not in out["summary"]
     step = out["steps"][1]
-    assert step["up"] == "data-dependent" and step["error"] is None and len(step["warnings"]) == 1
+    assert step["up"] == "data-dependent" and "error" not in step and len(step["warnings"]) == 1
 
 
 def test_cli_pre_checks_are_grouped_before_the_error_and_listed_for_versions_not_run(tmp_path):

@@ -16,7 +16,9 @@ import pytest
 from conftest import EXAMPLES, EXAMPLE_MIGRATIONS, ROOT, go_app, run_cli, run_json, write_files
 
 SCRIPT = "verify_migrations.py"
-STEP_KEYS = {"version", "name", "up", "down", "roundtrip", "reup", "data", "integrity", "stops_here", "error", "diff"}
+STEP_KEYS = {"version", "name", "up", "down", "roundtrip", "reup", "data", "integrity"}
+# Only when they say something: stops_here (true), error, diff, problems, notes, warnings, prechecks.
+OPTIONAL_STEP_KEYS = {"stops_here", "error", "diff", "problems", "notes", "warnings", "prechecks"}
 STATUSES = {"ok", "failed", "missing", "skipped", "differs"}
 
 CLEAN = {
@@ -30,7 +32,7 @@ STOPPING = {**CLEAN, "000002_i.down.sql": "DROP INDEX t_b;"}
 
 
 def test_the_example_verifies_clean_in_two_lines():
-    proc = run_cli(SCRIPT, "--dir", str(EXAMPLE_MIGRATIONS))
+    proc = run_cli(SCRIPT, "--dir", str(EXAMPLE_MIGRATIONS), "--all")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == 2 and proc.stderr == ""
@@ -40,18 +42,20 @@ def test_the_example_verifies_clean_in_two_lines():
 
 
 def test_json_follows_the_contract():
-    code, out = run_json(SCRIPT, "--dir", str(EXAMPLE_MIGRATIONS))
+    code, out = run_json(SCRIPT, "--dir", str(EXAMPLE_MIGRATIONS), "--all")
     assert code == 0 and out["status"] == "ok"
     assert out["sqlite_version"] == sqlite3.sqlite_version
     assert out["project"]["sqlite_library"]["module"] == "github.com/mattn/go-sqlite3"
     assert out["project"]["app_sqlite"]["version"] == "3.50.4"
     assert [s["version"] for s in out["steps"]] == [1, 2, 3, 4]
     for step in out["steps"]:
-        assert STEP_KEYS <= set(step)
+        assert set(step) == STEP_KEYS  # a clean step says nothing more
         assert {step[c] for c in ("up", "down", "roundtrip", "reup", "data", "integrity")} == {"ok"}
-        assert step["stops_here"] is False and step["error"] is None and step["diff"] is None
-    assert out["summary"]["versions"] == 4 and out["summary"]["failing"] == []
-    assert out["stop"] is None and out["foreign_keys"] == "off" and out["tx_wrap"] is True
+    assert out["summary"] == {"versions": 4, "ok": 4}
+    assert out["scope"]["mode"] == "all"
+    # Replayed as the project runs: said once, in `project` (a top-level value only for an override or both ways).
+    assert "stop" not in out and "foreign_keys" not in out and "tx_wrap" not in out
+    assert (out["project"]["foreign_keys"], out["project"]["tx_wrap"]) == ("off", "on")
 
 
 def test_a_broken_down_exits_1_and_says_what_to_fix(tmp_path):
@@ -68,7 +72,8 @@ def test_a_broken_down_exits_1_and_says_what_to_fix(tmp_path):
     assert (second["roundtrip"], second["reup"]) == ("differs", "ok")
     assert second["diff"]["roundtrip"] == ["index t_a: unexpected: INDEX on t(a)"]
     assert set(second[c] for c in ("up", "down", "roundtrip", "reup", "data", "integrity")) <= STATUSES
-    assert out["stop"] is None  # golang-migrate itself notices nothing: down 1 drops the index with the table
+    assert STEP_KEYS <= set(second) <= STEP_KEYS | OPTIONAL_STEP_KEYS
+    assert "stop" not in out  # golang-migrate itself notices nothing: down 1 drops the index with the table
 
 
 def test_a_down_that_gives_back_a_unique_index_as_a_plain_one_is_caught(tmp_path):
@@ -154,10 +159,12 @@ CASCADE = {
 def test_foreign_keys_follow_the_apps_dsn_and_can_be_overridden(tmp_path):
     folder = write_files(go_app(tmp_path, dsn='"file:" + path + "?_foreign_keys=1"'), CASCADE)
     code, out = run_json(SCRIPT, "--dir", str(folder))
-    assert out["foreign_keys"] == "on" and "store.go:18: _foreign_keys=1" in out["foreign_keys_source"]
+    assert out["project"]["foreign_keys"] == "on" and "store.go:18: _foreign_keys=1" in out["project"]["foreign_keys_evidence"]
+    assert "foreign_keys" not in out  # replayed as the project says
     assert code == 1 and out["steps"][1]["data"] == "failed"
     code, out = run_json(SCRIPT, "--dir", str(folder), "--foreign-keys", "off")
-    assert out["foreign_keys"] == "off" and out["steps"][1]["data"] == "ok"
+    assert out["foreign_keys"] == "off" and out["foreign_keys_source"] == "--foreign-keys off"
+    assert out["steps"][1]["data"] == "ok"
 
 
 def test_unknown_foreign_keys_replay_both_ways_and_say_which_way_loses_rows(tmp_path):
@@ -175,7 +182,7 @@ def test_no_tx_wrap_follows_the_project_and_can_be_overridden(tmp_path):
     files = {"1_a.up.sql": "BEGIN;\nCREATE TABLE a(x);\nCOMMIT;", "1_a.down.sql": "DROP TABLE a;"}
     folder = write_files(go_app(tmp_path, url='"sqlite3://" + path + "?x-no-tx-wrap=true"'), files)
     code, out = run_json(SCRIPT, "--dir", str(folder))
-    assert (code, out["tx_wrap"]) == (0, False)
+    assert (code, out["project"]["tx_wrap"], "tx_wrap" in out) == (0, "off", False)
     code, out = run_json(SCRIPT, "--dir", str(folder), "--tx-wrap", "on")
     assert (code, out["tx_wrap"]) == (1, True)
     assert "cannot start a transaction within a transaction" in out["steps"][0]["error"]
@@ -184,7 +191,7 @@ def test_no_tx_wrap_follows_the_project_and_can_be_overridden(tmp_path):
 def test_autodetects_the_folder_from_the_module(tmp_path):
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     code, out = run_json(SCRIPT, cwd=tmp_path / "examples")
-    assert code == 0 and out["dir"] == "pkg/storage/sqlite/migrations"
+    assert code == 0 and out["project"]["dir"] == "pkg/storage/sqlite/migrations"
     assert out["project"]["dir_source"].startswith("embedded by")
 
 

@@ -240,3 +240,157 @@ def test_each_seeded_defect_is_still_caught_at_its_version_and_nowhere_else(tmp_
     # No other version is blamed (later versions may be skipped after a failed up).
     others = {v: bad for v, bad in found.items() if v != version}
     assert all(set(bad.values()) <= {"skipped"} for bad in others.values()), others
+
+
+# Columns that only later become foreign keys, or that migrations compare with a parent's key ------------
+
+
+LIBRARY = {
+    "000001_init.up.sql": """CREATE TABLE book (
+    id    INTEGER PRIMARY KEY,
+    title TEXT NOT NULL
+);
+CREATE TABLE loan (
+    id        INTEGER PRIMARY KEY,
+    book_id   INTEGER NOT NULL,
+    loaned_at TEXT NOT NULL
+);
+CREATE INDEX loan_book_id ON loan (book_id);""",
+    "000001_init.down.sql": "DROP TABLE loan;\nDROP TABLE book;",
+}
+
+
+def _add_book_foreign_key(tmp_path: Path, foreign_keys: str) -> Path:
+    """The folder with the rebuild rebuild_table.py writes for
+    `--add-foreign-key book_id book id`."""
+    from conftest import run_cli
+
+    folder = write_files(tmp_path / "migrations", LIBRARY)
+    proc = run_cli("rebuild_table.py", "loan", "--add-foreign-key", "book_id", "book", "id", "--on-delete", "CASCADE",
+                   "--create", "loan_book_foreign_key", "--dir", str(folder), "--foreign-keys", foreign_keys)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "REFERENCES" in (folder / "000002_loan_book_foreign_key.up.sql").read_text()
+    return folder
+
+
+@pytest.mark.parametrize("foreign_keys", [False, True], ids=["fk-off", "fk-on"])
+def test_adding_a_foreign_key_to_an_existing_column_verifies_clean(tmp_path, foreign_keys):
+    """The synthetic loans point at books that exist: the column is seeded
+    as the foreign key it becomes in version 2, not with arbitrary numbers
+    that the rebuild's guard (or the integrity check) would call orphans."""
+    folder = _add_book_foreign_key(tmp_path, "on" if foreign_keys else "off")
+    report = replay_dir(folder, ReplayOptions(foreign_keys=foreign_keys))
+    assert report.ok and not_ok(report) == {}, not_ok(report)
+    second = report.steps[1]
+    assert (second.up, second.data, second.integrity) == ("ok", "ok", "ok") and not second.warnings
+    # The rows were really there and really checked: without what the folder
+    # teaches about loan.book_id, the same replay blames the migration.
+    blind = replay_dir(folder, ReplayOptions(foreign_keys=foreign_keys, key_columns={}))
+    assert not blind.ok or blind.steps[1].warnings, not_ok(blind)
+
+
+@pytest.mark.parametrize("cleanup", [
+    "DELETE FROM loan WHERE book_id NOT IN (SELECT id FROM book);",
+    "DELETE FROM loan WHERE NOT EXISTS (SELECT 1 FROM book AS b WHERE b.id = loan.book_id);",
+    "DELETE FROM loan WHERE id IN (SELECT l.id FROM loan AS l LEFT JOIN book ON book.id = l.book_id WHERE book.id IS NULL);",
+], ids=["not-in", "not-exists", "left-join"])
+def test_an_orphan_cleanup_keeps_every_synthetic_row(tmp_path, cleanup):
+    """A migration that deletes loans whose book is gone deletes no
+    synthetic loan: they point at real books."""
+    folder = write_files(tmp_path / "migrations", {
+        **LIBRARY,
+        "000002_orphan_loans.up.sql": "-- loans of deleted books are leftovers of a bug\n" + cleanup,
+        "000002_orphan_loans.down.sql": "-- the orphan loans are gone for good\nSELECT 1;",
+    })
+    report = replay_dir(folder)
+    assert report.ok and report.steps[1].data == "ok", not_ok(report)
+    blind = replay_dir(folder, ReplayOptions(key_columns={}))
+    assert blind.steps[1].data == "failed"  # arbitrary book ids: every loan deleted
+
+
+def test_a_real_orphan_in_the_users_database_is_still_named(tmp_path):
+    """What the synthetic rows no longer do, --db does: an orphan loan in a
+    real database breaks the added foreign key, and verify says which row."""
+    import sqlite3
+
+    from conftest import run_json
+
+    folder = _add_book_foreign_key(tmp_path, "off")
+    db = tmp_path / "app.db"
+    conn = sqlite3.connect(str(db))
+    conn.executescript(LIBRARY["000001_init.up.sql"] + """
+        CREATE TABLE schema_migrations (version uint64, dirty bool);
+        INSERT INTO schema_migrations VALUES (1, 0);
+        INSERT INTO book (id, title) VALUES (1, 'Dune');
+        INSERT INTO loan (id, book_id, loaned_at) VALUES (10, 1, '2024-01-01'), (11, 99, '2024-01-02');""")
+    conn.commit()
+    conn.close()
+    code, out = run_json("verify_migrations.py", "--dir", str(folder), "--db", str(db), "--foreign-keys", "off")
+    step = out["steps"][0]
+    assert code == 1 and step["version"] == 2 and step["up"] == "failed", out
+    (check,) = [c for c in step["prechecks"] if c["check"] == "foreign-key"]
+    assert check["count"] == 1 and "99" in str(check["sample"]), check
+
+
+# A down that re-adds a column the up moved elsewhere must bring the values back ------------------------
+
+
+MEMBERS = {
+    "000001_member.up.sql": """CREATE TABLE member (
+    id       INTEGER PRIMARY KEY,
+    name     TEXT NOT NULL,
+    city     TEXT,
+    postcode TEXT
+);""",
+    "000001_member.down.sql": "DROP TABLE member;",
+    "000002_split_address.up.sql": """CREATE TABLE member_address (
+    member_id INTEGER PRIMARY KEY REFERENCES member (id) ON DELETE CASCADE,
+    city      TEXT,
+    postcode  TEXT
+);
+INSERT INTO member_address (member_id, city, postcode)
+    SELECT id, city, postcode FROM member WHERE city IS NOT NULL OR postcode IS NOT NULL;
+ALTER TABLE member DROP COLUMN city;
+ALTER TABLE member DROP COLUMN postcode;""",
+}
+COPY_BACK = """ALTER TABLE member ADD COLUMN city TEXT;
+ALTER TABLE member ADD COLUMN postcode TEXT;
+UPDATE member
+SET city     = (SELECT a.city FROM member_address AS a WHERE a.member_id = member.id),
+    postcode = (SELECT a.postcode FROM member_address AS a WHERE a.member_id = member.id);
+DROP TABLE member_address;"""
+EMPTY_BACK = """ALTER TABLE member ADD COLUMN city TEXT;
+ALTER TABLE member ADD COLUMN postcode TEXT;
+DROP TABLE member_address;"""
+
+
+def test_a_split_whose_down_copies_the_values_back_verifies_clean(tmp_path):
+    folder = write_files(tmp_path / "m", {**MEMBERS, "000002_split_address.down.sql": COPY_BACK})
+    report = replay_dir(folder)
+    assert report.ok and report.steps[1].data == "ok", not_ok(report)
+    assert not any("cannot bring them back" in n for n in report.steps[1].notes)  # moved, not destroyed
+
+
+def test_a_split_whose_down_recreates_the_columns_empty_fails_the_data_check(tmp_path):
+    folder = write_files(tmp_path / "m", {**MEMBERS, "000002_split_address.down.sql": EMPTY_BACK})
+    report = replay_dir(folder)
+    second = report.steps[1]
+    assert not report.ok and (second.down, second.roundtrip, second.data) == ("ok", "ok", "failed")
+    (problem,) = [p for p in second.problems if p.check == "data"]
+    assert problem.file == "000002_split_address.down.sql"
+    assert "back without the values the up moved to member_address.city, member_address.postcode" in problem.message
+    assert "must also copy the values back" in problem.message
+
+
+def test_a_column_dropped_for_good_is_a_note_whatever_the_down_does(tmp_path):
+    """Values the up destroys (copied nowhere) cannot come back: the down
+    that re-adds the column empty is right, and verify says what is lost."""
+    folder = write_files(tmp_path / "m", {
+        "000001_member.up.sql": MEMBERS["000001_member.up.sql"],
+        "000001_member.down.sql": "DROP TABLE member;",
+        "000002_drop_postcode.up.sql": "ALTER TABLE member DROP COLUMN postcode;",
+        "000002_drop_postcode.down.sql": "ALTER TABLE member ADD COLUMN postcode TEXT;",
+    })
+    report = replay_dir(folder)
+    assert report.ok, not_ok(report)
+    assert any("drops member.postcode and the values in it" in n for n in report.steps[1].notes)

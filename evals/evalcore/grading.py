@@ -80,32 +80,12 @@ class Failed(Exception):
 # ---------------------------------------------------------------------------
 # Scoping the scripts to the new versions.
 
-_HELP_CACHE: Dict[str, str] = {}
-
-
-def _script_help(script: str) -> str:
-    if script not in _HELP_CACHE:
-        proc = subprocess.run([sys.executable, str(SCRIPTS / script), "--help"], capture_output=True, text=True,
-                              timeout=SCRIPT_TIMEOUT)
-        _HELP_CACHE[script] = proc.stdout
-    return _HELP_CACHE[script]
-
-
-def scope_args(script: str, new_files: List[str], new_versions: List[int]) -> List[str]:
+def scope_args() -> List[str]:
     """The arguments that limit validate_pairs.py / verify_migrations.py to
-    the versions this worked copy adds or changes.
-
-    `--new` when the script's --help lists it (the scripts then decide from
-    git's merge base with `main`, which the workdir's history provides);
-    until then the fallback: validate_pairs.py gets the new files as PATH
-    arguments, verify_migrations.py gets `--from` the lowest new version.
-    The fallback is here and only here: remove it once `--new` has landed.
-    """
-    if re.search(r"^\s+--new\b", _script_help(script), re.M):
-        return ["--new"]
-    if script == "validate_pairs.py":
-        return list(new_files)
-    return ["--from", str(min(new_versions))]
+    the versions this worked copy adds or changes: `--new` (the scripts
+    decide from git's merge base with `main`, which the workdir's history
+    provides; shipped versions are only applied)."""
+    return ["--new"]
 
 
 # ---------------------------------------------------------------------------
@@ -170,7 +150,7 @@ class Context:
     def script(self, name: str, extra: Tuple[str, ...] = ()) -> Tuple[int, Optional[dict], str]:
         def compute():
             args = [sys.executable, str(SCRIPTS / name), "--json", "--dir", self.fixture.migrations, *extra]
-            args += scope_args(name, self.new_files(), self.new_versions())
+            args += scope_args()
             if self.fixture.up_only:
                 args.append("--allow-missing-down")
             proc = subprocess.run(args, cwd=str(self.workdir), capture_output=True, text=True,

@@ -129,8 +129,17 @@ def add_scope_options(parser: argparse.ArgumentParser, *, from_version: bool = F
                         help="git commit or branch that new versions are compared with "
                         "(default: the merge base with the upstream branch, origin's default branch, main or master)")
     if from_version:
-        parser.add_argument("--from", dest="from_version", type=int, metavar="N",
+        parser.add_argument("--from", dest="from_version", type=_version_number, metavar="N",
                             help="versions N and above are new, whatever git or migrations.sum say")
+
+
+def _version_number(text: str) -> int:
+    """A version as typed (3 or 000003); a negative one is left to
+    scope_from_args to refuse in its own words."""
+    digits = text[1:] if text.startswith("-") else text
+    if not digits.isdigit() or not digits.isascii():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a version; give the number, e.g. --from 3 or --from 000003")
+    return int(text)
 
 
 def scope_from_args(args: argparse.Namespace, folder) -> "object":

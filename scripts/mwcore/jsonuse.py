@@ -287,13 +287,40 @@ def _might_use_json(text: str) -> bool:
 
 
 class _Learner:
-    def __init__(self) -> None:
+    """Runs a chain's files on a scratch database (a copy of `source` when
+    given: the state the files start from) and learns from each statement
+    before it runs (`_before`) and from each file after it ran (`_after`).
+    Here: the JSON columns; keyuse adds the key columns."""
+
+    def __init__(self, source: Optional[sqlite3.Connection] = None) -> None:
         # Migration text runs here too, so through the engine's guard; the
         # reads the guard lets through are observed.
-        self.conn = engine.scratch()
+        self.conn = engine.copy(source) if source is not None else engine.scratch()
         self.reads: Optional[Set[Tuple[str, str]]] = None
         engine.observe(self.conn, self._authorize)
         self.found: JsonColumns = {}
+        self.json = True  # learn JSON uses
+
+    def learn_existing(self) -> None:
+        """What the schema already there reads as JSON (a trigger, a CHECK,
+        an expression index created by a version that does not run again):
+        matched by name, as SQLite resolves such text only when it runs."""
+        rows = self.conn.execute("SELECT sql FROM main.sqlite_master WHERE sql IS NOT NULL").fetchall()
+        for (sql,) in rows:
+            if self.json and _might_use_json(sql):
+                for use in json_uses(sql):
+                    for table in self._tables_for(use, sql, set()):
+                        self.found.setdefault((table, use.column), JsonShape()).merge(use.shape)
+
+    def _wants(self, text: str) -> bool:
+        """Whether `_before` may learn from this file (keyuse)."""
+        return False
+
+    def _before(self, sql: str, head: str) -> None:
+        """Learn from a statement about to run (keyuse); `head` is its first word."""
+
+    def _after(self, text: str) -> None:
+        """Learn from the state a whole file left (keyuse)."""
 
     def _authorize(self, action, arg1, arg2, _db, _source) -> int:
         if self.reads is not None and action == _SQLITE_READ and arg1 and arg2:
@@ -301,18 +328,38 @@ class _Learner:
         return sqlite3.SQLITE_OK
 
     def run(self, text: str, learn: bool) -> None:
+        """Run a file's statements (transaction control left out), each in
+        turn whatever the others do. One transaction for the file when none
+        is open (a down runs inside its savepoint): SQLite then commits the
+        file's schema changes once, not statement by statement."""
+        own = not self.conn.in_transaction
+        if own:
+            self.conn.execute("BEGIN")
+        try:
+            self._run(text, learn)
+        finally:
+            if own and self.conn.in_transaction:
+                self.conn.execute("COMMIT")
+
+    def _run(self, text: str, learn: bool) -> None:
+        json = learn and self.json and _might_use_json(text)
+        others = learn and self._wants(text)
         for statement in split_statements(text):
             sql = statement.sql
-            head = next(iter(tokens(sql)), ("", ""))[1].upper()
+            head = statement.keyword
             if head in _SKIPPED:
                 continue
-            uses = json_uses(sql) if learn and _might_use_json(sql) else []
+            uses = json_uses(sql) if json and _might_use_json(sql) else []
+            if others:
+                self._before(sql, head)
             self.reads = set() if uses else None
             engine.run_statement(self.conn, statement)  # a failure teaches nothing more: go on
             reads, self.reads = self.reads or set(), None
             for use in uses:
                 for table in self._tables_for(use, sql, reads):
                     self.found.setdefault((table, use.column), JsonShape()).merge(use.shape)
+        if learn:
+            self._after(text)
 
     def down(self, text: str) -> None:
         """Learn from a down without keeping what it does."""

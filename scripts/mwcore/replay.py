@@ -23,18 +23,19 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .folder import DOWN, UP, Migration, MigrationFolder, read_sql, scan_folder
 from .gomigrate import FAILED as RUN_FAILED
 from .gomigrate import NIL_VERSION, GoMigrate, RunOutcome, Step
-from .jsonuse import JsonColumns, folder_json_columns
+from .jsonuse import JsonColumns
+from .keyuse import KeyColumns, folder_uses
 from .rows import RowSet, find_rows, seed_rows
 from .schema import Owned, Snapshot, diff, owned_index, refresh, restrict, snapshot
 from . import engine
-from .engine import ScriptResult
+from .engine import ScriptResult, run_script
 from .sqlfuncs import registered as register
 from .touched import TouchRecorder, Touched
 
@@ -67,6 +68,10 @@ class ReplayOptions:
     migrations_table: str = "schema_migrations"
     check_data: bool = True
     allow_missing_down: bool = False
+    # Versions below it are only applied, as golang-migrate applies them:
+    # in order, no synthetic rows, no verdicts, no downs; a file that fails
+    # is skipped as the rollback leaves it (ReplayReport.shipped_failures).
+    # Synthetic rows are seeded at the start of the first version checked.
     from_version: Optional[int] = None
     to_version: Optional[int] = None
     rows_per_table: int = 3
@@ -82,16 +87,33 @@ class ReplayOptions:
     # Columns the migrations read as JSON, and the shape they read (see
     # jsonuse); None: learned from the folder's files when the replay starts.
     json_columns: Optional[JsonColumns] = None
+    # Columns the migrations use as another table's key before (or without)
+    # declaring a foreign key (keyuse); None: learned with the JSON columns.
+    key_columns: Optional[KeyColumns] = None
     # Stand-ins for the SQL functions the app registers (sqlfuncs.SqlFunction).
     sql_functions: Tuple = ()
     # The start state is a copy of a real database (--db): pre-checks run on
     # its rows before each pending version, and a data-dependent step is
     # said to pass on that copy rather than on empty tables.
     real_db: bool = False
+    # The start state already holds synthetic rows (ShippedState.seed).
+    seeded: Optional["SeededStart"] = None
 
 
-@dataclass(frozen=True)
-class Problem:
+class ShippedFailure(NamedTuple):
+    """A shipped up that failed while the state for the checked versions was
+    built (`ReplayOptions.from_version`): golang-migrate's rollback leaves it
+    out, so everything after it starts from an approximate state."""
+
+    file: str
+    line: Optional[int]
+    error: str
+
+    def location(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+class Problem(NamedTuple):
     """One thing to fix, located as precisely as SQLite allows."""
 
     check: str  # one of CHECKS
@@ -149,8 +171,7 @@ class StepVerdict:
         return str(self.problems[0]) if self.problems else None
 
 
-@dataclass(frozen=True)
-class GoStep:
+class GoStep(NamedTuple):
     """One step of golang-migrate's own run (up all, down by steps, up all)
     as the real tool reports it: error or None, then version and dirty flag."""
 
@@ -162,8 +183,7 @@ class GoStep:
     after_dirty: bool
 
 
-@dataclass(frozen=True)
-class StopPoint:
+class StopPoint(NamedTuple):
     """Where golang-migrate stops: the failing step and the dirty version it leaves."""
 
     phase: str
@@ -185,6 +205,12 @@ class ReplayReport:
     blocked: Optional[str] = None  # why nothing (or not everything) could run
     notes: List[str] = field(default_factory=list)
     restores: int = 0  # states rebuilt after failures
+    # Versions below ReplayOptions.from_version whose up failed while the
+    # state was built (skipped as golang-migrate's rollback leaves them).
+    shipped_failures: List[ShippedFailure] = field(default_factory=list)
+    # No version checked has a down file and missing downs are allowed: the
+    # down and the second up were not replayed (they would undo nothing).
+    downs_skipped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -193,25 +219,53 @@ class ReplayReport:
     def failing(self) -> List[StepVerdict]:
         return [s for s in self.steps if not s.is_ok(self.options.allow_missing_down)]
 
+    def not_run(self) -> List[StepVerdict]:
+        """Versions never run: an up below them failed."""
+        return [s for s in self.steps if s.up == SKIPPED]
+
+    def fully_ok(self, step: StepVerdict) -> bool:
+        """Every check ran and passed (a data check left out by --no-data
+        or for want of a fitting row, and the allowed missing down, count as
+        passed): what "ok" means in a count."""
+        if not step.is_ok(self.options.allow_missing_down) or step.warnings:
+            return False
+        allowed = self.options.allow_missing_down and step.down == MISSING
+        for check, status in step.statuses().items():
+            if status == OK or (check == "data" and status == SKIPPED):
+                continue
+            if allowed and check in ("down", "roundtrip", "reup"):
+                continue
+            return False
+        return True
+
     def summary(self) -> Dict[str, object]:
-        counts = {check: {status: 0 for status in STATUSES} for check in CHECKS}
-        for step in self.steps:
-            for check, status in step.statuses().items():
-                counts[check][status] += 1
-        return {
-            "versions": len(self.steps),
-            "ok": sum(1 for s in self.steps if s.is_ok(self.options.allow_missing_down)),
-            "failing": [s.version for s in self.failing()],
-            "warnings": [s.version for s in self.steps if s.warnings],
-            "counts": {check: {k: v for k, v in c.items() if v} for check, c in counts.items()},
-        }
+        """Counts for --json: ok (every check passed) and not run (an up
+        below failed) are counted apart; warnings and not_run only when
+        there are some."""
+        out: Dict[str, object] = {"versions": len(self.steps),
+                                  "ok": sum(1 for s in self.steps if self.fully_ok(s)),
+                                  "failing": [s.version for s in self.failing()]}
+        for key, versions in (("warnings", [s.version for s in self.steps if s.warnings]),
+                              ("not_run", [s.version for s in self.not_run()])):
+            if versions:
+                out[key] = versions
+        return out
 
 
 # The incremental model ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DbState:
+class TrackerStart(NamedTuple):
+    """What a Tracker reads from a state when it starts (Tracker.start_state)."""
+
+    schema: Snapshot
+    owned: Owned
+    violations: Dict[str, FrozenSet[tuple]]
+    damage: Dict[str, List[str]]
+    canonical: Dict[str, str]
+
+
+class DbState(NamedTuple):
     """The model at one moment: schema, synthetic rows, known FK violations."""
 
     schema: Snapshot
@@ -239,24 +293,37 @@ class Tracker:
     """
 
     def __init__(self, conn: sqlite3.Connection, *, migrations_table: str = "schema_migrations",
-                 cross_check: bool = False, json_columns: Optional[JsonColumns] = None) -> None:
+                 cross_check: bool = False, json_columns: Optional[JsonColumns] = None,
+                 key_columns: Optional[KeyColumns] = None, start: Optional["TrackerStart"] = None) -> None:
+        """`start`: what another tracker read from a copy of the same state
+        (`start_state`), taken instead of reading it again."""
         self.conn = conn
         self.json_columns = json_columns
+        self.key_columns = key_columns
         self.migrations_table = migrations_table
         self.cross_check = cross_check
         self.recorder = TouchRecorder(conn, ignore={migrations_table})
-        self.canonical: Dict[str, str] = {}  # normalize_sql cache
-        self.schema = snapshot(conn, migrations_table=migrations_table, canonical=self.canonical)
-        self.owned = owned_index(self.schema)  # kept in step with self.schema by refresh()
+        self.canonical: Dict[str, str] = {} if start is None else dict(start.canonical)  # normalize_sql cache
+        if start is None:
+            self.schema = snapshot(conn, migrations_table=migrations_table, canonical=self.canonical)
+            self.owned = owned_index(self.schema)  # kept in step with self.schema by refresh()
+        else:
+            self.schema, self.owned = start.schema, dict(start.owned)
         self.rows: Dict[str, RowSet] = {}
-        self.violations: Dict[str, FrozenSet[tuple]] = {}
+        self.violations: Dict[str, FrozenSet[tuple]] = {} if start is None else dict(start.violations)
         self._parents: Dict[str, Set[str]] = {}
         self._children: Dict[str, Set[str]] = {}
         for name in self.schema.tables:
             self._link(name)
         self.seed_skipped: Dict[str, str] = {}
         self._integrity_per_table = sqlite3.sqlite_version_info >= (3, 33, 0)
-        self.known_damage: Dict[str, List[str]] = {}  # table ("" = whole database) -> findings at the start
+        # table ("" = whole database) -> findings at the start
+        self.known_damage: Dict[str, List[str]] = {} if start is None else dict(start.damage)
+
+    def start_state(self) -> "TrackerStart":
+        """What a tracker on a copy of this state would read again."""
+        return TrackerStart(self.schema, dict(self.owned), dict(self.violations), dict(self.known_damage),
+                            dict(self.canonical))
 
     # -- model ---------------------------------------------------------------
     def state(self) -> DbState:
@@ -387,7 +454,8 @@ class Tracker:
         # parent): their rows in the model are read again afterwards.
         self.recorder.start()
         try:
-            report = seed_rows(self.conn, real, per_table, start=start, json_columns=self.json_columns)
+            report = seed_rows(self.conn, real, per_table, start=start, json_columns=self.json_columns,
+                               key_columns=self.key_columns)
         finally:
             touched = self.recorder.stop()
         notes = []
@@ -557,10 +625,21 @@ def _owners(snap: Snapshot) -> Set[str]:
             | {t.table.lower() for t in snap.triggers.values()})
 
 
+def sql_value(value: object) -> str:
+    """A value as SQL writes it: NULL, a number, 'text', x'blob'."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, bytes):
+        return "x'" + value.hex() + "'"
+    return repr(value)
+
+
 def _row_text(columns: Tuple[str, ...], row: tuple) -> str:
     parts = []
     for name, value in list(zip(columns, row))[:4]:
-        text = repr(value)
+        text = sql_value(value)
         parts.append(f"{name}={text[:30]}")
     return ", ".join(parts) + (", ..." if len(columns) > 4 else "")
 
@@ -603,15 +682,24 @@ def _drift_note(verdict: StepVerdict, drift: Set[Tuple[str, str]]) -> None:
         verdict.notes.append(f"not compared: {listed} (left behind or changed by a later version's down)")
 
 
+Moved = Dict[str, Dict[str, str]]  # table -> {column the up dropped: "table.column" now holding its values}
+
+
 def _after_up(verdict: StepVerdict, tracker: Tracker, before: DbState, change: Change, options: ReplayOptions,
-              file: Optional[str], seed_start: int) -> None:
+              file: Optional[str], seed_start: int) -> Tuple[Dict[str, RowSet], Moved]:
+    """Checks after an up. Returns the model's rows as the up left them
+    (before synthetic rows are seeded into what it created or changed) and
+    the dropped columns whose values the up moved to another table."""
+    moved: Moved = {}
     if options.check_data:
         lost, looked, updated = tracker.check_rows(before.rows, change.rows, same_values=False)
         for text in lost:
             verdict.problems.append(Problem("data", "after the up, " + text, file))
         tracker.update_rows(change.rows - updated)
         _set_data(verdict, FAILED if lost else OK, looked, change, tracker)
-        verdict.notes.extend(_destroyed(before, tracker, change))
+        moved = _moved_values(before, tracker, change)
+        verdict.notes.extend(_destroyed(before, tracker, change, moved))
+    left = dict(tracker.rows)
     integrity = tracker.check_integrity(change)
     for _table, text in integrity:
         verdict.problems.append(Problem("integrity", "after the up, " + text, file))
@@ -619,11 +707,67 @@ def _after_up(verdict: StepVerdict, tracker: Tracker, before: DbState, change: C
     if options.check_data:
         grown = [t for t in change.schema_changed if t in tracker.schema.tables]
         verdict.notes.extend(tracker.seed(grown, seed_start, options.rows_per_table))
+    return left, moved
 
 
-def _destroyed(before: DbState, tracker: Tracker, change: Change) -> List[str]:
+def _dropped_columns(before: DbState, tracker: Tracker, name: str) -> List[str]:
+    old, new = before.schema.tables.get(name), tracker.schema.tables.get(name)
+    if old is None or new is None:
+        return []
+    return [c.name for c in old.columns if new.column(c.name) is None]
+
+
+def _moved_values(before: DbState, tracker: Tracker, change: Change) -> Moved:
+    """The columns the up dropped whose values it first copied into another
+    table it wrote (a split: `INSERT INTO profile SELECT id, bio FROM
+    account`, then `DROP COLUMN bio`). Such values are not lost: a down
+    that re-adds the column must copy them back. A column counts as moved
+    when every value its synthetic rows held is in one column of that table;
+    values that are not distinctive (numbers, dates: every synthetic row
+    has the same ones in every such column) only count in a column of the
+    same name."""
+    from .sqltext import quote_identifier as q
+
+    out: Moved = {}
+    for name in sorted(change.rows):
+        rowset = before.rows.get(name)
+        if rowset is None or not rowset.rows:
+            continue
+        for column in _dropped_columns(before, tracker, name):
+            if column not in rowset.columns:
+                continue
+            position = rowset.columns.index(column)
+            values = sorted({row[position] for row in rowset.rows if row[position] is not None}, key=repr)
+            if not values:
+                continue
+            distinctive = all(isinstance(v, str) and v.startswith("mw ") for v in values)
+            for target in sorted(change.rows - {name}):
+                table = tracker.schema.tables.get(target)
+                if table is None:
+                    continue
+                candidates = [c.name for c in table.columns if distinctive or c.name.lower() == column.lower()]
+                marks = ", ".join("?" for _ in values)
+                found = None
+                for candidate in candidates:
+                    try:
+                        count = tracker.conn.execute(
+                            f"SELECT count(DISTINCT {q(candidate)}) FROM {q(table.name)} WHERE {q(candidate)} IN ({marks})",
+                            values).fetchone()[0]
+                    except sqlite3.Error:
+                        continue
+                    if count == len(values):
+                        found = f"{table.name}.{candidate}"
+                        break
+                if found:
+                    out.setdefault(name, {})[column] = found
+                    break
+    return out
+
+
+def _destroyed(before: DbState, tracker: Tracker, change: Change, moved: Moved) -> List[str]:
     """Notes on data the up destroys on purpose (a dropped table or column
-    that held rows): no down can bring it back, so it is not checked."""
+    that held rows, its values copied nowhere): no down can bring it back,
+    so it is not checked."""
     notes = []
     for name in sorted(change.rows):
         rowset = before.rows.get(name)
@@ -634,7 +778,7 @@ def _destroyed(before: DbState, tracker: Tracker, change: Change) -> List[str]:
         if new is None:
             notes.append(f"the up drops table {old.name} and its rows; a down cannot bring them back")
             continue
-        gone = [c.name for c in old.columns if new.column(c.name) is None]
+        gone = [c for c in _dropped_columns(before, tracker, name) if c not in moved.get(name, {})]
         if gone:
             notes.append(f"the up drops {old.name}.{', '.join(gone)} and the values in it; a down cannot bring them back")
     return notes
@@ -655,15 +799,15 @@ def _set_data(verdict: StepVerdict, status: str, looked: int, change: Change, tr
     verdict.data = OK
 
 
-def _still_present(before: DbState, after: DbState, pre: DbState, tables: Iterable[str]) -> Dict[str, RowSet]:
+def _still_present(before: DbState, left: Dict[str, RowSet], pre: DbState, tables: Iterable[str]) -> Dict[str, RowSet]:
     """The rows of `before` (the state before the up) that must be back after
-    the down: those still there, as the up left them, right before the down
-    (`pre` against `after`). Rows a later version's down lost or changed are
-    that version's problem; rows are matched by primary key (by all shared
-    columns when there is none)."""
+    the down: those still there, as the up left them (`left`, before new
+    synthetic rows were added), right before the down (`pre`). Rows a later
+    version's down lost or changed are that version's problem; rows are
+    matched by primary key (by all shared columns when there is none)."""
     out: Dict[str, RowSet] = {}
     for name in tables:
-        old, upped, current = before.rows.get(name), after.rows.get(name), pre.rows.get(name)
+        old, upped, current = before.rows.get(name), left.get(name), pre.rows.get(name)
         table = before.schema.tables.get(name)
         if old is None or upped is None or current is None or table is None:
             continue
@@ -696,20 +840,60 @@ def _by_key(rowset: RowSet, key: List[str], columns: List[str]) -> Dict[tuple, t
 
 
 def _after_down(verdict: StepVerdict, tracker: Tracker, before: DbState, after: DbState, pre_down: DbState,
-                up_change: Change, change: Change, options: ReplayOptions, file: Optional[str]) -> None:
+                up_change: Change, change: Change, options: ReplayOptions, file: Optional[str],
+                left: Optional[Dict[str, RowSet]] = None, moved: Optional[Moved] = None) -> None:
     """Checks after the down: `before`/`after` are the states around the
-    first up, `pre_down` the state right before this down."""
+    first up, `pre_down` the state right before this down; `left` the rows
+    as the up left them (before any synthetic row was added after it),
+    `moved` the dropped columns whose values the up moved elsewhere."""
     _schema_check(verdict, "roundtrip", before, pre_down, after, tracker, up_change.schema_changed | change.schema_changed,
                   "after the down the schema is not what it was before the up", file)
     if options.check_data:
         tables = up_change.rows | change.rows
-        expected = _still_present(before, after, pre_down, tables)
+        expected = _still_present(before, after.rows if left is None else left, pre_down, tables)
         lost, looked, updated = tracker.check_rows(expected, tables, same_values=True)
+        lost += _moved_back(tracker, before, expected, moved or {})
         for text in lost:
             verdict.problems.append(Problem("data", "after the down, " + text, file))
         _set_data(verdict, FAILED if lost else OK, looked, change, tracker)
         tracker.update_rows(change.rows - updated)
     _after_integrity(verdict, tracker, change, "after the down", file, before)
+
+
+def _moved_back(tracker: Tracker, before: DbState, expected: Dict[str, RowSet], moved: Moved) -> List[str]:
+    """For the columns the up dropped after copying their values elsewhere
+    and the down re-adds: the rows that survived must hold their values from
+    before the up again (a down that recreates the column empty loses them)."""
+    from .sqltext import quote_identifier as q
+
+    messages = []
+    for name, columns in sorted(moved.items()):
+        old, kept, table = before.rows.get(name), expected.get(name), tracker.schema.tables.get(name)
+        if old is None or kept is None or table is None:
+            continue
+        key = [c for c in _key(table) if c in old.columns and c in kept.columns]
+        back = [c for c in columns if table.column(c) is not None]
+        if not key or not back or not kept.rows:
+            continue
+        key_at = [kept.columns.index(c) for c in key]
+        survivors = {tuple(row[i] for i in key_at) for row in kept.rows}
+        old_key_at = [old.columns.index(c) for c in key]
+        wanted = {tuple(row[i] for i in old_key_at): {c: row[old.columns.index(c)] for c in back}
+                  for row in old.rows if tuple(row[i] for i in old_key_at) in survivors}
+        select = ", ".join(q(c) for c in key + back)
+        now = {tuple(row[:len(key)]): dict(zip(back, row[len(key):]))
+               for row in tracker.conn.execute(f"SELECT {select} FROM {q(table.name)}")}
+        wrong = [(k, c, v, now.get(k, {}).get(c)) for k, values in wanted.items() for c, v in values.items()
+                 if k in now and now[k].get(c) != v]
+        if not wrong:
+            continue
+        rows = {k for k, *_ in wrong}
+        k, column, was, got = wrong[0]
+        where = ", ".join(f"{moved[name][c]}" for c in back if any(w[1] == c for w in wrong))
+        messages.append(f"{len(rows)} of {len(wanted)} rows of {table.name} are back without the values the up moved "
+                        f"to {where} (e.g. {column} is {sql_value(got)}, was {sql_value(was)}): the down re-adds "
+                        f"{', '.join(dict.fromkeys(w[1] for w in wrong))} but must also copy the values back")
+    return messages
 
 
 def _after_reup(verdict: StepVerdict, tracker: Tracker, before: DbState, after: DbState, pre_reup: DbState,
@@ -790,7 +974,7 @@ def verify_pair(conn: sqlite3.Connection, up_sql: str, down_sql: str, *, options
     where a step failed). golang-migrate's version table is not touched."""
     options = options or ReplayOptions()
     tracker = Tracker(conn, migrations_table=options.migrations_table, cross_check=options.cross_check,
-                      json_columns=options.json_columns)
+                      json_columns=options.json_columns, key_columns=options.key_columns)
     verdict = StepVerdict(version, name)
     wrap = not options.no_tx_wrap
     if options.check_data:
@@ -812,12 +996,12 @@ def verify_pair(conn: sqlite3.Connection, up_sql: str, down_sql: str, *, options
     up_change = attempt("up", up_sql, up_file)
     if up_change is None:
         return verdict
-    _after_up(verdict, tracker, before, up_change, options, up_file, 2)
+    left, moved = _after_up(verdict, tracker, before, up_change, options, up_file, 2)
     after = tracker.state()
     change = attempt("down", down_sql, down_file)
     if change is None:
         return verdict
-    _after_down(verdict, tracker, before, after, after, up_change, change, options, down_file)
+    _after_down(verdict, tracker, before, after, after, up_change, change, options, down_file, left, moved)
     pre_reup = tracker.state()
     change = attempt("reup", up_sql, up_file)
     if change is not None:
@@ -859,8 +1043,151 @@ def replay(folder: MigrationFolder, texts: Dict[str, str], start: ConnectionFact
     """Replay `folder` (file texts in `texts`, by file name) from the state
     `start()` returns: a new connection each call, each a fresh copy of the
     same start state (an empty database, or a copy of a real one), with
-    foreign keys set as the app sets them."""
-    return _Replay(folder, texts, start, options or ReplayOptions()).run()
+    foreign keys set as the app sets them. With `options.from_version`, the
+    versions below it are first applied once as golang-migrate applies
+    them (`shipped_state`) and the replay starts from there."""
+    options = options or ReplayOptions()
+    if options.from_version is None:
+        return _Replay(folder, texts, start, options).run()
+    shipped = shipped_state(start, folder, texts, options.from_version, options)
+    try:
+        report = replay(folder, texts, shipped.factory(options.foreign_keys),
+                        shipped.options_for(replace(options, from_version=None)))
+    finally:
+        shipped.close()
+    report.options = options
+    shipped.fill(report)
+    return report
+
+
+@dataclass
+class SeededStart:
+    """A start state that already holds the synthetic rows (shared by the
+    runs with foreign keys off and on): the model's rows, the tables no row
+    fits, and a factory of the same state without the rows (what the
+    data-dependence probe and the pre-checks start from)."""
+
+    rows: Dict[str, RowSet]
+    skipped: Dict[str, str]
+    bare: ConnectionFactory
+    tracker: Optional[TrackerStart] = None  # the seeded state as a Tracker reads it
+
+
+@dataclass
+class ShippedState:
+    """The start state brought up to just below the first checked version,
+    built once: `conn` as golang-migrate leaves it, `seeded` the same with
+    synthetic rows (`seed`); `factory` gives fresh copies, as a
+    ConnectionFactory does."""
+
+    conn: sqlite3.Connection
+    failures: List[ShippedFailure]
+    sql_functions: Tuple
+    start_version: int = NIL_VERSION  # where the start state was before the shipped ups
+    seeded: Optional[sqlite3.Connection] = None
+    rows: Dict[str, RowSet] = field(default_factory=dict)
+    skipped: Dict[str, str] = field(default_factory=dict)
+    json_columns: Optional[JsonColumns] = None
+    key_columns: Optional[KeyColumns] = None
+    tracker: Optional[TrackerStart] = None
+
+    def factory(self, foreign_keys: bool, *, bare: bool = False) -> ConnectionFactory:
+        source = self.conn if bare or self.seeded is None else self.seeded
+        return lambda: register(engine.copy(source, foreign_keys=foreign_keys), self.sql_functions)
+
+    def seed(self, folder: MigrationFolder, texts: Dict[str, str], options: ReplayOptions) -> None:
+        """Learn the JSON and key columns of the files that will run and seed
+        the synthetic rows, once for every run that starts here."""
+        if self.seeded is not None or not options.check_data:
+            return
+        current = GoMigrate(self.conn, folder, table=options.migrations_table).version()[0]
+        uses = folder_uses(folder, lambda f: texts.get(f.name), after=None if current == NIL_VERSION else current,
+                           source=self.conn)
+        self.json_columns = uses.json_columns if options.json_columns is None else options.json_columns
+        self.key_columns = uses.key_columns if options.key_columns is None else options.key_columns
+        self.seeded = register(engine.copy(self.conn), self.sql_functions)
+        tracker = Tracker(self.seeded, migrations_table=options.migrations_table, json_columns=self.json_columns,
+                          key_columns=self.key_columns)
+        tracker.record_violations(tracker.tables())
+        tracker.record_damage()
+        tracker.seed(tracker.tables(), 0, options.rows_per_table)
+        self.rows, self.skipped = dict(tracker.rows), dict(tracker.seed_skipped)
+        self.tracker = tracker.start_state()
+
+    def options_for(self, options: ReplayOptions) -> ReplayOptions:
+        """`options` for a replay that starts from `factory(foreign_keys)`."""
+        if self.seeded is None:
+            return options
+        return replace(options, json_columns=self.json_columns, key_columns=self.key_columns,
+                       seeded=SeededStart(self.rows, self.skipped, self.factory(options.foreign_keys, bare=True),
+                                          self.tracker))
+
+    def fill(self, report: "ReplayReport") -> None:
+        report.shipped_failures = list(self.failures)
+        if report.blocked is None:
+            report.start_version = self.start_version
+
+    def close(self) -> None:
+        self.conn.close()
+        if self.seeded is not None:
+            self.seeded.close()
+
+
+def shipped_state(start: ConnectionFactory, folder: MigrationFolder, texts: Dict[str, str], below: int,
+                  options: ReplayOptions) -> ShippedState:
+    """A connection from `start()` with every version below `below` applied
+    as golang-migrate applies it (`apply_shipped`), seeded once (when the
+    rows are checked) for every replay that starts from it."""
+    conn = start()
+    version = GoMigrate(conn, folder, table=options.migrations_table).version()[0]
+    failures = apply_shipped(conn, folder, texts, below, migrations_table=options.migrations_table,
+                             no_tx_wrap=options.no_tx_wrap)
+    state = ShippedState(conn, failures, tuple(options.sql_functions), version)
+    current, dirty = GoMigrate(conn, folder, table=options.migrations_table).version()
+    if not dirty and (current == NIL_VERSION or folder.find(current) is not None):
+        state.seed(folder, texts, options)  # a database golang-migrate refuses: the replay says so, unseeded
+    return state
+
+
+def apply_shipped(conn: sqlite3.Connection, folder: MigrationFolder, texts: Dict[str, str], below: int, *,
+                  migrations_table: str = "schema_migrations", no_tx_wrap: bool = False) -> List[ShippedFailure]:
+    """Apply the ups of the versions below `below` that the database has not
+    applied, in order, as golang-migrate does (one transaction per file
+    unless `no_tx_wrap`): no synthetic rows, no checks, downs never read. A
+    file that fails is skipped as golang-migrate's rollback leaves it (an
+    unwrapped file keeps what ran before the failing statement), the version
+    is forced past it, and the failure is returned: the state after it is
+    the closest one that can be built. A database golang-migrate refuses to
+    run on (dirty, or at a version no file has) is left as it is; the replay
+    says why."""
+    gm = GoMigrate(conn, folder, table=migrations_table, no_tx_wrap=no_tx_wrap, read_text=lambda f: texts[f.name])
+    failures: List[ShippedFailure] = []
+    current, dirty = gm.version()
+    if dirty or (current != NIL_VERSION and folder.find(current) is None):
+        return failures
+    reached = current
+    # Each file runs as golang-migrate runs it (its own transaction unless
+    # x-no-tx-wrap); the version row, which golang-migrate writes twice per
+    # file, only matters once all ran: it is written at the end.
+    for migration in folder.migrations:
+        if migration.version <= current:
+            continue
+        if migration.version >= below:
+            break
+        reached = migration.version
+        up = migration.file(UP)
+        if up is None:
+            continue  # an empty migration: the version moves, nothing runs
+        result = run_script(conn, texts[up.name], wrap=not no_tx_wrap, file=up.name)
+        if not result.ok:
+            failures.append(ShippedFailure(up.name, result.line, result.error or ""))
+            if conn.in_transaction:  # an unwrapped file left its own BEGIN open: the driver's connection rolls it back
+                conn.execute("ROLLBACK")
+    if reached != current:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        gm.set_version(reached, False)
+    return failures
 
 
 _CHECK_WHAT = {"up": "the up", "down": "the down", "reup": "the second up"}
@@ -883,7 +1210,7 @@ def _rows_like(pre: DbState, change: Change, statement: str) -> str:
     rowset = pre.rows[(named or candidates)[0]]
     positions = [i for i, c in enumerate(rowset.columns) if c.lower() in words] or list(range(min(4, len(rowset.columns))))
     row = rowset.rows[0]
-    shown = ", ".join(f"{rowset.columns[i]}={repr(row[i])[:40]}" for i in positions[:6])
+    shown = ", ".join(f"{rowset.columns[i]}={sql_value(row[i])[:40]}" for i in positions[:6])
     return f"{rowset.table} {{{shown}}}"
 
 
@@ -897,6 +1224,8 @@ class _Replay:
         self.report = ReplayReport(str(folder.path), sqlite3.sqlite_version, options)
         self.before: Dict[int, DbState] = {}
         self.after: Dict[int, DbState] = {}
+        self.left: Dict[int, Dict[str, RowSet]] = {}  # rows as each up left them (before new synthetic rows)
+        self.moved: Dict[int, Moved] = {}  # columns each up dropped after moving their values
         self.up_changes: Dict[int, Change] = {}
         self.seed_index: Dict[int, int] = {}
         self.unclean: List[int] = []  # versions whose down left things in place (missing, differs, lost rows)
@@ -914,21 +1243,39 @@ class _Replay:
         self.trigger_deps: Dict[str, Set[str]] = {}
         self.broken_triggers: Dict[str, str] = {}
         self.json_columns = options.json_columns
-        if self.json_columns is None and options.check_data:
-            self.json_columns = folder_json_columns(folder, lambda f: texts.get(f.name))
-        self._open()
+        self.key_columns = options.key_columns
+        conn = self.start()
+        if options.check_data and options.seeded is None and (self.json_columns is None or self.key_columns is None):
+            # Learned from the files that will run, on a copy of the start
+            # state (what is already there: its triggers and CHECKs).
+            current = GoMigrate(conn, folder, table=options.migrations_table).version()[0]
+            uses = folder_uses(folder, lambda f: texts.get(f.name),
+                               after=None if current == NIL_VERSION else current, source=conn)
+            if self.json_columns is None:
+                self.json_columns = uses.json_columns
+            if self.key_columns is None:
+                self.key_columns = uses.key_columns
+        self._open(conn)
 
     # -- sessions ------------------------------------------------------------
-    def _open(self) -> None:
-        conn = self.start()
+    def _open(self, conn: Optional[sqlite3.Connection] = None) -> None:
+        conn = conn if conn is not None else self.start()
         self.gm = GoMigrate(conn, self.folder, table=self.options.migrations_table, no_tx_wrap=self.options.no_tx_wrap,
                             read_text=lambda f: self.texts[f.name])
-        self.tracker = Tracker(conn, migrations_table=self.options.migrations_table, cross_check=self.options.cross_check,
-                               json_columns=self.json_columns)
-        self.tracker.record_violations(self.tracker.tables())
-        self.tracker.record_damage()
-        if self.options.check_data:
+        seeded = self.options.seeded
+        self.tracker = self._tracker(conn, seeded.tracker if seeded is not None else None)
+        if seeded is not None:
+            self.tracker.rows, self.tracker.seed_skipped = dict(seeded.rows), dict(seeded.skipped)
+        elif self.options.check_data:
             self.tracker.seed(self.tracker.tables(), 0, self.options.rows_per_table)
+
+    def _tracker(self, conn: sqlite3.Connection, start: Optional[TrackerStart] = None) -> Tracker:
+        tracker = Tracker(conn, migrations_table=self.options.migrations_table, cross_check=self.options.cross_check,
+                          json_columns=self.json_columns, key_columns=self.key_columns, start=start)
+        if start is None:
+            tracker.record_violations(tracker.tables())
+            tracker.record_damage()
+        return tracker
 
     def _restore(self, target: int) -> bool:
         """Replace the scratch database with a fresh copy of the start state
@@ -1006,40 +1353,28 @@ class _Replay:
                               f"golang-migrate fails with `no migration found for version {current}`.")
             return report
         to = self.options.to_version
-        chain = [m for m in folder.migrations if m.version > current and (to is None or m.version <= to)]
-        low = self.options.from_version
-        prefix = [m for m in chain if low is not None and m.version < low]
-        verified = [m for m in chain if low is None or m.version >= low]
-        self.seed_index = {m.version: i + 1 for i, m in enumerate(chain)}
+        verified = [m for m in folder.migrations if m.version > current and (to is None or m.version <= to)]
+        self.seed_index = {m.version: i + 1 for i, m in enumerate(verified)}
         report.steps = [StepVerdict(m.version, m.name) for m in verified]
         verdicts = {s.version: s for s in report.steps}
-        for migration in prefix:
-            outcome, step, change = self._step(PHASE_UP, UP)
-            if not outcome.ok:
-                report.blocked = f"version {migration.version} (below --from) does not apply: {outcome.error}"
-                report.steps = []
-                self._keep_stop()
-                return report
-            self._seed_after(migration.version, change)
         self._start_prechecks()
         self._fire_triggers(None, None, None)
         try:
             applied = self._pass_up(verified, verdicts)
         finally:
             self._end_prechecks()
-        if self._pass_down(applied, verdicts):
+        if self.options.allow_missing_down and applied and all(m.down is None for m in applied):
+            # Nothing to undo anywhere (an up-only folder): going down runs
+            # nothing and the ups cannot run twice; no step of that is news.
+            report.downs_skipped = True
+            for migration in applied:
+                verdicts[migration.version].down = MISSING
+        elif self._pass_down(applied, verdicts):
             self._pass_reup(applied, verdicts)
         self._keep_stop()
         if self.options.keep:
             self.options.keep("final", self.gm.conn)
         return report
-
-    def _seed_after(self, version: int, change: Change) -> None:
-        if self.options.check_data:
-            self.tracker.update_rows(change.rows)
-            grown = [t for t in change.schema_changed if t in self.tracker.schema.tables]
-            self.tracker.seed(grown, self.seed_index[version], self.options.rows_per_table)
-        self.tracker.check_integrity(change)
 
     def _pass_up(self, verified: List[Migration], verdicts: Dict[int, StepVerdict]) -> List[Migration]:
         applied: List[Migration] = []
@@ -1073,7 +1408,8 @@ class _Replay:
                                                       "going down runs its down"))
             self.before[version] = before
             self.up_changes[version] = change
-            _after_up(verdict, self.tracker, before, change, self.options, file, self.seed_index[version])
+            self.left[version], self.moved[version] = _after_up(verdict, self.tracker, before, change, self.options,
+                                                                file, self.seed_index[version])
             self._fire_triggers(verdict, change, file)
             if verdict.integrity == FAILED:
                 verdict.prechecks = found
@@ -1114,19 +1450,17 @@ class _Replay:
                 continue
             if file is None:
                 verdict.down = MISSING
-                text = (f"version {version} has no down file: golang-migrate runs nothing going down and "
-                        "leaves the up's changes in place")
-                if self.options.allow_missing_down:
-                    verdict.notes.append(text)
-                else:
-                    verdict.problems.append(Problem("down", text, self._file_name(migration, UP)))
+                if not self.options.allow_missing_down:  # allowed: said once for the run, not per version
+                    verdict.problems.append(Problem("down", f"version {version} has no down file: golang-migrate runs "
+                                                            "nothing going down and leaves the up's changes in place",
+                                                    self._file_name(migration, UP)))
                 self.unclean.append(version)
                 if self.options.check_data:
                     self.tracker.update_rows(change.rows)
                 continue
             verdict.down = DATA_DEPENDENT if probed else OK
             _after_down(verdict, self.tracker, self.before[version], self.after[version], pre_down,
-                        self.up_changes[version], change, self.options, file)
+                        self.up_changes[version], change, self.options, file, self.left[version], self.moved[version])
             if verdict.roundtrip != OK or verdict.data == FAILED:
                 self.unclean.append(version)
         return True
@@ -1140,8 +1474,9 @@ class _Replay:
             if not outcome.ok and verdict.down == MISSING:
                 verdict.reup = SKIPPED
                 result = step.result if step else None
-                verdict.notes.append("the up cannot run again after the missing down"
-                                     + (f" ({result.error})" if result and result.error else ""))
+                if not self.options.allow_missing_down:
+                    verdict.notes.append("the up cannot run again after the missing down"
+                                         + (f" ({result.error})" if result and result.error else ""))
                 self._mark_stop(verdict, PHASE_REUP)
                 if not self._restore(version):
                     verdict.notes.append(f"could not rebuild the state of version {version}; later versions not checked again")
@@ -1270,6 +1605,8 @@ class _Replay:
         if self.shadow is not None and self.shadow.version() == (target, False):
             conn = register(engine.copy(self.shadow.conn, foreign_keys=self.options.foreign_keys),
                             self.options.sql_functions)
+        elif self.options.seeded is not None:
+            conn = self.options.seeded.bare()
         else:
             conn = self.start()
         gm = GoMigrate(conn, self.folder, table=self.options.migrations_table, no_tx_wrap=self.options.no_tx_wrap,
@@ -1279,11 +1616,7 @@ class _Replay:
             if not outcome.ok or not outcome.steps:
                 conn.close()
                 return None
-        tracker = Tracker(conn, migrations_table=self.options.migrations_table, cross_check=self.options.cross_check,
-                          json_columns=self.json_columns)
-        tracker.record_violations(tracker.tables())
-        tracker.record_damage()
-        return gm, tracker
+        return gm, self._tracker(conn)
 
     def _reseed(self, version: int) -> None:
         """Synthetic rows again in the tables that have none, so that the
@@ -1353,10 +1686,12 @@ class _Replay:
         failure when it does not even compile, a warning when it failed on
         the row it ran on. Without a change (the start), every table's
         triggers fire and what fails is taken as known."""
-        from .rows import seed_rows
+        conn = self.gm.conn
+        if conn.execute("SELECT 1 FROM main.sqlite_master WHERE type = 'trigger' LIMIT 1").fetchone() is None:
+            self.broken_triggers.clear()
+            return
         from .triggerfire import fire, tables_with_triggers
 
-        conn = self.gm.conn
         tables = tables_with_triggers(conn)
         if not tables:
             return

@@ -86,6 +86,13 @@ def _template(text: str) -> str:
     return _VERSION.sub(r"\1 N", _FILE_NAME.sub("FILE", text))
 
 
+def same_cause(text: str) -> str:
+    """`text` with its migration file names and version numbers blanked:
+    two messages with the same result say the same thing about different
+    places (verify groups its problems by it)."""
+    return _template(text)
+
+
 def group_items(items: Iterable[Item]) -> List[Group]:
     """Groups of items with the same code, severity, SQL and fix up to the
     place; errors first, then warnings, then notes, each in order of first

@@ -6,7 +6,10 @@ foreign keys (parents first), and SQLite decides whether they fit:
   JSON, holds JSON of the shape the SQL reads;
 - a foreign key holds the key of an existing parent row (all its columns
   from the same row) or NULL, and a row SQLite's own comparison finds no
-  parent for is taken back, whether or not enforcement is on;
+  parent for is taken back, whether or not enforcement is on; a column the
+  migrations use as one without declaring it yet (keyuse: a later version
+  adds the REFERENCES, or a migration compares it with a parent's key)
+  gets an existing parent row's key too, or NULL;
 - each CHECK is evaluated by SQLite on candidate values (its literals and
   what they suggest, generic ones) and a value that passes is used;
 - a row that still breaks a constraint is retried with other values
@@ -18,15 +21,16 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from .jsonuse import JsonColumns, JsonShape, sample_json
+
+KeyColumns = Dict[Tuple[str, Tuple[str, ...]], Tuple[str, Tuple[str, ...]]]  # keyuse.KeyColumns
 from .sqltext import quote_identifier as q
 from .sqltext import token_spans, tokens, unquote_identifier
 
 
-@dataclass(frozen=True)
-class ColumnSpec:
+class ColumnSpec(NamedTuple):
     name: str
     type: str
     notnull: bool
@@ -35,8 +39,7 @@ class ColumnSpec:
     generated: bool
 
 
-@dataclass(frozen=True)
-class RowSet:
+class RowSet(NamedTuple):
     """Rows of one table captured by value, to look for them again later."""
 
     table: str
@@ -63,13 +66,20 @@ def foreign_keys_of(conn: sqlite3.Connection, table: str) -> Dict[str, Tuple[str
     return {row[0]: (row[1], row[2]) for row in conn.execute('SELECT "from", "table", "to" FROM pragma_foreign_key_list(?)', (table,))}
 
 
-def dependency_order(conn: sqlite3.Connection, tables: Iterable[str]) -> List[str]:
-    """Parents before children (self-references and cycles tolerated)."""
+def dependency_order(conn: sqlite3.Connection, tables: Iterable[str], key_columns: Optional[KeyColumns] = None
+                     ) -> List[str]:
+    """Parents before children (self-references and cycles tolerated);
+    `key_columns` (keyuse) adds the parents of columns that are no foreign
+    key yet."""
     pending = list(dict.fromkeys(tables))
     if len(pending) < 2:
         return pending
     lower = {t.lower() for t in pending}
-    parents = {t: {p.lower() for p, _ in foreign_keys_of(conn, t).values()} & lower - {t.lower()} for t in pending}
+    learned: Dict[str, Set[str]] = {}
+    for (child, _cols), (parent, _to) in (key_columns or {}).items():
+        learned.setdefault(child, set()).add(parent)
+    parents = {t: ({p.lower() for p, _ in foreign_keys_of(conn, t).values()} | learned.get(t.lower(), set()))
+               & lower - {t.lower()} for t in pending}
     ordered: List[str] = []
     done: set = set()
     while pending:
@@ -122,15 +132,20 @@ def _is_rowid_alias(conn: sqlite3.Connection, table: str, columns: Sequence[Colu
 
 
 def seed_rows(conn: sqlite3.Connection, tables: Iterable[str], per_table: int = 3, *, start: int = 1,
-              json_columns: Optional[JsonColumns] = None) -> SeedReport:
+              json_columns: Optional[JsonColumns] = None, key_columns: Optional[KeyColumns] = None) -> SeedReport:
     """Insert `per_table` rows into each table (outside any transaction the
     caller holds open, one INSERT each). Values differ for each `start`.
     `json_columns` (jsonuse.learn_json_columns) says which columns the
-    migrations read as JSON and in what shape; those get such JSON."""
+    migrations read as JSON and in what shape; those get such JSON.
+    `key_columns` (keyuse) says which columns, no foreign key yet, hold a
+    parent table's key; those get the key of an existing parent row (or
+    NULL), as declared foreign keys do."""
     report = SeedReport()
-    for table in dependency_order(conn, tables):
+    for table in dependency_order(conn, tables, key_columns):
         columns = columns_of(conn, table)
         groups = foreign_key_groups(conn, table)
+        if key_columns:
+            groups += learned_key_groups(conn, table, columns, groups, key_columns)
         alias = _is_rowid_alias(conn, table, columns)
         checks = table_checks(conn, table, columns)
         shapes = {c: shape for (t, c), shape in (json_columns or {}).items() if t == table.lower()}
@@ -154,14 +169,17 @@ def seed_rows(conn: sqlite3.Connection, tables: Iterable[str], per_table: int = 
     return report
 
 
-@dataclass(frozen=True)
-class ForeignKeyGroup:
+class ForeignKeyGroup(NamedTuple):
     """One foreign key (several columns for a composite one)."""
 
     id: int
     parent: str
     columns: Tuple[str, ...]  # in the child
     parent_columns: Tuple[str, ...]  # in the parent, in the same order
+    # False: no foreign key (yet); the migrations use the columns as one
+    # (keyuse). Their values come from parent rows when there are some, and
+    # no row is taken back for them.
+    declared: bool = True
 
     def parent_rows(self, conn: sqlite3.Connection) -> List[tuple]:
         """Keys of existing parent rows (at most 50): a child pointing at one
@@ -207,8 +225,40 @@ def foreign_key_groups(conn: sqlite3.Connection, table: str) -> List[ForeignKeyG
     return out
 
 
-@dataclass(frozen=True)
-class _Target:
+def learned_key_groups(conn: sqlite3.Connection, table: str, columns: Sequence[ColumnSpec],
+                       declared: Sequence[ForeignKeyGroup], key_columns: KeyColumns) -> List[ForeignKeyGroup]:
+    """The key columns keyuse learned for `table` that no declared foreign
+    key covers, as undeclared groups pointing at parents that exist now."""
+    by_lower = {c.name.lower(): c.name for c in columns if not c.generated}
+    taken = {c.lower() for group in declared for c in group.columns}
+    out: List[ForeignKeyGroup] = []
+    lower = table.lower()
+    for (child, cols), (parent, targets) in sorted(key_columns.items()):
+        if child != lower or any(c not in by_lower or c in taken for c in cols):
+            continue
+        try:
+            row = conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
+                               (parent,)).fetchone()
+            if row is None:
+                continue
+            info = conn.execute("SELECT name, pk FROM pragma_table_info(?)", (row[0],)).fetchall()
+        except sqlite3.Error:
+            continue
+        parent_cols = {name.lower(): name for name, _pk in info}
+        if targets:
+            if any(t not in parent_cols for t in targets):
+                continue
+            to = tuple(parent_cols[t] for t in targets)
+        else:
+            to = tuple(name for name, pk in sorted((r for r in info if r[1]), key=lambda r: r[1]))
+        if len(to) != len(cols):
+            continue
+        out.append(ForeignKeyGroup(-1 - len(out), row[0], tuple(by_lower[c] for c in cols), to, declared=False))
+        taken.update(cols)
+    return out
+
+
+class _Target(NamedTuple):
     table: str
     columns: List[ColumnSpec]
     groups: List[ForeignKeyGroup]
@@ -233,6 +283,11 @@ def _try_insert(conn: sqlite3.Connection, target: _Target, n: int, parents: Opti
     fk_values: Dict[str, object] = {}
     for group in target.groups:
         rows = parents[group.id] if parents is not None and group.id in parents else group.parent_rows(conn)
+        if not rows and not group.declared:
+            # No parent row to point at yet: NULL where allowed, else the
+            # column keeps its synthetic value.
+            if any(_col(columns, name).notnull for name in group.columns):
+                continue
         chosen = rows[n % len(rows)] if rows else (None,) * len(group.columns)
         for name, value in zip(group.columns, chosen):
             fk_values[name] = value
@@ -282,7 +337,7 @@ def _try_insert(conn: sqlite3.Connection, target: _Target, n: int, parents: Opti
         except sqlite3.Error:  # WITHOUT ROWID
             stored, by_rowid = None, False
         row = tuple(stored) if stored is not None else tuple(values.get(name) for name in names)
-        orphan = _orphan(conn, target.groups, dict(zip(names, row)))
+        orphan = _orphan(conn, [g for g in target.groups if g.declared], dict(zip(names, row)))
         if orphan is not None:
             _take_back(conn, table, names, row, rowid if by_rowid else None, columns)
             error = f"no parent row of {orphan} matches"
@@ -330,8 +385,7 @@ def _check_variants(values: Dict[str, object], expression: str, fixed: Set[str] 
 # CHECK constraints ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     """One CHECK of a table: its expression and the columns it mentions."""
 
     expression: str
@@ -343,11 +397,11 @@ def table_checks(conn: sqlite3.Connection, table: str, columns: Sequence[ColumnS
     """The CHECK expressions of `table`, cut from its stored CREATE TABLE at
     SQLite's token boundaries (tabledef); whether a value passes one is then
     asked of SQLite (`fit_checks`)."""
+    row = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+    if not row or not row[0] or "check" not in row[0].lower():
+        return []
     from .tabledef import TableDefError, parse_create_table
 
-    row = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
-    if not row or not row[0]:
-        return []
     try:
         definition = parse_create_table(row[0])
     except (TableDefError, IndexError, ValueError):
@@ -564,8 +618,7 @@ def missing_rows(conn: sqlite3.Connection, rowset: RowSet) -> Tuple[int, List[st
     return len(found.missing), found.gone_columns
 
 
-@dataclass(frozen=True)
-class FoundRows:
+class FoundRows(NamedTuple):
     """Where the rows of a RowSet are now."""
 
     current: RowSet  # the rows still there, with every current column's value

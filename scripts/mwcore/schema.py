@@ -20,11 +20,20 @@ from .sqltext import normalize_sql, token_spans
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str
+    type: str = field(compare=False)  # as declared; compared as `type_key`
     notnull: bool
-    default: Optional[str]
+    default: Optional[str] = field(compare=False)  # as declared; compared as `default_key`
     pk: int  # position in the primary key, 0 when not part of it
     hidden: int = 0  # 2/3: generated column (VIRTUAL/STORED)
+    # The type and default in canonical form: `INTEGER` and `integer`,
+    # `VARCHAR(10)` and `varchar (10)`, `CURRENT_TIMESTAMP` and
+    # `current_timestamp` are the same to SQLite, and so the same here.
+    type_key: str = field(init=False, repr=False, default="")
+    default_key: Optional[str] = field(init=False, repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type_key", _canonical_part(self.type))
+        object.__setattr__(self, "default_key", None if self.default is None else _canonical_part(self.default))
 
     def describe(self) -> str:
         parts = [self.type or "(no type)"]
@@ -145,6 +154,16 @@ class Snapshot:
 
     def object_names(self) -> List[str]:
         return sorted(set(self.tables) | set(self.indexes) | set(self.triggers) | set(self.views))
+
+
+_PARTS: Dict[str, str] = {}
+
+
+def _canonical_part(text: str) -> str:
+    found = _PARTS.get(text)
+    if found is None:
+        found = _PARTS[text] = normalize_sql(text) if len(_PARTS) < 10000 else normalize_sql(text)
+    return found
 
 
 def _is_internal(name: str, migrations_table: str) -> bool:
@@ -414,7 +433,7 @@ def index_changes(a: Index, b: Index) -> List[str]:
     if a.origin != b.origin:
         out.append(f"origin {a.origin} -> {b.origin}")
     if not out and a.sql != b.sql:
-        out.append(f"{a.sql} -> {b.sql}")
+        out.append(text_change(a.sql or "(automatic index)", b.sql or "(automatic index)"))
     return out
 
 
@@ -463,7 +482,7 @@ def diff(expected: Snapshot, actual: Snapshot) -> List[Difference]:
             elif b is None:
                 out.append(Difference(kind, a.name, "missing", f"on {a.table}"))
             elif a.sql != b.sql:
-                out.append(Difference(kind, a.name, "changed", f"{a.sql} -> {b.sql}"))
+                out.append(Difference(kind, a.name, "changed", text_change(a.sql, b.sql)))
     return out
 
 
@@ -495,9 +514,91 @@ def _diff_table(a: Optional[Table], b: Optional[Table]) -> List[Difference]:
     for fk in b.foreign_keys:
         if fk not in a.foreign_keys:
             out.append(Difference("foreign key", a.name, "unexpected", fk.describe()))
-    if not out and a.sql != b.sql:
-        out.append(Difference("table", a.name, "changed", f"definition {a.sql!r} -> {b.sql!r}"))
+    if a.sql != b.sql:
+        options_a, options_b = _table_options(a.sql), _table_options(b.sql)
+        if options_a != options_b:
+            out.append(Difference("table", a.name, "changed", f"{options_a or '(no options)'} -> {options_b or '(no options)'}"))
+        elif not out:
+            out.extend(_definition_changes(a, b))
     return out
+
+
+def _table_options(sql: str) -> str:
+    """What follows the column list of a canonical CREATE TABLE (WITHOUT ROWID, STRICT)."""
+    tail = sql.rsplit(")", 1)[-1].strip() if ")" in sql else ""
+    return tail
+
+
+def _definition_changes(a: Table, b: Table) -> List[Difference]:
+    """What differs between two CREATE TABLE texts whose columns and foreign
+    keys the PRAGMAs find equal (a CHECK, COLLATE, a UNIQUE or PRIMARY KEY
+    constraint, AUTOINCREMENT, a generated column's expression, WITHOUT
+    ROWID): each column or constraint that differs, named; the texts
+    themselves only when they cannot be cut into parts."""
+    from .tabledef import TableDefError, parse_create_table
+
+    try:
+        old, new = parse_create_table(a.sql), parse_create_table(b.sql)
+    except (TableDefError, IndexError, ValueError):
+        return [Difference("table", a.name, "changed", text_change(a.sql, b.sql))]
+    out: List[Difference] = []
+    new_columns = {c.name.lower(): c for c in new.columns}
+    for column in old.columns:
+        other = new_columns.get(column.name.lower())
+        if other is None:
+            continue
+        kinds = list(dict.fromkeys([c.kind for c in column.clauses] + [c.kind for c in other.clauses]))
+        changes = []
+        for kind in kinds:
+            mine = " ".join(c.text for c in column.clauses if c.kind == kind)
+            theirs = " ".join(c.text for c in other.clauses if c.kind == kind)
+            if mine != theirs:
+                changes.append(f"{mine or '(no ' + _KIND_WORD.get(kind, kind) + ')'} -> "
+                               f"{theirs or '(no ' + _KIND_WORD.get(kind, kind) + ')'}")
+        if not changes and column.type_text != other.type_text:
+            changes.append(f"type {column.type_text or '(none)'} -> {other.type_text or '(none)'}")
+        if changes:
+            out.append(Difference("column", f"{a.name}.{column.name}", "changed", "; ".join(changes)))
+    gone = [c for c in old.constraints if c.text not in [d.text for d in new.constraints]]
+    added = [c for c in new.constraints if c.text not in [d.text for d in old.constraints]]
+    for constraint in gone:
+        # One constraint of a kind replaced by one of the same kind: a change.
+        same = [c for c in added if c.kind == constraint.kind]
+        if len(same) == 1 and sum(1 for c in gone if c.kind == constraint.kind) == 1:
+            added.remove(same[0])
+            out.append(Difference("constraint", a.name, "changed", f"{constraint.text} -> {same[0].text}"))
+        else:
+            out.append(Difference("constraint", a.name, "missing", constraint.text))
+    for constraint in added:
+        out.append(Difference("constraint", a.name, "unexpected", constraint.text))
+    return out or [Difference("table", a.name, "changed", text_change(a.sql, b.sql))]
+
+
+_KIND_WORD = {"primary": "primary key", "notnull": "not null", "null": "null", "unique": "unique", "check": "check",
+              "default": "default", "collate": "collate", "references": "references", "generated": "generated"}
+
+
+def text_change(a: str, b: str, context: int = 3, limit: int = 120) -> str:
+    """Where two canonical SQL texts differ: the differing tokens with a few
+    on each side, instead of both statements whole."""
+    x, y = a.split(" "), b.split(" ")
+    start = 0
+    while start < len(x) and start < len(y) and x[start] == y[start]:
+        start += 1
+    end = 0
+    while end < len(x) - start and end < len(y) - start and x[-1 - end] == y[-1 - end]:
+        end += 1
+
+    def window(tokens: List[str]) -> str:
+        middle = " ".join(tokens[start:len(tokens) - end]) or "(nothing)"
+        if len(middle) > limit:
+            middle = middle[:limit - 3] + "..."
+        before = tokens[max(0, start - context):start]
+        after = tokens[len(tokens) - end:len(tokens) - end + context]
+        text = " ".join(before + [middle] + after)
+        return ("... " if start > context else "") + text + (" ..." if end > context else "")
+
+    return f"{window(x)} -> {window(y)}"
 
 
 # Distance ------------------------------------------------------------------

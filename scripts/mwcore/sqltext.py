@@ -37,6 +37,10 @@ _CHUNK_RE = re.compile(
     re.S | re.X,
 )
 
+# A word starts with a letter, '_' or any non-ASCII character and goes on
+# with those, digits and '$'. Written as negated ASCII classes (the same set
+# as [A-Za-z_\u0080-\U0010ffff], checked over every code point): the range
+# form takes about 4 ms to compile, on every run of every script.
 _TOKEN_RE = re.compile(
     rf"""
       (?P<space>[ \t\n\v\f\r]+)
@@ -44,7 +48,7 @@ _TOKEN_RE = re.compile(
     | (?P<string>[xX]?{_SINGLE})
     | (?P<ident>{_DOUBLE}|{_BACKTICK}|{_BRACKET})
     | (?P<number>0[xX][0-9a-fA-F_]+|(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9]+)?)
-    | (?P<word>[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*)
+    | (?P<word>[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*)
     | (?P<param>[?:@$][A-Za-z0-9_]*)
     | (?P<op>\|\||<<|>>|<=|>=|==|!=|<>|->>|->|.)
     """,
