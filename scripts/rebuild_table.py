@@ -145,7 +145,7 @@ def main(args: argparse.Namespace) -> int:
     changes = changes_from(args)
     name = normalize_name(args.create) if args.create is not None else None
     facts = cli.resolve_project(args.dir, ext, declared=cli.sql_functions(args))
-    directory, how = facts.dir, facts.dir_source
+    directory = facts.dir
     folder = scan_folder(directory, ext)
     if args.foreign_keys != "auto":
         fk_mode, evidence = args.foreign_keys, "given with --foreign-keys"

@@ -445,7 +445,7 @@ class _Run:
                 lost = len([r for r in rows if r not in now])
                 added = len([r for r in now if r not in rows])
                 self.reported.add(t)
-                why = f"which references {self.plan.table}" if t in self.plan.referencing else f"which the change does not touch"
+                why = f"which references {self.plan.table}" if t in self.plan.referencing else "which the change does not touch"
                 self.fail(check, f"{when}, the rows of {t} ({why}) changed: {lost} of {len(rows)} no longer as they were"
                                  + (f", {added} new" if added else "") + ".")
                 return
