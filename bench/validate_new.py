@@ -41,6 +41,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
@@ -81,8 +82,11 @@ def go_module(tmp: Path) -> Path:
     return root
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def measure_new_check(script: str, accepts: Callable[[str], bool], description: str) -> None:
+    """Time `SCRIPT --new` on the two projects, warm and cold, with each
+    launcher, beside its `-c pass`, and print the table BENCHMARKS.md keeps.
+    `accepts(stdout)` checks each command's output once before timing."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--launcher", metavar="PATH",
                         help="the python3 the assistant types, e.g. \"$(command -v python3)\" (a pyenv shim puts "
@@ -107,18 +111,19 @@ def main() -> None:
             cmds.append((f"{launcher} -c pass", [exe, "-c", "pass"], tmp, env_warm))
             for label, root in (("bare folder", bare), ("Go module", module)):
                 for heat, scripts, env in (("warm", warm_dir, env_warm), ("cold", cold_dir, env_cold)):
-                    argv = [exe, str(scripts / "validate_pairs.py"), "--new"]
+                    argv = [exe, str(scripts / script), "--new"]
                     cmds.append((f"{launcher}|{label}, {heat}", argv, root, env))
         for name, argv, cwd, env in cmds:
             if "|" not in name:
                 continue
             subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL)  # the warm runs write their cache
             out = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True).stdout
-            assert out.startswith("ok: 2 new migration files (version 101)"), (name, out)
+            assert accepts(out), (name, out)
         medians = interleaved_medians(cmds, args.runs)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"SQLite {sqlite3.sqlite_version}; {stamp}; median of {args.runs} alternating runs")
+          f"SQLite {sqlite3.sqlite_version}; {stamp}; load {load:.2f}; median of {args.runs} alternating runs")
     print("| launcher | command | median | ratio to `-c pass` |")
     print("|---|---|---:|---:|")
     for launcher, exe in launchers:
@@ -128,7 +133,11 @@ def main() -> None:
         for name, value in medians.items():
             if name.startswith(launcher + "|"):
                 what = name.split("|", 1)[1]
-                print(f"| {shown} | `validate_pairs.py --new`, {what} | {value * 1000:.0f} ms | {value / floor:.2f}x |")
+                print(f"| {shown} | `{script} --new`, {what} | {value * 1000:.0f} ms | {value / floor:.2f}x |")
+
+
+def main() -> None:
+    measure_new_check("validate_pairs.py", lambda out: out.startswith("ok: 2 new migration files (version 101)"), __doc__)
 
 
 if __name__ == "__main__":

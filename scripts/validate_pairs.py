@@ -16,7 +16,8 @@ from mwcore import cli  # noqa: E402
 from mwcore.errors import MigrationWriterError, UsageError  # noqa: E402
 from mwcore.folder import parse_name, scan_folder  # noqa: E402
 from mwcore.lint import ERROR, INFO, WARNING, LintOptions, LintResult, expand_codes, lint_folder, sorted_rules  # noqa: E402
-from mwcore.report import group_items, groups_json, hidden_line, render_text, scope_notices, severity_counts  # noqa: E402
+from mwcore.report import (  # noqa: E402
+    group_items, groups_json, hidden_line, render_text, scope_notices, severity_counts, versions_text)
 from mwcore.scope import ALL, NEW, Scope  # noqa: E402
 
 EXAMPLES = """\
@@ -257,15 +258,6 @@ def _display(directory: Path, name: str) -> str:
     return printable(str(directory / name))
 
 
-def _versions_text(versions: List[int]) -> str:
-    if len(versions) == 1:
-        return f"version {versions[0]}"
-    if versions == list(range(versions[0], versions[-1] + 1)):
-        return f"versions {versions[0]}-{versions[-1]}"
-    shown = ", ".join(str(v) for v in versions[:4])
-    return f"versions {shown}" + (f" and {len(versions) - 4} more" if len(versions) > 4 else "")
-
-
 def _summary(run: Run) -> str:
     """The run's first line: ok or the counts, what was new and who said so."""
     result, scope = run.result, run.scope
@@ -285,7 +277,7 @@ def _summary(run: Run) -> str:
         files = f"{result.files} migration files in {where}"
         head = f"ok: {files}, no problems" if not run.shown else f"{counts} in {files}"
         return head + f"; new = {scope.how}" + suppressed
-    files = f"{run.new_files()} new migration files ({_versions_text(new)}) in {where}"
+    files = f"{run.new_files()} new migration files ({versions_text(new)}) in {where}"
     head = f"ok: {files}, no problems" if not run.shown else f"{counts} in {files}"
     applied = f"; {len(scope.shipped)} shipped versions only applied" if scope.mode == NEW else ""
     return head + f"; new = {scope.how}" + applied + suppressed

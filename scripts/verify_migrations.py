@@ -562,15 +562,6 @@ def _notice_lines(run: Run) -> List[str]:
     return out
 
 
-def _versions_text(versions: List[int]) -> str:
-    if len(versions) == 1:
-        return f"version {versions[0]}"
-    if versions == list(range(versions[0], versions[-1] + 1)):
-        return f"versions {versions[0]}-{versions[-1]}"
-    shown = ", ".join(str(v) for v in versions[:4])
-    return f"versions {shown}" + (f" and {len(versions) - 4} more" if len(versions) > 4 else "")
-
-
 def _start_text(run: Run) -> str:
     report, ctx = run.report, run.ctx
     start = f"a copy of {ctx['db']}" if ctx["db"] else "a scratch database"
@@ -616,7 +607,9 @@ def _headline(run: Run) -> str:
                 f"{new_clause}.")
     if run.ok and not run.failing():
         if scoped:
-            versions = _versions_text([s.version for s in steps])
+            from mwcore.report import versions_text
+
+            versions = versions_text([s.version for s in steps])
             before = [v for v in scope.shipped if report.start_version < v < steps[0].version]
             after = f" after the {len(before)} shipped ones" if before else ""
             return (f"{where}: new {versions} ok{allowed}: up, down, up again on {start}{after}; "

@@ -153,6 +153,23 @@ def is_up_only(folder: "MigrationFolder", versions: Optional[Iterable[int]] = No
     return len(chosen) >= 2 and all(m.down is None for m in chosen)
 
 
+def migration_texts(folder: "MigrationFolder", read_text, *, after: Optional[int] = None) -> List[Tuple[str, str]]:
+    """(direction, text) of every migration file in golang-migrate's order
+    (by version, up then down), of the versions above `after` when given;
+    `read_text(file)` gives a file's text, None when it cannot be read."""
+    files: List[Tuple[str, str]] = []
+    for migration in folder.migrations:
+        if after is not None and migration.version <= after:
+            continue
+        for direction, migration_file in ((UP, migration.up), (DOWN, migration.down)):
+            if migration_file is None:
+                continue
+            text = read_text(migration_file)
+            if text is not None:
+                files.append((direction, text))
+    return files
+
+
 def go_sort_key(name: str) -> bytes:
     """Go sorts directory entries by their bytes; so do we. (For ASCII names
     plain string order is the same and much cheaper.)"""

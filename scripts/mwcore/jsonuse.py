@@ -477,12 +477,6 @@ def learn_json_columns(files: Iterable[Tuple[str, str]]) -> JsonColumns:
 def folder_json_columns(folder, read_text) -> JsonColumns:
     """`learn_json_columns` for a MigrationFolder; `read_text(file)` gives a
     file's text (None when it cannot be read)."""
-    files: List[Tuple[str, str]] = []
-    for migration in folder.migrations:
-        for direction, migration_file in (("up", migration.up), ("down", migration.down)):
-            if migration_file is None:
-                continue
-            text = read_text(migration_file)
-            if text is not None:
-                files.append((direction, text))
-    return learn_json_columns(files)
+    from .folder import migration_texts
+
+    return learn_json_columns(migration_texts(folder, read_text))

@@ -243,14 +243,6 @@ def _schema_mentions_json(conn: sqlite3.Connection) -> bool:
 def folder_uses(folder, read_text, *, after: Optional[int] = None, source: Optional[sqlite3.Connection] = None) -> Uses:
     """`learn_uses` for a MigrationFolder's versions above `after` (all when
     None); `read_text(file)` gives a file's text (None when it cannot be read)."""
-    files: List[Tuple[str, str]] = []
-    for migration in folder.migrations:
-        if after is not None and migration.version <= after:
-            continue
-        for direction, migration_file in (("up", migration.up), ("down", migration.down)):
-            if migration_file is None:
-                continue
-            text = read_text(migration_file)
-            if text is not None:
-                files.append((direction, text))
-    return learn_uses(files, source)
+    from .folder import migration_texts
+
+    return learn_uses(migration_texts(folder, read_text, after=after), source)

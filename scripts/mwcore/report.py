@@ -195,6 +195,17 @@ def groups_json(groups: Sequence[Group], *, verbose: bool = False, budget: int =
     return out, 0
 
 
+def versions_text(versions: Sequence[int]) -> str:
+    """"version 5", "versions 5-7", or the first four and a count."""
+    versions = list(versions)
+    if len(versions) == 1:
+        return f"version {versions[0]}"
+    if versions == list(range(versions[0], versions[-1] + 1)):
+        return f"versions {versions[0]}-{versions[-1]}"
+    shown = ", ".join(str(v) for v in versions[:4])
+    return f"versions {shown}" + (f" and {len(versions) - 4} more" if len(versions) > 4 else "")
+
+
 def hidden_line(items: Sequence, versions: int) -> str:
     """The one line that stands for the findings of shipped versions."""
     errors = sum(1 for i in items if i.severity == ERROR)
