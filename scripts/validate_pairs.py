@@ -17,7 +17,7 @@ from mwcore.errors import MigrationWriterError, UsageError  # noqa: E402
 from mwcore.folder import parse_name, scan_folder  # noqa: E402
 from mwcore.lint import ERROR, INFO, WARNING, LintOptions, LintResult, expand_codes, lint_folder, sorted_rules  # noqa: E402
 from mwcore.report import (  # noqa: E402
-    group_items, groups_json, hidden_line, render_text, scope_notices, severity_counts, versions_text)
+    group_items, groups_json, hidden_line, notice_lines, notices_json, render_text, scope_notices, severity_counts, versions_text)
 from mwcore.scope import ALL, NEW, Scope  # noqa: E402
 
 EXAMPLES = """\
@@ -59,7 +59,6 @@ of the file, followed by a blank line, for the whole file):
 """ + cli.SCOPE_HELP
 
 SQL_PATTERN = "sql"
-MAX_NOTICES = 5  # edited/removed shipped files listed before "and N more"
 
 
 def build_parser() -> cli.ArgumentParser:
@@ -304,18 +303,9 @@ def _extra_lines(run: Run, verbose: bool) -> List[str]:
     return out
 
 
-def _notice_lines(run: Run, verbose: bool) -> List[str]:
-    notices = run.notices if verbose else run.notices[:MAX_NOTICES]
-    out = [n.text() for n in notices]
-    if len(run.notices) > len(notices):
-        rest = run.notices[len(notices):]
-        out.append(f"... and {len(rest)} more shipped files changed since {run.scope.base}: -v lists them")
-    return out
-
-
 def _print_text(runs: List[Run], verbose: bool) -> None:
     for run in runs:
-        for line in _notice_lines(run, verbose) + render_text(group_items(run.items), verbose=verbose):
+        for line in notice_lines(run.notices, verbose=verbose) + render_text(group_items(run.items), verbose=verbose):
             print(line)
     for run in runs:
         note = _settings_note(run)
@@ -384,7 +374,7 @@ def _print_json(runs: List[Run], verbose: bool) -> None:
             settings["given"] = given
         extra["scope"] = run.scope.as_dict()
         if run.notices:
-            extra["edited"] = [n.as_json() for n in run.notices]
+            extra["edited"] = notices_json(run.notices)
         if run.hidden:
             versions = {p.version for p in (parse_name(f.file) for f in run.hidden) if p is not None}
             extra["shipped"] = {"findings": len(run.hidden), "migrations": len(versions),

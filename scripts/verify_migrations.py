@@ -12,6 +12,7 @@ from typing import Callable, Dict, List, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mwcore import cli  # noqa: E402
+from mwcore.report import notice_lines, notices_json  # noqa: E402
 from mwcore.errors import MigrationWriterError, UsageError  # noqa: E402
 from mwcore.folder import MigrationFolder, is_up_only, printable, read_sql, scan_folder  # noqa: E402
 from mwcore.scope import ALL, NEW, Scope  # noqa: E402
@@ -75,7 +76,6 @@ counts what did not fit; -v or --all print everything).
 DETAIL_BUDGET = 3000  # bytes of per-version lines in text (the summary lines come on top: 4 KB in all)
 TABLE_ROWS = 20  # versions listed in the table before the rest are counted
 JSON_STEPS = 20  # steps listed in --json before only the ones with something to say are
-MAX_NOTICES = 5  # edited or removed shipped files listed
 JSON_FAILURES = 5  # shipped files that failed, listed in --json (-v: all)
 
 
@@ -314,10 +314,10 @@ def _nothing_new(run: Run, as_json: bool) -> int:
         payload = {"status": "ok", "project": ctx["project"].as_json(), "sqlite_version": sqlite3.sqlite_version,
                    "scope": _scope_json(scope), "steps": [], "summary": {"versions": 0, "ok": 0}}
         if ctx["notices"]:
-            payload["edited"] = [n.as_json() for n in ctx["notices"]]
+            payload["edited"] = notices_json(ctx["notices"], verbose=ctx["verbose"])
         cli.emit_json(payload)
     else:
-        for line in _notice_lines(run):
+        for line in notice_lines(run.ctx["notices"], verbose=run.ctx["verbose"]):
             print(line)
         print(f"ok: no new version in {where}; nothing to verify; new = {scope.how}")
         print(ctx["project"].summary())
@@ -453,7 +453,7 @@ def _payload(run: Run) -> dict:
         out["start_version"] = report.start_version
     out["scope"] = _scope_json(run.scope)
     if ctx["notices"]:
-        out["edited"] = [n.as_json() for n in ctx["notices"]]
+        out["edited"] = notices_json(ctx["notices"], verbose=verbose)
     out["steps"] = [_step_json(s) for s in listed]
     if run.hidden_failing() or _hidden_not_run(run):  # shipped versions that are all ok say nothing
         out["shipped"] = _shipped_json(run)
@@ -539,7 +539,7 @@ def _text(run: Run) -> List[str]:
     a line or two, the project, then the details of the new versions
     within the byte budget (unless verbose), then how to recover."""
     report, ctx = run.report, run.ctx
-    lines = _notice_lines(run)
+    lines = notice_lines(run.ctx["notices"], verbose=run.ctx["verbose"])
     lines.append(_headline(run))
     lines.extend(_shipped_lines(run))
     lines.append(_conditions(run))
@@ -550,16 +550,6 @@ def _text(run: Run) -> List[str]:
     if ctx["capped"]:
         details = _within_budget(details)
     return lines + details + closing
-
-
-def _notice_lines(run: Run) -> List[str]:
-    notices = run.ctx["notices"]
-    shown = notices if run.ctx["verbose"] else notices[:MAX_NOTICES]
-    out = [n.text() for n in shown]
-    if len(notices) > len(shown):
-        out.append(f"... and {len(notices) - len(shown)} more shipped files changed since {run.scope.base}: "
-                   "-v lists them")
-    return out
 
 
 def _start_text(run: Run) -> str:

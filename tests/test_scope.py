@@ -260,3 +260,14 @@ def test_without_git_a_version_merged_below_the_summed_ones_is_new(tmp_path: Pat
     write_files(folder, pair(2))
     scope = scope_of(folder, use_git=False)
     assert scope.new == {2} and scope.shipped == {1, 3}
+
+
+def test_the_json_form_of_a_scope_lists_at_most_a_screenful_of_versions_and_counts_the_rest():
+    from mwcore.scope import JSON_VERSIONS, Scope
+
+    many = frozenset(range(1, JSON_VERSIONS * 3))
+    data = Scope(many, frozenset(), "test", edited=many).as_dict()
+    assert data["new"] == sorted(many)[:JSON_VERSIONS] and data["new_count"] == len(many)
+    assert data["edited"] == sorted(many)[:JSON_VERSIONS] and data["edited_count"] == len(many)
+    few = Scope(frozenset({3, 1}), frozenset({2}), "test", edited=frozenset({3})).as_dict()
+    assert few["new"] == [1, 3] and few["edited"] == [3] and "new_count" not in few and "edited_count" not in few

@@ -251,8 +251,11 @@ def test_a_deleted_shipped_migration_is_reported(project):
     (project / "000099_index_state_99.down.sql").unlink()
     proc = run_cli(SCRIPT, "--dir", str(project))
     assert proc.returncode == 1
-    assert any("000099_index_state_99.up.sql: error: deleted since main" in l and "no migration found for version 99" in l
-               for l in lines(proc)), proc.stdout
+    about = [l for l in lines(proc) if "deleted since main" in l]
+    # Both files said once: one line, the second file named in "the same for".
+    assert len(about) == 1 and "no migration found for version 99" in about[0], proc.stdout
+    assert ": error: " in about[0] and "000099_index_state_99.up.sql" in about[0] \
+        and "000099_index_state_99.down.sql" in about[0], about[0]
 
 
 # -- up-only folders ----------------------------------------------------------------------

@@ -289,6 +289,19 @@ def test_an_edited_shipped_migration_is_one_line_and_checked_again(tmp_path):
     assert data["shipped"]["versions"] == 1
 
 
+def test_several_edited_shipped_migrations_are_one_line_not_one_each(tmp_path):
+    root = messy(tmp_path)
+    for name in ("000002_task_priority.down.sql", "000004_task_notes.down.sql", "000005_task_due.down.sql"):
+        path = root / MESSY_DIR / name
+        path.write_text(path.read_text() + "SELECT 1;\n")
+    proc = run_cli(SCRIPT, "--new", cwd=root)
+    about = [l for l in lines(proc) if "(it shipped) and was changed" in l]
+    assert len(about) == 1 and "the same for" in about[0], proc.stdout
+    assert all(v in about[0] for v in ("000002_task_priority", "000004_task_notes", "000005_task_due")), about[0]
+    rc, data = run_json(SCRIPT, "--new", cwd=root)
+    assert [(e["severity"], e.get("count")) for e in data["edited"]] == [("warning", 3)], data["edited"]
+
+
 # -- the summary tells the truth ----------------------------------------------------------------
 
 

@@ -106,7 +106,9 @@ class Scope:
         if len(self.new) > JSON_VERSIONS:
             out["new_count"] = len(self.new)
         if self.edited:
-            out["edited"] = sorted(self.edited)
+            out["edited"] = sorted(self.edited)[:JSON_VERSIONS]
+            if len(self.edited) > JSON_VERSIONS:
+                out["edited_count"] = len(self.edited)
         if self.removed:
             out["removed"] = list(self.removed)
         return out
