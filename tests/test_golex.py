@@ -3,6 +3,8 @@ Go's tokens (never from text inside strings or comments)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mwcore.golex import default_package_name, normalize_decl, package_name, parse_file, rename_identifiers, used_qualifiers
@@ -113,3 +115,12 @@ def test_normalized_declarations_ignore_layout_only() -> None:
 def test_package_clause_after_build_constraints_and_comments() -> None:
     assert package_name("//go:build linux\n\n/* doc */\n// more\npackage store_test\n") == "store_test"
     assert package_name("// nothing here\n") is None
+
+
+def test_a_file_cut_anywhere_parses_without_error():
+    # An existing test file the user is still writing: whatever is cut off,
+    # the reader returns what it could read and never raises.
+    text = (Path(__file__).resolve().parents[1] / "examples/pkg/storage/sqlite/migrate_test.go").read_text()
+    for end in range(0, len(text) + 1, 53):
+        parse_file(text[:end])
+    assert parse_file("package p\n\nfunc").package == "p"

@@ -630,6 +630,19 @@ def test_near_misses_are_not_reported(source: str) -> None:
     assert find_pins_in_text(source, 4) == []
 
 
+def test_a_test_file_cut_anywhere_is_read_without_error() -> None:
+    # A _test.go the user is still writing (an unclosed brace or call) is
+    # scanned like any other: no exception, and what it pins so far is found.
+    source = (PIN_HEADER + "\tv, dirty, err := m.Version()\n\trequire.EqualValues(t, 4, v)\n"
+              "\tif v != 4 {\n\t\tt.Fatal(s.version)\n\t}\n\tExpect(f(x).v).To(Equal(uint(4)))\n}\n"
+              "\nconst latestVersion = 4\n")
+    for end in range(len(source) + 1):
+        find_pins_in_text(source[:end], 4)
+    unclosed = PIN_HEADER + "\tv, _, _ := m.Version()\n\trequire.EqualValues(t, 4, v)\n"
+    assert [kind for _, _, kind, _ in find_pins_in_text(unclosed, 4)] == ["assertion"]
+    assert find_pins_in_text("package p\nfunc f() {\n\tif 4 == a.b)] {\n", 4) == []
+
+
 def test_the_modernc_fixture_reports_exactly_its_three_pins(tmp_path: Path) -> None:
     root = tmp_path / "notes"
     shutil.copytree(MODERNC_FIXTURE, root)

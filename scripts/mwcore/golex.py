@@ -139,7 +139,7 @@ def unquote_go_string(literal: str) -> str:
         return body
 
 
-def _skip_group(tokens: List[Token], i: int) -> int:
+def skip_group(tokens: List[Token], i: int) -> int:
     """Index just past the bracket group opening at tokens[i]."""
     depth = 0
     while i < len(tokens):
@@ -163,7 +163,7 @@ def _statement_end(tokens: List[Token], i: int, limit: Optional[int] = None) -> 
     while i < limit:
         token = tokens[i]
         if token.kind == OP and token.text in _OPENERS:
-            i = _skip_group(tokens, i)
+            i = skip_group(tokens, i)
             previous = tokens[i - 1]
             continue
         if token.kind == OP and token.text == ";":
@@ -216,7 +216,7 @@ def _parse_import(tokens: List[Token], i: int, result: GoFile) -> int:
     start = tokens[i].start
     j = i + 1
     if j < len(tokens) and tokens[j].kind == OP and tokens[j].text == "(":
-        close = _skip_group(tokens, j)
+        close = skip_group(tokens, j)
         specs = tokens[j + 1 : close - 1]
         name: Optional[str] = None
         for token in specs:
@@ -245,25 +245,26 @@ def _parse_func(tokens: List[Token], i: int, text: str, result: GoFile) -> int:
     j = i + 1
     is_method = j < len(tokens) and tokens[j].kind == OP and tokens[j].text == "("
     if is_method:
-        j = _skip_group(tokens, j)
+        j = skip_group(tokens, j)
     name = tokens[j].text if j < len(tokens) and tokens[j].kind == IDENT else None
     # The body is the first '{' at depth 0 after the parameters; skip (...) and [...] groups.
     k = j + 1
     while k < len(tokens):
         token = tokens[k]
         if token.kind == OP and token.text in ("(", "["):
-            k = _skip_group(tokens, k)
+            k = skip_group(tokens, k)
             continue
         if token.kind == OP and token.text == "{":
             # `struct{...}` / `interface{...}` in a result type are not the body.
             if k > 0 and tokens[k - 1].kind == IDENT and tokens[k - 1].text in ("struct", "interface"):
-                k = _skip_group(tokens, k)
+                k = skip_group(tokens, k)
                 continue
-            k = _skip_group(tokens, k)
+            k = skip_group(tokens, k)
             break
         if token.kind == NEWLINE and _ends_statement(tokens[k - 1]):
             break  # a declaration without body (assembly)
         k += 1
+    k = min(k, len(tokens))  # `func` as the last token of a file cut short
     end = tokens[k - 1].end if k > 0 else len(text)
     if name is not None and not is_method:
         result.decls.append(Decl("func", name, start, end, text[start:end]))
@@ -275,7 +276,7 @@ def _parse_spec_decl(tokens: List[Token], i: int, text: str, result: GoFile) -> 
     start = tokens[i].start
     j = i + 1
     if j < len(tokens) and tokens[j].kind == OP and tokens[j].text == "(":
-        close = _skip_group(tokens, j)
+        close = skip_group(tokens, j)
         end = tokens[close - 1].end
         whole = text[start:end]
         at_spec_start = True

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from .golex import IDENT, NEWLINE, NUMBER, OP, Token, tokenize
+from .golex import IDENT, NEWLINE, NUMBER, OP, Token, skip_group, tokenize
 
 MAX_TEST_FILE_BYTES = 2 * 1024 * 1024
 MAX_TEST_FILES = 5000
@@ -90,16 +90,9 @@ def _literal_at(tokens: Sequence[Token], lo: int, hi: int) -> Optional[Tuple[int
 
 
 def _match_close(tokens: Sequence[Token], i: int) -> int:
-    """Index of the bracket closing tokens[i] (or len(tokens))."""
-    depth = 0
-    for j in range(i, len(tokens)):
-        if tokens[j].kind == OP and tokens[j].text in "([{":
-            depth += 1
-        elif tokens[j].kind == OP and tokens[j].text in ")]}":
-            depth -= 1
-            if depth == 0:
-                return j
-    return len(tokens)
+    """Index of the bracket closing tokens[i] (the last token when it is
+    never closed: a test file being edited)."""
+    return skip_group(tokens, i) - 1
 
 
 def _match_open(tokens: Sequence[Token], i: int) -> int:
@@ -317,7 +310,7 @@ def _operand_before(tokens: Sequence[Token], i: int, lo: int) -> Tuple[int, int]
             j -= 1
             continue
         break
-    return j + 1, i
+    return max(j + 1, lo), i
 
 
 def _operand_after(tokens: Sequence[Token], i: int, hi: int) -> Tuple[int, int]:
